@@ -1,0 +1,27 @@
+// /.cluster: the filesystem's cluster settings, a small TOML file in the log.
+//   domain = "basefs."            # the cluster DNS domain, with trailing dot
+//   seeds = ["192.0.2.1:7400"]    # where new nodes join
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "store/result.h"
+
+namespace basefs {
+
+struct ClusterConfig {
+  std::string domain = "basefs.";
+  std::vector<std::string> seeds;
+};
+
+// Normalises a domain ("Example.org" -> "example.org.") and checks its labels.
+Result<std::string> NormalizeDomain(std::string_view domain);
+// Checks "ADDR:PORT" ("[v6]:PORT" for IPv6); port 1..65535.
+Status ValidateHostPort(std::string_view hp);
+
+std::string RenderClusterConfig(const ClusterConfig& c);
+Result<ClusterConfig> ParseClusterConfig(std::string_view toml_text);
+
+}  // namespace basefs

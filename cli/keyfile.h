@@ -1,0 +1,19 @@
+// The node's key file: an Ed25519 key pair as one line of text,
+//   basefs-ed25519-v1 <base64 of the 64-byte secret key>
+// created with mode 0600 and refused if it is readable by others.
+#pragma once
+
+#include <string>
+
+#include "store/crypto.h"
+#include "store/result.h"
+
+namespace basefs {
+
+Result<KeyPair> LoadKey(const std::string& path);
+// Creates a new key file; fails with kExists if one is there.
+Result<KeyPair> CreateKey(const std::string& path);
+// Loads the key at `path`, creating it first if missing.
+Result<KeyPair> LoadOrCreateKey(const std::string& path);
+
+}  // namespace basefs

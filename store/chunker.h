@@ -1,0 +1,54 @@
+// Content-defined chunking of file content into blocks, and the block index
+// tree that lists them.
+//
+// A file larger than kMaxInlineBytes is cut into data blocks at boundaries
+// chosen by a gear rolling hash over the content (so an edit moves only the
+// boundaries near it), each block at most 1 KiB with its tag byte. Their
+// hashes are grouped into index blocks, again at content-defined boundaries
+// (a group ends after a child whose hash's first byte has its low four bits
+// zero, or at 31 children), level by level until one root remains. The write
+// entry carries the root's hash. A one-line edit of a large file therefore
+// produces one or two new data blocks plus one index block per level.
+//
+// Thread-safety: pure functions.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "store/crypto.h"
+#include "store/entry_format.h"
+#include "store/result.h"
+
+namespace basefs {
+
+struct Block {
+  Hash hash;
+  std::string bytes;  // tag byte included
+};
+
+struct ChunkedContent {
+  Hash root{};
+  std::vector<Block> blocks;  // data and index blocks, each once
+};
+
+// Cuts `content` (any length > 0) into blocks with an index tree.
+ChunkedContent ChunkContent(std::string_view content);
+
+// Checks one block's shape (tag, size, index structure).
+Status ValidateBlock(std::string_view bytes);
+
+// Returns the block with this hash if it is stored locally.
+using BlockLookup = std::function<std::optional<std::string>(const Hash&)>;
+
+// Rebuilds the content under `root`, checking every hash and the total size.
+Result<std::string> AssembleContent(const Hash& root, uint64_t size, const BlockLookup& lookup);
+
+// Lists the blocks under `root` not stored locally. Below a missing index
+// block nothing more can be known, so only that block is listed.
+std::vector<Hash> MissingBlocks(const Hash& root, const BlockLookup& lookup);
+
+}  // namespace basefs

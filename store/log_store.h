@@ -1,0 +1,69 @@
+// LogStore: the persistent half of the store, in LevelDB.
+//
+// Holds verified entries (by hash, plus an arrival sequence so that a replay
+// meets every parent before its children), verified blocks (by hash), and a
+// few metadata values. It does not verify anything itself: Store does that
+// before calling Put. Every Put is one atomic LevelDB batch; with sync=true
+// it returns only after the batch is on disk (fsync), which is what makes a
+// local write durable before it is acknowledged.
+//
+// Thread-safety: LevelDB is thread-safe, but basefs uses one LogStore from
+// one thread. Only one process may open a store: a second Open fails with
+// Code::kBusy.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "store/chunker.h"
+#include "store/crypto.h"
+#include "store/result.h"
+
+namespace leveldb {
+class DB;
+}
+
+namespace basefs {
+
+class LogStore {
+ public:
+  // Opens (or creates, if `create`) the LevelDB database in `dir`.
+  static Result<std::unique_ptr<LogStore>> Open(const std::string& dir, bool create);
+  ~LogStore();
+  LogStore(const LogStore&) = delete;
+  LogStore& operator=(const LogStore&) = delete;
+
+  struct EntryRecord {
+    Hash hash;
+    std::string bytes;
+  };
+  // Stores entries (in the given order) and blocks in one atomic batch.
+  Status Put(const std::vector<EntryRecord>& entries, const std::vector<Block>& blocks, bool sync);
+
+  bool HasBlock(const Hash& h) const;
+  std::optional<std::string> GetBlock(const Hash& h) const;
+  bool HasEntry(const Hash& h) const;
+
+  // Calls `fn` for each stored entry in arrival order; stops on a non-OK status.
+  Status ForEachEntry(const std::function<Status(const Hash&, const std::string&)>& fn) const;
+
+  std::optional<std::string> GetMeta(const std::string& key) const;
+  Status PutMeta(const std::string& key, const std::string& value);
+
+  uint64_t entry_count() const { return next_seq_; }
+  uint64_t block_count() const { return block_count_; }
+  // Bytes LevelDB uses on disk for the whole store (approximate).
+  uint64_t ApproximateBytes() const;
+
+ private:
+  explicit LogStore(leveldb::DB* db);
+  leveldb::DB* db_;
+  uint64_t next_seq_ = 0;
+  uint64_t block_count_ = 0;
+};
+
+}  // namespace basefs

@@ -1,0 +1,144 @@
+// Store: one filesystem's log on this node — verification, persistence in
+// LevelDB, the view, and the local operations the CLI, FUSE and the daemon
+// share.
+//
+// Everything enters through two doors. AddEntry/AddBlock take untrusted bytes
+// (from the network or a file): they verify encoding, hash, signature and
+// limits, place the entry in the view (waiting in a bounded in-memory pool if
+// its parent or its author's grant has not arrived), store it, and apply it.
+// The local operations (WriteFile, Mkdir, ...) build and sign entries with
+// the caller's key, check permission against the current view, and return
+// only after one synced LevelDB batch holds all of them: an acknowledged
+// write survives kill -9 and power loss.
+//
+// Thread-safety: none; one thread owns a Store. Only one process can open a
+// store directory at a time (Open fails with Code::kBusy).
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "store/log_store.h"
+#include "store/view.h"
+
+namespace basefs {
+
+struct StoreOptions {
+  // Largest file a write may create; larger ones fail with Code::kTooLarge.
+  uint64_t max_file_bytes = kDefaultMaxFileBytes;
+  // Entries held in memory while they wait for a parent or a grant.
+  size_t max_pending_entries = 65536;
+  // Clock seam for entry timestamps (informative only). Must be set.
+  std::function<uint64_t()> now_ms;
+};
+
+// Normalises "/a//b/" to "/a/b", checking every component. Paths are
+// absolute; "/" is the root.
+Result<std::string> NormalizePath(std::string_view path);
+
+class Store {
+ public:
+  // Opens an existing filesystem's store in `dir`.
+  static Result<std::unique_ptr<Store>> Open(const std::string& dir, StoreOptions options);
+  // Creates a new filesystem: the genesis entry (root key = `root`) and the
+  // file /.cluster with `cluster_toml`, in one synced batch.
+  static Result<std::unique_ptr<Store>> Create(const std::string& dir, const KeyPair& root,
+                                               std::string_view fs_name, std::string_view cluster_toml,
+                                               StoreOptions options);
+  ~Store();
+
+  // --- Untrusted input --------------------------------------------------
+  // Verifies and adds one encoded entry. kReady means stored and applied
+  // (with any pending entries it released); kMissingParent/kUnknownAuthor
+  // mean held in memory; errors mean rejected and counted.
+  Result<Placement> AddEntry(std::string_view bytes, bool sync = false);
+  // Verifies and stores one block (content-addressed); completes writes
+  // waiting for it.
+  Status AddBlock(std::string_view bytes, bool sync = false);
+
+  // --- Local operations, signed with `key`, synced before returning --------
+  Status WriteFile(const KeyPair& key, std::string_view path, std::string_view content);
+  Status Mkdir(const KeyPair& key, std::string_view path, bool parents);
+  Status Remove(const KeyPair& key, std::string_view path, bool recursive);
+  Status Symlink(const KeyPair& key, std::string_view path, std::string_view target);
+  Status Link(const KeyPair& key, std::string_view path, std::string_view target);
+  Status SetExec(const KeyPair& key, std::string_view path, bool exec);
+  // Grants `grantee` write permission below `path` (a directory, created if
+  // missing).
+  Status Grant(const KeyPair& key, std::string_view path, const PublicKey& grantee);
+  // Revokes a grant at `path`. Unless `purge`, acks every path below whose
+  // current head is by `revoked`, so the visible state does not change.
+  Status Revoke(const KeyPair& key, std::string_view path, const PublicKey& revoked, bool purge);
+  // Reverts `path` to an earlier revision of its history (hash or a unique
+  // hex prefix of at least 8 digits).
+  Status Revert(const KeyPair& key, std::string_view path, std::string_view revision);
+
+  // --- Reads --------------------------------------------------------------
+  // The node at `path` if it exists in the view.
+  Result<const PathNode*> Stat(std::string_view path) const;
+  // File content (following hard links); symlinks give their target.
+  Result<std::string> ReadFile(std::string_view path) const;
+  // Content of a write/link/slink entry.
+  Result<std::string> ReadContent(const ViewEntry* ve) const;
+  // Existing children of a directory, by name.
+  Result<std::vector<const PathNode*>> List(std::string_view path) const;
+  // Size in bytes of a path's current content.
+  static uint64_t ContentSize(const PathNode* node);
+
+  const View& view() const { return *view_; }
+  const LogStore& log() const { return *log_; }
+  const std::string& name() const { return name_; }
+  size_t pending_count() const { return pending_count_; }
+  uint64_t rejected_count() const { return rejected_; }
+
+  // Called for every visible change, local or remote, after it is stored.
+  void set_change_listener(std::function<void(const Change&)> fn) { listener_ = std::move(fn); }
+
+ private:
+  Store(std::unique_ptr<LogStore> log, StoreOptions options);
+  Status Replay();
+  struct Pending {
+    Entry entry;
+    Hash hash;
+  };
+  // Stores entries (already signed and placed) and blocks in one batch, then
+  // applies them and releases whatever waited for them.
+  Status Commit(std::vector<Pending> entries, const std::vector<Block>& blocks, bool sync);
+  void ApplyOne(const Entry& e, const Hash& h, std::vector<Pending>* released);
+  void TrackMissing(const Hash& entry_hash, const std::vector<Hash>& missing);
+  void Hold(std::multimap<Hash, Pending>* pool, const Hash& key, Pending p);
+
+  // Builds the next entry at `path` (revision of its head, or first entry
+  // below its directory), checking permission. `dir` must exist.
+  struct Target {
+    const PathNode* dir = nullptr;
+    const PathNode* node = nullptr;  // may be null or not existing
+    std::string name;
+    std::string path;
+  };
+  Result<Target> Resolve(std::string_view path) const;
+  Result<Pending> MakeEntry(const KeyPair& key, const Target& t, Action action, uint64_t size,
+                            std::string content) const;
+  Pending MakeEntryAfter(const KeyPair& key, const Hash& parent, Relation rel, Action action,
+                         std::string name, uint64_t size, std::string content) const;
+
+  std::unique_ptr<LogStore> log_;
+  StoreOptions options_;
+  std::unique_ptr<View> view_;
+  std::string name_;
+  std::function<void(const Change&)> listener_;
+  // In-memory waits (never stored until they can be applied).
+  std::multimap<Hash, Pending> waiting_parent_;  // by parent hash
+  std::multimap<Hash, Pending> waiting_author_;  // by author key (as a Hash)
+  size_t pending_count_ = 0;
+  uint64_t rejected_ = 0;
+  // Chunked writes waiting for blocks: block -> entries, entry -> count.
+  std::multimap<Hash, Hash> block_waiters_;
+  std::map<Hash, size_t> outstanding_blocks_;
+};
+
+}  // namespace basefs

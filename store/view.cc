@@ -1,0 +1,378 @@
+#include "store/view.h"
+
+#include <algorithm>
+#include <climits>
+#include <cstring>
+
+namespace basefs {
+
+namespace {
+
+// Folds one entry (anything but a revert, which needs the earlier states)
+// into a path's state and grants. A revoke erases the grant, so that equal
+// permissions compare equal.
+void Step(NodeState* st, std::map<PublicKey, bool>* grants, const ViewEntry* ve) {
+  NodeState& s = *st;
+  const Entry& e = ve->entry;
+  switch (e.action) {
+    case Action::kMkdir:
+      if (s.kind != Kind::kDir) s = NodeState{Kind::kDir, false, nullptr, nullptr, ve};
+      break;
+    case Action::kWrite:
+      if (ve->complete) {
+        const bool exec = s.kind == Kind::kFile && s.exec;
+        s = NodeState{Kind::kFile, exec, ve, nullptr, ve};
+      }
+      break;
+    case Action::kDelete:
+      s = NodeState{Kind::kNone, false, nullptr, nullptr, ve};
+      break;
+    case Action::kGrant:
+      (*grants)[e.ContentHash()] = true;
+      break;
+    case Action::kRevoke:
+      grants->erase(e.ContentHash());
+      break;
+    case Action::kAck:
+    case Action::kRevert:
+      break;
+    case Action::kLink:
+      s = NodeState{Kind::kLink, false, ve, nullptr, ve};
+      break;
+    case Action::kSlink:
+      s = NodeState{Kind::kSymlink, false, ve, nullptr, ve};
+      break;
+    case Action::kMode:
+      if (s.kind == Kind::kFile || s.kind == Kind::kDir) {
+        s.exec = e.content[0] == 1;
+        s.modified = ve;
+      }
+      break;
+  }
+  s.head = ve;
+}
+
+}  // namespace
+
+std::string PathNode::FullPath() const {
+  if (!parent_) return "/";
+  std::vector<const PathNode*> parts;
+  for (const PathNode* n = this; n->parent_; n = n->parent_) parts.push_back(n);
+  std::string out;
+  for (auto it = parts.rbegin(); it != parts.rend(); ++it) {
+    out.push_back('/');
+    out.append((*it)->name_);
+  }
+  return out;
+}
+
+View::View(BlockLookup lookup) : lookup_(std::move(lookup)) {}
+View::~View() = default;
+
+const ViewEntry* View::Find(const Hash& h) const {
+  auto it = by_hash_.find(h);
+  return it == by_hash_.end() ? nullptr : it->second.get();
+}
+
+Result<Placement> View::Classify(const Entry& e, const Hash& h) const {
+  if (by_hash_.count(h)) return Placement::kDuplicate;
+  if (e.IsGenesis()) {
+    if (root_) return Invalid("a second genesis entry for this filesystem");
+    return Placement::kReady;
+  }
+  if (!root_) return Placement::kMissingParent;
+  auto it = by_hash_.find(e.parent);
+  if (it == by_hash_.end()) return Placement::kMissingParent;
+  const ViewEntry* parent = it->second.get();
+  if (e.relation == Relation::kRevision) {
+    if (parent->entry.name != e.name) return Invalid("a revision must keep its parent's name");
+  } else {
+    size_t len = 0;
+    for (const PathNode* n = parent->path; n->parent_; n = n->parent_) len += 1 + n->name_.size();
+    if (len + 1 + e.name.size() > kMaxPathBytes) return Status(Code::kTooLarge, "path longer than 4096 bytes");
+  }
+  if (e.author != root_key_ && !known_authors_.count(e.author)) return Placement::kUnknownAuthor;
+  return Placement::kReady;
+}
+
+bool View::AuthorizedBelow(const PublicKey& author, const PathNode* dir) const {
+  if (author == root_key_) return true;
+  for (const PathNode* a = dir; a; a = a->parent_) {
+    auto it = a->grants_.find(author);
+    if (it != a->grants_.end() && it->second) return true;
+  }
+  return false;
+}
+
+int View::AuthorityLevel(const PublicKey& author, const PathNode* node) const {
+  if (author == root_key_) return -1;
+  int level = INT_MAX;
+  for (const PathNode* a = node->parent_; a; a = a->parent_) {
+    auto it = a->grants_.find(author);
+    if (it != a->grants_.end() && it->second) level = a->depth_;
+  }
+  return level;
+}
+
+bool View::CheckComplete(const ViewEntry* ve) const {
+  const Entry& e = ve->entry;
+  if (e.action != Action::kWrite || e.IsInline()) return true;
+  return MissingBlocks(e.ContentHash(), lookup_).empty();
+}
+
+std::vector<Change> View::Apply(const Entry& e, const Hash& h) {
+  auto owned = std::make_unique<ViewEntry>();
+  ViewEntry* ve = owned.get();
+  ve->entry = e;
+  ve->hash = h;
+  PathNode* node = nullptr;
+  bool fast = false;
+  if (e.IsGenesis()) {
+    assert(!root_);
+    root_ = std::make_unique<PathNode>();
+    root_->name_ = e.name;
+    root_key_ = e.author;
+    genesis_ = h;
+    node = root_.get();
+    node->roots_.push_back(ve);
+    ++path_count_;
+  } else {
+    ViewEntry* parent = by_hash_.at(e.parent).get();
+    if (e.relation == Relation::kChild) {
+      PathNode* dir = parent->path;
+      auto it = dir->children_.find(e.name);
+      if (it == dir->children_.end()) {
+        auto child = std::make_unique<PathNode>();
+        child->name_ = e.name;
+        child->parent_ = dir;
+        child->depth_ = dir->depth_ + 1;
+        it = dir->children_.emplace(e.name, std::move(child)).first;
+        ++path_count_;
+      }
+      node = it->second.get();
+      node->roots_.push_back(ve);
+    } else {
+      node = parent->path;
+      ve->parent = parent;
+      parent->revisions.push_back(ve);
+      fast = !node->chain_.empty() && node->chain_.back() == parent;
+    }
+  }
+  ve->path = node;
+  node->entries_.push_back(ve);
+  by_hash_.emplace(h, std::move(owned));
+  if (e.action == Action::kGrant || e.action == Action::kRevoke) known_authors_.insert(e.ContentHash());
+  ve->complete = CheckComplete(ve);
+  if (!ve->complete) incomplete_.emplace(h, ve);
+
+  std::vector<Change> changes;
+  // Fast path: an authorized, complete entry appended to the current head
+  // only strengthens the winning branch at every fork above it, so the chain
+  // just grows by one. Reverts need the states along the chain: recompute.
+  fast = fast && ve->complete && e.action != Action::kRevert && Authorized(e.author, node);
+  const auto old_grants = node->grants_;
+  if (fast) {
+    const NodeState before = node->state_;
+    ve->authorized = ve->effective = ve->on_chain = true;
+    node->chain_.push_back(ve);
+    Step(&node->state_, &node->grants_, ve);
+    if (!(before == node->state_) || e.action == Action::kGrant || e.action == Action::kRevoke)
+      changes.push_back({node->FullPath(), e.action});
+  } else {
+    Recompute(node, &changes, e.action);
+  }
+  if (node->grants_ != old_grants) {
+    for (auto& [name, child] : node->children_) RecomputeSubtree(child.get(), &changes, e.action);
+  }
+  MarkDirty(node);
+  return changes;
+}
+
+std::vector<Change> View::RecheckComplete(const Hash& entry_hash) {
+  std::vector<Change> changes;
+  auto it = incomplete_.find(entry_hash);
+  if (it == incomplete_.end()) return changes;
+  ViewEntry* ve = it->second;
+  if (!CheckComplete(ve)) return changes;
+  ve->complete = true;
+  incomplete_.erase(it);
+  Recompute(ve->path, &changes, Action::kWrite);
+  return changes;
+}
+
+void View::RecomputeSubtree(PathNode* node, std::vector<Change>* changes, Action cause) {
+  // Pre-order, so each directory's grants are final before its children use them.
+  std::vector<PathNode*> stack{node};
+  while (!stack.empty()) {
+    PathNode* n = stack.back();
+    stack.pop_back();
+    Recompute(n, changes, cause);
+    for (auto& [name, child] : n->children_) stack.push_back(child.get());
+  }
+}
+
+void View::Recompute(PathNode* node, std::vector<Change>* changes, Action cause) {
+  const NodeState before = node->state_;
+  const auto grants_before = node->grants_;
+
+  // Authority per author, once per recomputation.
+  std::map<PublicKey, int> level_cache;
+  auto level_of = [&](const PublicKey& k) {
+    auto [it, inserted] = level_cache.emplace(k, 0);
+    if (inserted) it->second = AuthorityLevel(k, node);
+    return it->second;
+  };
+
+  // Pre-order list of the revision forest (iterative: histories can be long).
+  std::vector<ViewEntry*> order;
+  order.reserve(node->entries_.size());
+  {
+    std::vector<ViewEntry*> stack(node->roots_.rbegin(), node->roots_.rend());
+    while (!stack.empty()) {
+      ViewEntry* e = stack.back();
+      stack.pop_back();
+      order.push_back(e);
+      for (auto it = e->revisions.rbegin(); it != e->revisions.rend(); ++it) stack.push_back(*it);
+    }
+  }
+  assert(order.size() == node->entries_.size());
+
+  // Post-order aggregation: effectiveness, best authority and contributors.
+  struct Agg {
+    int best = INT_MAX;
+    std::set<PublicKey> authors;
+  };
+  std::unordered_map<const ViewEntry*, Agg> agg;
+  agg.reserve(order.size());
+  for (auto it = order.rbegin(); it != order.rend(); ++it) {
+    ViewEntry* e = *it;
+    e->on_chain = false;
+    const int lvl = level_of(e->entry.author);
+    e->authorized = lvl != INT_MAX;
+    bool vouched = false;
+    Agg a;
+    for (ViewEntry* r : e->revisions) {
+      if (!r->effective) continue;
+      vouched = true;
+      Agg& ra = agg[r];
+      a.best = std::min(a.best, ra.best);
+      if (a.authors.size() < ra.authors.size()) std::swap(a.authors, ra.authors);
+      a.authors.insert(ra.authors.begin(), ra.authors.end());
+    }
+    e->effective = e->authorized || vouched;
+    if (e->effective) {
+      a.best = std::min(a.best, lvl);
+      a.authors.insert(e->entry.author);
+    }
+    agg[e] = std::move(a);
+  }
+
+  // Select the chain: at each fork, best authority, then most contributors,
+  // then greatest hash.
+  node->chain_.clear();
+  const std::vector<ViewEntry*>* candidates = &node->roots_;
+  while (true) {
+    ViewEntry* best = nullptr;
+    for (ViewEntry* c : *candidates) {
+      if (!c->effective) continue;
+      if (!best) {
+        best = c;
+        continue;
+      }
+      const Agg& ca = agg[c];
+      const Agg& ba = agg[best];
+      if (ca.best != ba.best) {
+        if (ca.best < ba.best) best = c;
+      } else if (ca.authors.size() != ba.authors.size()) {
+        if (ca.authors.size() > ba.authors.size()) best = c;
+      } else if (c->hash > best->hash) {
+        best = c;
+      }
+    }
+    if (!best) break;
+    best->on_chain = true;
+    node->chain_.push_back(best);
+    candidates = &best->revisions;
+  }
+  Fold(node);
+  if (!(before == node->state_) || grants_before != node->grants_) changes->push_back({node->FullPath(), cause});
+  MarkDirty(node);
+}
+
+void View::Fold(PathNode* node) {
+  NodeState s;
+  std::map<PublicKey, bool> grants;
+  std::vector<NodeState> states;
+  states.reserve(node->chain_.size());
+  std::unordered_map<Hash, size_t, HashHasher> index;
+  for (size_t i = 0; i < node->chain_.size(); ++i) {
+    const ViewEntry* ve = node->chain_[i];
+    const Entry& e = ve->entry;
+    if (e.action == Action::kRevert) {
+      auto it = index.find(e.ContentHash());
+      if (it != index.end()) {
+        s = states[it->second];
+        s.modified = ve;
+      }
+    } else {
+      Step(&s, &grants, ve);
+    }
+    s.head = ve;
+    index.emplace(ve->hash, i);
+    states.push_back(s);
+  }
+  node->state_ = s;
+  node->grants_ = std::move(grants);
+}
+
+void View::MarkDirty(PathNode* node) {
+  for (PathNode* n = node; n && !n->digest_dirty_; n = n->parent_) n->digest_dirty_ = true;
+  // Invariant: an ancestor of a dirty node is dirty, so the walk may stop early.
+}
+
+Hash View::Digest(const PathNode* node) const {
+  if (!node->digest_dirty_) return node->digest_;
+  Hasher hasher;
+  hasher.Update(std::string_view("basefs-digest-v1"));
+  std::vector<Hash> hashes;
+  hashes.reserve(node->entries_.size());
+  for (const ViewEntry* e : node->entries_) hashes.push_back(e->hash);
+  std::sort(hashes.begin(), hashes.end());
+  auto put_u32 = [&](uint32_t v) {
+    char b[4] = {static_cast<char>(v >> 24), static_cast<char>(v >> 16), static_cast<char>(v >> 8),
+                 static_cast<char>(v)};
+    hasher.Update(std::string_view(b, 4));
+  };
+  put_u32(static_cast<uint32_t>(hashes.size()));
+  for (const Hash& h : hashes) hasher.Update(h);
+  put_u32(static_cast<uint32_t>(node->children_.size()));
+  for (const auto& [name, child] : node->children_) {
+    put_u32(static_cast<uint32_t>(name.size()));
+    hasher.Update(name);
+    hasher.Update(Digest(child.get()));
+  }
+  node->digest_ = hasher.Finish();
+  node->digest_dirty_ = false;
+  return node->digest_;
+}
+
+const PathNode* View::Lookup(std::string_view path) const {
+  if (!root_) return nullptr;
+  const PathNode* n = root_.get();
+  size_t pos = 0;
+  while (pos < path.size()) {
+    while (pos < path.size() && path[pos] == '/') ++pos;
+    if (pos >= path.size()) break;
+    size_t end = path.find('/', pos);
+    if (end == std::string_view::npos) end = path.size();
+    std::string_view comp = path.substr(pos, end - pos);
+    pos = end;
+    if (n->state_.kind != Kind::kDir) return nullptr;
+    auto it = n->children_.find(comp);
+    if (it == n->children_.end()) return nullptr;
+    n = it->second.get();
+  }
+  return n;
+}
+
+}  // namespace basefs
