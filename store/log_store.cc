@@ -37,8 +37,9 @@ Status FromLevelDB(const leveldb::Status& s) {
 LogStore::LogStore(leveldb::DB* db) : db_(db) {}
 LogStore::~LogStore() { delete db_; }
 
-Result<std::unique_ptr<LogStore>> LogStore::Open(const std::string& dir, bool create) {
+Result<std::unique_ptr<LogStore>> LogStore::Open(const std::string& dir, bool create, leveldb::Env* env) {
   leveldb::Options options;
+  if (env) options.env = env;
   options.create_if_missing = create;
   options.paranoid_checks = true;
   leveldb::DB* db = nullptr;
@@ -116,6 +117,17 @@ Status LogStore::ForEachEntry(const std::function<Status(const Hash&, const std:
     leveldb::Status s = db_->Get(leveldb::ReadOptions(), Key(kEntryPrefix, h), &bytes);
     if (!s.ok()) return Corrupt("store: entry " + ToHex(h) + " listed but missing");
     BASEFS_RETURN_IF_ERROR(fn(h, bytes));
+  }
+  return FromLevelDB(it->status());
+}
+
+Status LogStore::ForEachBlock(const std::function<Status(const Hash&, const std::string&)>& fn) const {
+  std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(leveldb::ReadOptions()));
+  for (it->Seek(std::string(1, kBlockPrefix)); it->Valid() && it->key()[0] == kBlockPrefix; it->Next()) {
+    if (it->key().size() != 1 + kHashBytes) return Corrupt("store: bad block key");
+    Hash h;
+    std::memcpy(h.data(), it->key().data() + 1, kHashBytes);
+    BASEFS_RETURN_IF_ERROR(fn(h, it->value().ToString()));
   }
   return FromLevelDB(it->status());
 }

@@ -25,14 +25,16 @@
 
 namespace leveldb {
 class DB;
+class Env;
 }
 
 namespace basefs {
 
 class LogStore {
  public:
-  // Opens (or creates, if `create`) the LevelDB database in `dir`.
-  static Result<std::unique_ptr<LogStore>> Open(const std::string& dir, bool create);
+  // Opens (or creates, if `create`) the LevelDB database in `dir`. `env` is
+  // the file-system seam (nullptr: the real one); it must outlive the store.
+  static Result<std::unique_ptr<LogStore>> Open(const std::string& dir, bool create, leveldb::Env* env = nullptr);
   ~LogStore();
   LogStore(const LogStore&) = delete;
   LogStore& operator=(const LogStore&) = delete;
@@ -50,6 +52,9 @@ class LogStore {
 
   // Calls `fn` for each stored entry in arrival order; stops on a non-OK status.
   Status ForEachEntry(const std::function<Status(const Hash&, const std::string&)>& fn) const;
+
+  // Calls `fn` for each stored block in hash order; stops on a non-OK status.
+  Status ForEachBlock(const std::function<Status(const Hash&, const std::string&)>& fn) const;
 
   std::optional<std::string> GetMeta(const std::string& key) const;
   Status PutMeta(const std::string& key, const std::string& value);

@@ -48,7 +48,7 @@ Store::Store(std::unique_ptr<LogStore> log, StoreOptions options)
 Store::~Store() = default;
 
 Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, StoreOptions options) {
-  BASEFS_ASSIGN_OR_RETURN(auto log, LogStore::Open(dir, false));
+  BASEFS_ASSIGN_OR_RETURN(auto log, LogStore::Open(dir, false, options.env));
   std::unique_ptr<Store> store(new Store(std::move(log), std::move(options)));
   BASEFS_RETURN_IF_ERROR(store->Replay());
   if (!store->view_->has_genesis()) return Corrupt("store " + dir + " holds no filesystem");
@@ -59,7 +59,7 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, StoreOptions 
 Result<std::unique_ptr<Store>> Store::Create(const std::string& dir, const KeyPair& root, std::string_view fs_name,
                                              std::string_view cluster_toml, StoreOptions options) {
   BASEFS_RETURN_IF_ERROR(ValidateName(fs_name));
-  BASEFS_ASSIGN_OR_RETURN(auto log, LogStore::Open(dir, true));
+  BASEFS_ASSIGN_OR_RETURN(auto log, LogStore::Open(dir, true, options.env));
   if (log->entry_count() != 0) return Status(Code::kExists, "a filesystem already exists in " + dir);
   std::unique_ptr<Store> store(new Store(std::move(log), std::move(options)));
   store->name_ = std::string(fs_name);
@@ -79,6 +79,20 @@ Result<std::unique_ptr<Store>> Store::Create(const std::string& dir, const KeyPa
   }
   BASEFS_RETURN_IF_ERROR(store->log_->PutMeta(kNameMeta, store->name_));
   BASEFS_RETURN_IF_ERROR(store->Commit(std::move(batch), blocks, /*sync=*/true));
+  return store;
+}
+
+Result<std::unique_ptr<Store>> Store::CreateReplica(const std::string& dir, std::string_view genesis_bytes,
+                                                    StoreOptions options) {
+  BASEFS_ASSIGN_OR_RETURN(Entry genesis, DecodeEntry(genesis_bytes, options.max_file_bytes));
+  if (!genesis.IsGenesis()) return Invalid("not a genesis entry");
+  BASEFS_ASSIGN_OR_RETURN(auto log, LogStore::Open(dir, true, options.env));
+  if (log->entry_count() != 0) return Status(Code::kExists, "a filesystem already exists in " + dir);
+  std::unique_ptr<Store> store(new Store(std::move(log), std::move(options)));
+  store->name_ = genesis.name;
+  BASEFS_RETURN_IF_ERROR(store->log_->PutMeta(kNameMeta, store->name_));
+  const Hash h = HashBytes(genesis_bytes);
+  BASEFS_RETURN_IF_ERROR(store->Commit({{std::move(genesis), h}}, {}, /*sync=*/true));
   return store;
 }
 

@@ -34,6 +34,9 @@ struct StoreOptions {
   size_t max_pending_entries = 65536;
   // Clock seam for entry timestamps (informative only). Must be set.
   std::function<uint64_t()> now_ms;
+  // File-system seam for LevelDB (nullptr: the real file system). Tests and
+  // the simulator pass an in-memory Env; it must outlive the store.
+  leveldb::Env* env = nullptr;
 };
 
 // Normalises "/a//b/" to "/a/b", checking every component. Paths are
@@ -49,6 +52,10 @@ class Store {
   static Result<std::unique_ptr<Store>> Create(const std::string& dir, const KeyPair& root,
                                                std::string_view fs_name, std::string_view cluster_toml,
                                                StoreOptions options);
+  // Creates a replica of an existing filesystem from its genesis entry (as
+  // the first step of a clone); the rest arrives through AddEntry/AddBlock.
+  static Result<std::unique_ptr<Store>> CreateReplica(const std::string& dir, std::string_view genesis_bytes,
+                                                      StoreOptions options);
   ~Store();
 
   // --- Untrusted input --------------------------------------------------

@@ -254,9 +254,8 @@ void View::Recompute(PathNode* node, std::vector<Change>* changes, Action cause)
     for (ViewEntry* r : e->revisions) {
       if (!r->effective) continue;
       vouched = true;
-      Agg& ra = agg[r];
+      const Agg& ra = agg.at(r);
       a.best = std::min(a.best, ra.best);
-      if (a.authors.size() < ra.authors.size()) std::swap(a.authors, ra.authors);
       a.authors.insert(ra.authors.begin(), ra.authors.end());
     }
     e->effective = e->authorized || vouched;
@@ -279,8 +278,8 @@ void View::Recompute(PathNode* node, std::vector<Change>* changes, Action cause)
         best = c;
         continue;
       }
-      const Agg& ca = agg[c];
-      const Agg& ba = agg[best];
+      const Agg& ca = agg.at(c);
+      const Agg& ba = agg.at(best);
       if (ca.best != ba.best) {
         if (ca.best < ba.best) best = c;
       } else if (ca.authors.size() != ba.authors.size()) {

@@ -1,0 +1,102 @@
+#include "store/chunker.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <random>
+#include <set>
+
+namespace basefs {
+namespace {
+
+std::string RandomText(size_t n, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::string s(n, '\0');
+  for (auto& c : s) c = static_cast<char>('a' + rng() % 26);
+  // Lines, like a config file.
+  for (size_t i = 60; i < n; i += 61) s[i] = '\n';
+  return s;
+}
+
+BlockLookup MapLookup(const std::map<Hash, std::string>& m) {
+  return [&m](const Hash& h) -> std::optional<std::string> {
+    auto it = m.find(h);
+    if (it == m.end()) return std::nullopt;
+    return it->second;
+  };
+}
+
+TEST(ChunkerTest, RoundTripsManySizes) {
+  CryptoInit();
+  for (size_t n : {513ul, 1000ul, 1023ul, 1024ul, 4096ul, 100000ul, 1ul << 20}) {
+    const std::string content = RandomText(n, n);
+    ChunkedContent cc = ChunkContent(content);
+    std::map<Hash, std::string> store;
+    for (const Block& b : cc.blocks) {
+      EXPECT_LE(b.bytes.size(), kMaxBlockBytes);
+      EXPECT_TRUE(ValidateBlock(b.bytes).ok());
+      EXPECT_EQ(HashBytes(b.bytes), b.hash);
+      store[b.hash] = b.bytes;
+    }
+    auto out = AssembleContent(cc.root, n, MapLookup(store));
+    ASSERT_TRUE(out.ok()) << out.status().message();
+    EXPECT_EQ(*out, content);
+    EXPECT_TRUE(MissingBlocks(cc.root, MapLookup(store)).empty());
+  }
+}
+
+TEST(ChunkerTest, OneLineEditOfOneMegabyteMakesFewNewBlocks) {
+  CryptoInit();
+  std::string content = RandomText(1 << 20, 7);
+  ChunkedContent before = ChunkContent(content);
+  std::set<Hash> old;
+  for (const Block& b : before.blocks) old.insert(b.hash);
+  content.insert(500000, "a new line of configuration\n");
+  ChunkedContent after = ChunkContent(content);
+  size_t fresh = 0;
+  for (const Block& b : after.blocks) fresh += !old.count(b.hash);
+  EXPECT_GT(fresh, 0u);
+  EXPECT_LE(fresh, 8u) << "an edit should touch a couple of data blocks and one index block per level";
+}
+
+TEST(ChunkerTest, ReportsMissingBlocksAndDetectsWrongSize) {
+  CryptoInit();
+  const std::string content = RandomText(20000, 3);
+  ChunkedContent cc = ChunkContent(content);
+  std::map<Hash, std::string> store;
+  for (const Block& b : cc.blocks) store[b.hash] = b.bytes;
+  EXPECT_FALSE(AssembleContent(cc.root, content.size() + 1, MapLookup(store)).ok());
+  EXPECT_FALSE(AssembleContent(cc.root, content.size() - 1, MapLookup(store)).ok());
+  // Remove one data block.
+  Hash removed{};
+  for (const Block& b : cc.blocks) {
+    if (b.bytes[0] == static_cast<char>(kDataBlock)) {
+      removed = b.hash;
+      break;
+    }
+  }
+  store.erase(removed);
+  auto missing = MissingBlocks(cc.root, MapLookup(store));
+  ASSERT_EQ(missing.size(), 1u);
+  EXPECT_EQ(missing[0], removed);
+  EXPECT_FALSE(AssembleContent(cc.root, content.size(), MapLookup(store)).ok());
+  // Without the root, only the root is known to be missing.
+  store.erase(cc.root);
+  missing = MissingBlocks(cc.root, MapLookup(store));
+  ASSERT_EQ(missing.size(), 1u);
+  EXPECT_EQ(missing[0], cc.root);
+}
+
+TEST(ChunkerTest, RejectsMalformedBlocks) {
+  EXPECT_FALSE(ValidateBlock("").ok());
+  EXPECT_FALSE(ValidateBlock(std::string(1, kDataBlock)).ok());
+  EXPECT_FALSE(ValidateBlock(std::string(kMaxBlockBytes + 1, kDataBlock)).ok());
+  EXPECT_FALSE(ValidateBlock(std::string(1, 7) + "xyz").ok());
+  std::string index(1, kIndexBlock);
+  index.push_back(1);
+  index.append(31, 'h');  // a partial hash
+  EXPECT_FALSE(ValidateBlock(index).ok());
+}
+
+}  // namespace
+}  // namespace basefs
