@@ -144,6 +144,8 @@ Status LogStore::PutMeta(const std::string& key, const std::string& value) {
   return FromLevelDB(db_->Put(wo, std::string(1, kMetaPrefix) + "#" + key, value));
 }
 
+void LogStore::Compact() { db_->CompactRange(nullptr, nullptr); }
+
 uint64_t LogStore::ApproximateBytes() const {
   leveldb::Range all("\x00", "\xff");
   uint64_t size = 0;

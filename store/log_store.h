@@ -61,6 +61,9 @@ class LogStore {
 
   uint64_t entry_count() const { return next_seq_; }
   uint64_t block_count() const { return block_count_; }
+  // Compacts the whole database (maintenance; merges write-ahead logs and
+  // levels so that disk use reflects live data).
+  void Compact();
   // Bytes LevelDB uses on disk for the whole store (approximate).
   uint64_t ApproximateBytes() const;
 

@@ -77,8 +77,8 @@ Result<std::unique_ptr<Store>> Store::Create(const std::string& dir, const KeyPa
                                             cluster_toml.size(), std::string(cluster_toml)));
     }
   }
-  BASEFS_RETURN_IF_ERROR(store->log_->PutMeta(kNameMeta, store->name_));
   BASEFS_RETURN_IF_ERROR(store->Commit(std::move(batch), blocks, /*sync=*/true));
+  BASEFS_RETURN_IF_ERROR(store->log_->PutMeta(kNameMeta, store->name_));
   return store;
 }
 

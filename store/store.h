@@ -98,6 +98,7 @@ class Store {
 
   const View& view() const { return *view_; }
   const LogStore& log() const { return *log_; }
+  LogStore& mutable_log() { return *log_; }
   const std::string& name() const { return name_; }
   size_t pending_count() const { return pending_count_; }
   uint64_t rejected_count() const { return rejected_; }

@@ -1,0 +1,189 @@
+// The basefs command as a user runs it: real processes, a real data
+// directory, exit codes, stdout and the one-line errors on stderr.
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "store/store.h"
+
+namespace basefs {
+namespace {
+
+using json = nlohmann::json;
+
+struct CmdResult {
+  int code = -1;
+  std::string out, err;
+};
+
+class CliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    home_ = std::filesystem::temp_directory_path() /
+            ("basefs-cli-" + std::to_string(getpid()) + "-" +
+             ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(home_);
+    std::filesystem::create_directories(home_);
+  }
+  void TearDown() override { std::filesystem::remove_all(home_); }
+
+  // Runs `basefs ARGS` with --data-dir set, feeding `in` on stdin.
+  CmdResult Basefs(const std::string& args, const std::string& in = "") {
+    const std::string dir = home_.string();
+    std::ofstream(dir + "/stdin") << in;
+    const std::string cmd = std::string(BASEFS_BIN) + " --data-dir " + dir + " " + args + " <" + dir +
+                            "/stdin >" + dir + "/stdout 2>" + dir + "/stderr";
+    CmdResult r;
+    const int st = std::system(cmd.c_str());
+    r.code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    r.out = Slurp(dir + "/stdout");
+    r.err = Slurp(dir + "/stderr");
+    return r;
+  }
+  static std::string Slurp(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  // An error is one line on stderr.
+  static void ExpectOneLineError(const CmdResult& r) {
+    EXPECT_NE(r.code, 0);
+    ASSERT_FALSE(r.err.empty());
+    EXPECT_EQ(r.err.find('\n'), r.err.size() - 1) << r.err;
+    EXPECT_EQ(r.err.rfind("basefs: ", 0), 0u) << r.err;
+  }
+
+  std::filesystem::path home_;
+};
+
+TEST_F(CliTest, BootstrapWriteReadListAndShow) {
+  CmdResult key = Basefs("genkey");
+  ASSERT_EQ(key.code, 0) << key.err;
+  EXPECT_EQ(key.out.size(), 45u) << "one line of base64 for 32 bytes";
+  ASSERT_EQ(Basefs("bootstrap demo --domain Example.ORG --seed 127.0.0.1:7400").code, 0);
+  ASSERT_EQ(Basefs("mkdir demo /etc/app -p").code, 0);
+  ASSERT_EQ(Basefs("write demo /etc/app/conf", "listen = 80\n").code, 0);
+  CmdResult cat = Basefs("cat demo /etc/app/conf");
+  EXPECT_EQ(cat.code, 0);
+  EXPECT_EQ(cat.out, "listen = 80\n");
+  CmdResult ls = Basefs("ls demo / --json");
+  ASSERT_EQ(ls.code, 0);
+  json l = json::parse(ls.out);
+  ASSERT_EQ(l.size(), 2u);
+  EXPECT_EQ(l[0]["name"], ".cluster");
+  EXPECT_EQ(l[1]["name"], "etc");
+  EXPECT_EQ(l[1]["type"], "dir");
+  CmdResult cluster = Basefs("cat demo /.cluster");
+  EXPECT_NE(cluster.out.find("example.org."), std::string::npos);
+  EXPECT_NE(cluster.out.find("127.0.0.1:7400"), std::string::npos);
+  CmdResult show = Basefs("show demo");
+  EXPECT_EQ(show.code, 0);
+  EXPECT_NE(show.out.find("/etc/app/conf  [file]"), std::string::npos) << show.out;
+}
+
+TEST_F(CliTest, StatusJsonHasTheContractFields) {
+  ASSERT_EQ(Basefs("bootstrap demo").code, 0);
+  CmdResult st = Basefs("--json status demo");
+  ASSERT_EQ(st.code, 0) << st.err;
+  json j = json::parse(st.out);
+  for (const char* f : {"name", "domain", "root_digest", "entries", "blocks", "node", "bad_files"})
+    EXPECT_TRUE(j.contains(f)) << f;
+  EXPECT_EQ(j["name"], "demo");
+  EXPECT_EQ(j["domain"], "basefs.");
+  EXPECT_EQ(j["root_digest"].get<std::string>().size(), 64u);
+  EXPECT_EQ(j["entries"], 2);
+  CmdResult before = Basefs("status demo --json");
+  ASSERT_EQ(Basefs("write demo /x", "1").code, 0);
+  CmdResult after = Basefs("status demo --json");
+  EXPECT_NE(json::parse(before.out)["root_digest"], json::parse(after.out)["root_digest"]);
+}
+
+TEST_F(CliTest, LogAndRevert) {
+  ASSERT_EQ(Basefs("bootstrap demo").code, 0);
+  ASSERT_EQ(Basefs("write demo /f", "one").code, 0);
+  ASSERT_EQ(Basefs("write demo /f", "two").code, 0);
+  CmdResult log = Basefs("log demo /f --json");
+  ASSERT_EQ(log.code, 0);
+  json l = json::parse(log.out);
+  ASSERT_EQ(l.size(), 2u);
+  for (const char* f : {"hash", "action", "author", "timestamp", "size"}) EXPECT_TRUE(l[0].contains(f)) << f;
+  EXPECT_EQ(l[0]["size"], 3);
+  EXPECT_EQ(l[0]["action"], "write");
+  const std::string oldest = l[1]["hash"];
+  ASSERT_EQ(Basefs("revert demo /f " + oldest.substr(0, 10)).code, 0);
+  EXPECT_EQ(Basefs("cat demo /f").out, "one");
+  CmdResult bad = Basefs("revert demo /f 1234");
+  ExpectOneLineError(bad);
+}
+
+TEST_F(CliTest, GrantsRevokesAndPermissionErrors) {
+  ASSERT_EQ(Basefs("bootstrap demo").code, 0);
+  const std::string other_key = (home_ / "other.key").string();
+  CmdResult other = Basefs("genkey --key " + other_key);
+  ASSERT_EQ(other.code, 0);
+  const std::string pub = other.out.substr(0, other.out.size() - 1);
+  CmdResult denied = Basefs("write demo /team/x --key " + other_key, "x");
+  ExpectOneLineError(denied);
+  ASSERT_EQ(Basefs("grant demo /team " + pub).code, 0);
+  CmdResult denied2 = Basefs("--key " + other_key + " write demo /elsewhere", "x");
+  ExpectOneLineError(denied2);
+  EXPECT_NE(denied2.err.find("permission denied"), std::string::npos) << denied2.err;
+  ASSERT_EQ(Basefs("--key " + other_key + " write demo /team/x", "by other").code, 0);
+  CmdResult keys = Basefs("keys demo --json");
+  json k = json::parse(keys.out);
+  ASSERT_EQ(k.size(), 2u);
+  EXPECT_EQ(k[1]["path"], "/team");
+  EXPECT_EQ(k[1]["key"], pub);
+  ASSERT_EQ(Basefs("revoke demo /team " + pub).code, 0);
+  EXPECT_EQ(Basefs("cat demo /team/x").out, "by other") << "revoke acks current writes by default";
+  ExpectOneLineError(Basefs("--key " + other_key + " write demo /team/y", "x"));
+  EXPECT_EQ(json::parse(Basefs("keys demo --json").out).size(), 1u);
+  ExpectOneLineError(Basefs("grant demo /team not-a-key"));
+}
+
+TEST_F(CliTest, ClearErrorsAndNothingHalfDone) {
+  ExpectOneLineError(Basefs("cat nosuch /x"));
+  ASSERT_EQ(Basefs("bootstrap demo").code, 0);
+  ExpectOneLineError(Basefs("bootstrap demo"));
+  ExpectOneLineError(Basefs("bootstrap other --domain 'bad domain'"));
+  EXPECT_FALSE(std::filesystem::exists(home_ / "other")) << "a refused bootstrap leaves nothing";
+  ExpectOneLineError(Basefs("bootstrap other2 --seed 127.0.0.1:70000"));
+  ExpectOneLineError(Basefs("cat demo /missing"));
+  ExpectOneLineError(Basefs("write demo /a/b", "x"));
+  ExpectOneLineError(Basefs("write demo /" + std::string(300, 'n'), "x"));
+  ASSERT_EQ(Basefs("mkdir demo /d").code, 0);
+  ASSERT_EQ(Basefs("write demo /d/f", "x").code, 0);
+  ExpectOneLineError(Basefs("rm demo /d"));
+  ASSERT_EQ(Basefs("rm -r demo /d").code, 0);
+  ExpectOneLineError(Basefs("cat demo /d/f"));
+}
+
+TEST_F(CliTest, LockedStoreSaysItIsInUse) {
+  ASSERT_EQ(Basefs("bootstrap demo").code, 0);
+  CryptoInit();
+  StoreOptions o;
+  o.now_ms = [] { return uint64_t{1}; };
+  auto held = Store::Open((home_ / "demo" / "log").string(), o);
+  ASSERT_TRUE(held.ok()) << held.status().message();
+  CmdResult r = Basefs("cat demo /.cluster");
+  ExpectOneLineError(r);
+  EXPECT_NE(r.err.find("in use"), std::string::npos) << r.err;
+}
+
+TEST_F(CliTest, LargeFileRoundTripsThroughStdin) {
+  ASSERT_EQ(Basefs("bootstrap demo").code, 0);
+  std::string big;
+  for (int i = 0; big.size() < 1 << 20; ++i) big += "key" + std::to_string(i) + " = value " + std::to_string(i * 7) + "\n";
+  ASSERT_EQ(Basefs("write demo /big -", big).code, 0);
+  EXPECT_EQ(Basefs("cat demo /big").out, big);
+}
+
+}  // namespace
+}  // namespace basefs
