@@ -40,8 +40,15 @@ Result<KeyPair> LoadKey(const std::string& path) {
                         nullptr, sodium_base64_VARIANT_ORIGINAL) != 0 ||
       len != kp.secret_key.size())
     return Invalid("key file " + path + " is damaged");
-  crypto_sign_ed25519_sk_to_pk(kp.public_key.data(), kp.secret_key.data());
-  return kp;
+  // Rebuild the pair from the seed and check both halves agree: a damaged
+  // file must not sign entries that every peer would reject.
+  unsigned char seed[crypto_sign_SEEDBYTES];
+  crypto_sign_ed25519_sk_to_seed(seed, kp.secret_key.data());
+  KeyPair rebuilt;
+  crypto_sign_seed_keypair(rebuilt.public_key.data(), rebuilt.secret_key.data(), seed);
+  sodium_memzero(seed, sizeof(seed));
+  if (rebuilt.secret_key != kp.secret_key) return Invalid("key file " + path + " is damaged (halves disagree)");
+  return rebuilt;
 }
 
 Result<KeyPair> CreateKey(const std::string& path) {
@@ -64,6 +71,12 @@ Result<KeyPair> CreateKey(const std::string& path) {
   const int rc = ::link(tmp.c_str(), path.c_str());
   const int link_errno = errno;
   ::unlink(tmp.c_str());
+  // Make the new name durable before anything (a genesis) depends on it.
+  const std::string dir = parent.empty() ? "." : parent.string();
+  if (const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); dfd >= 0) {
+    ::fsync(dfd);
+    ::close(dfd);
+  }
   if (rc != 0) {
     if (link_errno == EEXIST) return Status(Code::kExists, "a key file already exists at " + path);
     return IOError("cannot create key file " + path + ": " + std::strerror(link_errno));

@@ -2,6 +2,7 @@
 
 #include <array>
 #include <cstring>
+#include <map>
 #include <set>
 
 namespace basefs {
@@ -113,61 +114,148 @@ Status ValidateBlock(std::string_view bytes) {
 
 namespace {
 
-// Walks the tree depth-first, left to right. `on_data` receives each data
-// block; returns false to stop. Missing blocks go to `missing` (if given).
-Status Walk(const Hash& h, int expect_level, const BlockLookup& lookup, std::vector<Hash>* missing,
-            const std::function<void(std::string_view)>& on_data, int depth) {
-  if (depth > 16) return Corrupt("block index deeper than 16 levels");
+// Reads one stored block and checks its hash and shape.
+Result<std::string> ReadBlock(const Hash& h, const BlockLookup& lookup, bool* missing) {
+  *missing = false;
   std::optional<std::string> bytes = lookup(h);
   if (!bytes) {
-    if (missing) {
-      missing->push_back(h);
-      return Status::Ok();
-    }
+    *missing = true;
     return NotFound("block " + ToHex(h) + " is not stored");
   }
   if (HashBytes(*bytes) != h) return Corrupt("block " + ToHex(h) + " does not match its hash");
   BASEFS_RETURN_IF_ERROR(ValidateBlock(*bytes));
-  const uint8_t tag = static_cast<uint8_t>((*bytes)[0]);
-  if (tag == kDataBlock) {
-    if (expect_level != 0) return Corrupt("data block where an index block was expected");
-    if (on_data) on_data(std::string_view(*bytes).substr(1));
-    return Status::Ok();
-  }
-  const int level = static_cast<uint8_t>((*bytes)[1]);
-  if (expect_level >= 0 && level != expect_level) return Corrupt("index block at the wrong level");
-  for (size_t off = 2; off < bytes->size(); off += kHashBytes) {
-    Hash child;
-    std::memcpy(child.data(), bytes->data() + off, kHashBytes);
-    BASEFS_RETURN_IF_ERROR(Walk(child, level - 1, lookup, missing, on_data, depth + 1));
-  }
-  return Status::Ok();
+  return std::move(*bytes);
 }
+
+int LevelOf(const std::string& block) {
+  return static_cast<uint8_t>(block[0]) == kDataBlock ? 0 : static_cast<uint8_t>(block[1]);
+}
+
+Hash ChildAt(const std::string& index, size_t i) {
+  Hash c;
+  std::memcpy(c.data(), index.data() + 2 + i * kHashBytes, kHashBytes);
+  return c;
+}
+
+size_t ChildCount(const std::string& index) { return (index.size() - 2) / kHashBytes; }
+
+// Memoized inspection: each distinct block is read once, so a tree that
+// repeats a subtree many times costs its distinct blocks, not its expansion.
+class Inspector {
+ public:
+  explicit Inspector(const BlockLookup& lookup) : lookup_(lookup) {}
+
+  // Returns false once the tree is known to be malformed.
+  bool Visit(const Hash& h, int expect_level, uint64_t* size, bool* complete) {
+    *size = 0;
+    *complete = false;
+    if (auto it = done_.find(h); it != done_.end()) {
+      if (expect_level >= 0 && it->second.level != expect_level) return Fail("block at two different levels");
+      *size = it->second.size;
+      *complete = it->second.complete;
+      return true;
+    }
+    bool missing = false;
+    auto block = ReadBlock(h, lookup_, &missing);
+    if (missing) {
+      if (missing_seen_.insert(h).second) info_.missing.push_back(h);
+      return true;  // level unknown until it arrives: not memoized
+    }
+    if (!block.ok()) return Fail(block.status().message());
+    const int level = LevelOf(*block);
+    if (expect_level >= 0 && level != expect_level) return Fail("block at the wrong level");
+    Memo memo{level, 0, true};
+    if (level == 0) {
+      memo.size = block->size() - 1;
+    } else {
+      for (size_t i = 0; i < ChildCount(*block); ++i) {
+        uint64_t child_size = 0;
+        bool child_complete = false;
+        if (!Visit(ChildAt(*block, i), level - 1, &child_size, &child_complete)) return false;
+        memo.complete &= child_complete;
+        memo.size = std::min<uint64_t>(memo.size + child_size, uint64_t{1} << 62);
+      }
+    }
+    done_.emplace(h, memo);
+    *size = memo.size;
+    *complete = memo.complete;
+    return true;
+  }
+
+  TreeInfo Finish(bool ok, uint64_t size, bool complete) {
+    if (!ok) return std::move(info_);
+    info_.size = size;
+    info_.complete = complete && info_.missing.empty();
+    return std::move(info_);
+  }
+
+ private:
+  struct Memo {
+    int level;
+    uint64_t size;
+    bool complete;
+  };
+  bool Fail(const std::string& why) {
+    info_.status = Corrupt("bad block index: " + why);
+    return false;
+  }
+  const BlockLookup& lookup_;
+  std::map<Hash, Memo> done_;
+  std::set<Hash> missing_seen_;
+  TreeInfo info_;
+};
 
 }  // namespace
 
-Result<std::string> AssembleContent(const Hash& root, uint64_t size, const BlockLookup& lookup) {
-  std::string out;
-  out.reserve(size);
-  bool too_big = false;
-  BASEFS_RETURN_IF_ERROR(Walk(root, -1, lookup, nullptr,
-                              [&](std::string_view d) {
-                                if (out.size() + d.size() > size) {
-                                  too_big = true;
-                                  return;
-                                }
-                                out.append(d);
-                              },
-                              0));
-  if (too_big || out.size() != size) return Corrupt("file content does not match its recorded size");
-  return out;
+TreeInfo InspectTree(const Hash& root, const BlockLookup& lookup, int expect_level) {
+  Inspector in(lookup);
+  uint64_t size = 0;
+  bool complete = false;
+  const bool ok = in.Visit(root, expect_level, &size, &complete);
+  return in.Finish(ok, size, complete);
 }
 
 std::vector<Hash> MissingBlocks(const Hash& root, const BlockLookup& lookup) {
-  std::vector<Hash> missing;
-  Status st = Walk(root, -1, lookup, &missing, nullptr, 0);
-  (void)st;  // a corrupt block is never stored, so a walk can only report missing ones
-  return missing;
+  return InspectTree(root, lookup).missing;
+}
+
+Result<std::string> AssembleContent(const Hash& root, uint64_t size, const BlockLookup& lookup) {
+  std::string out;
+  out.reserve(std::min<uint64_t>(size, kDefaultMaxFileBytes));
+  // Depth-first, left to right, with an explicit stack; stops as soon as the
+  // bytes exceed `size`, so a tree that repeats subtrees cannot run long.
+  struct Frame {
+    std::string block;
+    size_t next = 0;
+  };
+  std::vector<Frame> stack;
+  auto push = [&](const Hash& h, int expect_level) -> Status {
+    bool missing = false;
+    auto b = ReadBlock(h, lookup, &missing);
+    if (!b.ok()) return b.status();
+    const int level = LevelOf(*b);
+    if (expect_level >= 0 && level != expect_level) return Corrupt("bad block index: block at the wrong level");
+    if (level == 0) {
+      if (out.size() + b->size() - 1 > size) return Corrupt("file content is longer than its recorded size");
+      out.append(*b, 1, std::string::npos);
+      return Status::Ok();
+    }
+    stack.push_back({std::move(b).value(), 0});
+    return Status::Ok();
+  };
+  BASEFS_RETURN_IF_ERROR(push(root, -1));
+  while (!stack.empty()) {
+    Frame& f = stack.back();
+    if (f.next == ChildCount(f.block)) {
+      stack.pop_back();
+      continue;
+    }
+    const Hash child = ChildAt(f.block, f.next++);
+    const int level = LevelOf(f.block);
+    BASEFS_RETURN_IF_ERROR(push(child, level - 1));
+  }
+  if (out.size() != size) return Corrupt("file content does not match its recorded size");
+  return out;
 }
 
 }  // namespace basefs

@@ -44,11 +44,24 @@ Status ValidateBlock(std::string_view bytes);
 // Returns the block with this hash if it is stored locally.
 using BlockLookup = std::function<std::optional<std::string>(const Hash&)>;
 
-// Rebuilds the content under `root`, checking every hash and the total size.
+// Rebuilds the content under `root`, checking every hash, every level and
+// the total size. Stops as soon as the content would exceed `size`.
 Result<std::string> AssembleContent(const Hash& root, uint64_t size, const BlockLookup& lookup);
 
-// Lists the blocks under `root` not stored locally. Below a missing index
-// block nothing more can be known, so only that block is listed.
+// What is known about the tree under a block: the blocks not stored locally
+// (below a missing index block nothing more can be known, so only it is
+// listed), the total data size, and whether the tree is malformed (a block
+// at the wrong level, a bad block). Each distinct block is read once.
+struct TreeInfo {
+  Status status;                // non-OK: malformed, never complete
+  std::vector<Hash> missing;    // distinct
+  uint64_t size = 0;            // data bytes, meaningful when complete
+  bool complete = false;        // all blocks stored and well formed
+};
+// `expect_level` < 0: the root's own level is taken as given.
+TreeInfo InspectTree(const Hash& root, const BlockLookup& lookup, int expect_level = -1);
+
+// InspectTree(root).missing.
 std::vector<Hash> MissingBlocks(const Hash& root, const BlockLookup& lookup);
 
 }  // namespace basefs

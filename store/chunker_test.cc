@@ -98,5 +98,49 @@ TEST(ChunkerTest, RejectsMalformedBlocks) {
   EXPECT_FALSE(ValidateBlock(index).ok());
 }
 
+// Index blocks whose children repeat one subtree: 31^16 leaves if expanded.
+TEST(ChunkerTest, RepeatedSubtreesCostTheirDistinctBlocksOnly) {
+  CryptoInit();
+  std::map<Hash, std::string> store;
+  std::string data = std::string(1, kDataBlock) + "x";
+  Hash child = HashBytes(data);
+  store[child] = data;
+  for (int level = 1; level <= 16; ++level) {
+    std::string index(1, kIndexBlock);
+    index.push_back(static_cast<char>(level));
+    for (int i = 0; i < 31; ++i) index.append(AsView(child));
+    child = HashBytes(index);
+    store[child] = index;
+  }
+  TreeInfo info = InspectTree(child, MapLookup(store));
+  EXPECT_TRUE(info.status.ok());
+  EXPECT_TRUE(info.complete);
+  EXPECT_NE(info.size, 16u << 20) << "the expanded size is astronomic, not the claimed one";
+  EXPECT_FALSE(AssembleContent(child, 16u << 20, MapLookup(store)).ok());
+  // With the data block withheld, one missing block is reported once.
+  store.erase(HashBytes(data));
+  info = InspectTree(child, MapLookup(store));
+  ASSERT_EQ(info.missing.size(), 1u);
+}
+
+TEST(ChunkerTest, BlockAtTheWrongLevelMakesTheTreeMalformed) {
+  CryptoInit();
+  std::map<Hash, std::string> store;
+  const std::string data = std::string(1, kDataBlock) + std::string(600, 'd');
+  std::string x(1, kIndexBlock);  // a level-1 index placed where data belongs
+  x.push_back(1);
+  x.append(AsView(HashBytes(data)));
+  std::string root(1, kIndexBlock);
+  root.push_back(1);
+  root.append(AsView(HashBytes(x)));
+  root.append(AsView(HashBytes(data)));
+  store[HashBytes(data)] = data;
+  store[HashBytes(x)] = x;
+  store[HashBytes(root)] = root;
+  TreeInfo info = InspectTree(HashBytes(root), MapLookup(store));
+  EXPECT_FALSE(info.status.ok());
+  EXPECT_FALSE(info.complete);
+}
+
 }  // namespace
 }  // namespace basefs

@@ -77,14 +77,14 @@ Result<std::unique_ptr<Store>> Store::Create(const std::string& dir, const KeyPa
                                             cluster_toml.size(), std::string(cluster_toml)));
     }
   }
-  BASEFS_RETURN_IF_ERROR(store->Commit(std::move(batch), blocks, /*sync=*/true));
+  BASEFS_RETURN_IF_ERROR(store->Commit(std::move(batch), blocks, /*sync=*/true, /*local=*/true));
   BASEFS_RETURN_IF_ERROR(store->log_->PutMeta(kNameMeta, store->name_));
   return store;
 }
 
 Result<std::unique_ptr<Store>> Store::CreateReplica(const std::string& dir, std::string_view genesis_bytes,
                                                     StoreOptions options) {
-  BASEFS_ASSIGN_OR_RETURN(Entry genesis, DecodeEntry(genesis_bytes, options.max_file_bytes));
+  BASEFS_ASSIGN_OR_RETURN(Entry genesis, DecodeEntry(genesis_bytes, kMaxRemoteFileBytes));
   if (!genesis.IsGenesis()) return Invalid("not a genesis entry");
   BASEFS_ASSIGN_OR_RETURN(auto log, LogStore::Open(dir, true, options.env));
   if (log->entry_count() != 0) return Status(Code::kExists, "a filesystem already exists in " + dir);
@@ -92,7 +92,7 @@ Result<std::unique_ptr<Store>> Store::CreateReplica(const std::string& dir, std:
   store->name_ = genesis.name;
   BASEFS_RETURN_IF_ERROR(store->log_->PutMeta(kNameMeta, store->name_));
   const Hash h = HashBytes(genesis_bytes);
-  BASEFS_RETURN_IF_ERROR(store->Commit({{std::move(genesis), h}}, {}, /*sync=*/true));
+  BASEFS_RETURN_IF_ERROR(store->Commit({{std::move(genesis), h}}, {}, /*sync=*/true, /*local=*/false));
   return store;
 }
 
@@ -114,23 +114,39 @@ Status Store::Replay() {
 }
 
 void Store::Hold(std::multimap<Hash, Pending>* pool, const Hash& key, Pending p) {
-  for (auto [it, end] = pool->equal_range(key); it != end; ++it) {
-    if (it->second.hash == p.hash) return;  // already waiting
+  if (!held_.insert(p.hash).second) return;  // already waiting
+  // A full pool evicts an entry: sync offers it again once what it waits
+  // for has arrived, so memory stays bounded whatever peers send, and a
+  // flood of junk cannot lock legitimate entries out.
+  if (pending_count_ >= options_.max_pending_entries) {
+    std::multimap<Hash, Pending>* victim = waiting_parent_.empty() ? &waiting_author_ : &waiting_parent_;
+    if (!victim->empty()) {
+      held_.erase(victim->begin()->second.hash);
+      victim->erase(victim->begin());
+      --pending_count_;
+    }
   }
-  // A full pool drops the newcomer: sync offers it again once what it waits
-  // for has arrived, so memory stays bounded whatever a peer sends.
-  if (pending_count_ >= options_.max_pending_entries) return;
   pool->emplace(key, std::move(p));
   ++pending_count_;
 }
 
 Result<Placement> Store::AddEntry(std::string_view bytes, bool sync) {
-  auto decoded = DecodeEntry(bytes, options_.max_file_bytes);
+  if (bytes.size() > kMaxEntryBytes) {
+    ++rejected_;
+    return Status(Code::kTooLarge, "entry larger than the 1,100-byte limit");
+  }
+  const Hash h = HashBytes(bytes);
+  // Duplicates are the common case under gossip: answer before verifying.
+  if (view_->Find(h)) return Placement::kDuplicate;
+  if (held_.count(h)) return Placement::kMissingParent;
+  // Remote writes are checked against the format's hard cap, not this
+  // node's local limit, so every node stores the same set of entries.
+  auto decoded = DecodeEntry(bytes, kMaxRemoteFileBytes);
   if (!decoded.ok()) {
     ++rejected_;
     return decoded.status();
   }
-  Pending p{std::move(decoded).value(), HashBytes(bytes)};
+  Pending p{std::move(decoded).value(), h};
   if (p.entry.IsGenesis() && !view_->has_genesis()) {
     ++rejected_;
     return Invalid("a genesis entry can only come from bootstrap or a clone");
@@ -152,7 +168,7 @@ Result<Placement> Store::AddEntry(std::string_view bytes, bool sync) {
     case Placement::kReady:
       break;
   }
-  BASEFS_RETURN_IF_ERROR(Commit({std::move(p)}, {}, sync));
+  BASEFS_RETURN_IF_ERROR(Commit({std::move(p)}, {}, sync, /*local=*/false));
   return Placement::kReady;
 }
 
@@ -162,38 +178,74 @@ Status Store::AddBlock(std::string_view bytes, bool sync) {
     ++rejected_;
     return st;
   }
-  Block b{HashBytes(bytes), std::string(bytes)};
-  if (log_->HasBlock(b.hash)) return Status::Ok();
-  BASEFS_RETURN_IF_ERROR(log_->Put({}, {b}, sync));
-  // Writes waiting for this block: one fewer outstanding, plus whatever an
-  // index block reveals below it.
-  std::vector<Hash> waiters;
-  for (auto [it, end] = block_waiters_.equal_range(b.hash); it != end;) {
-    waiters.push_back(it->second);
-    it = block_waiters_.erase(it);
+  const Hash h = HashBytes(bytes);
+  if (log_->HasBlock(h)) {
+    BlocksStored({h});
+    return Status::Ok();
   }
-  const auto lookup = [this](const Hash& h) { return log_->GetBlock(h); };
-  for (const Hash& entry_hash : waiters) {
-    size_t& outstanding = outstanding_blocks_[entry_hash];
-    assert(outstanding > 0);
-    --outstanding;
-    if (static_cast<uint8_t>(b.bytes[0]) == kIndexBlock) TrackMissing(entry_hash, MissingBlocks(b.hash, lookup));
-    if (outstanding_blocks_[entry_hash] == 0) {
-      outstanding_blocks_.erase(entry_hash);
+  if (!block_waiters_.count(h)) {
+    // Nobody asked for it (yet): keep it in a small bounded cache rather
+    // than on disk, so a peer cannot fill the disk with junk blocks. An
+    // entry that turns out to need it takes it from there.
+    if (unsolicited_.emplace(h, std::string(bytes)).second) {
+      unsolicited_order_.push_back(h);
+      if (unsolicited_order_.size() > kMaxUnsolicitedBlocks) {
+        unsolicited_.erase(unsolicited_order_.front());
+        unsolicited_order_.pop_front();
+      }
+    }
+    return Status::Ok();
+  }
+  BASEFS_RETURN_IF_ERROR(log_->Put({}, {Block{h, std::string(bytes)}}, sync));
+  BlocksStored({h});
+  return Status::Ok();
+}
+
+void Store::BlocksStored(const std::vector<Hash>& hashes) {
+  const auto lookup = [this](const Hash& b) { return log_->GetBlock(b); };
+  for (const Hash& h : hashes) {
+    std::vector<Hash> waiters;
+    for (auto [it, end] = block_waiters_.equal_range(h); it != end;) {
+      waiters.push_back(it->second);
+      it = block_waiters_.erase(it);
+    }
+    for (const Hash& entry_hash : waiters) {
+      auto oit = outstanding_blocks_.find(entry_hash);
+      assert(oit != outstanding_blocks_.end() && oit->second > 0);
+      --oit->second;
+      // An index block reveals what is missing below it (requested early).
+      TrackMissing(entry_hash, InspectTree(h, lookup).missing);
+      oit = outstanding_blocks_.find(entry_hash);
+      if (oit == outstanding_blocks_.end() || oit->second != 0) continue;
+      outstanding_blocks_.erase(oit);
+      // Nothing outstanding: decide from the root, as a fresh node would.
+      const ViewEntry* ve = view_->Find(entry_hash);
+      const TreeInfo info = InspectTree(ve->entry.ContentHash(), lookup);
+      if (!info.missing.empty()) {
+        TrackMissing(entry_hash, info.missing);
+        continue;
+      }
+      // Complete, or malformed for good: either way nothing more to wait for.
       for (const Change& c : view_->RecheckComplete(entry_hash))
         if (listener_) listener_(c);
     }
   }
-  return Status::Ok();
 }
 
 void Store::TrackMissing(const Hash& entry_hash, const std::vector<Hash>& missing) {
+  std::vector<Block> cached;
   for (const Hash& m : missing) {
     bool already = false;
     for (auto [it, end] = block_waiters_.equal_range(m); it != end; ++it) already |= it->second == entry_hash;
     if (already) continue;
     block_waiters_.emplace(m, entry_hash);
     ++outstanding_blocks_[entry_hash];
+    if (auto c = unsolicited_.find(m); c != unsolicited_.end()) cached.push_back({m, c->second});
+  }
+  // Blocks that came before anyone wanted them.
+  for (const Block& b : cached) {
+    unsolicited_.erase(b.hash);
+    if (log_->HasBlock(b.hash) || log_->Put({}, {b}, false).ok()) BlocksStored({b.hash});
   }
 }
 
@@ -208,12 +260,14 @@ void Store::ApplyOne(const Entry& e, const Hash& h, std::vector<Pending>* releas
     TrackMissing(h, MissingBlocks(e.ContentHash(), lookup));
   }
   for (auto [it, end] = waiting_parent_.equal_range(h); it != end;) {
+    held_.erase(it->second.hash);
     released->push_back(std::move(it->second));
     it = waiting_parent_.erase(it);
     --pending_count_;
   }
   if (!was_known) {
     for (auto [it, end] = waiting_author_.equal_range(e.ContentHash()); it != end;) {
+      held_.erase(it->second.hash);
       released->push_back(std::move(it->second));
       it = waiting_author_.erase(it);
       --pending_count_;
@@ -221,13 +275,28 @@ void Store::ApplyOne(const Entry& e, const Hash& h, std::vector<Pending>* releas
   }
 }
 
-Status Store::Commit(std::vector<Pending> entries, const std::vector<Block>& blocks, bool sync) {
+Status Store::Commit(std::vector<Pending> entries, const std::vector<Block>& blocks, bool sync, bool local) {
   std::vector<LogStore::EntryRecord> records;
   records.reserve(entries.size());
-  for (const Pending& p : entries) records.push_back({p.hash, p.entry.Encode()});
+  for (const Pending& p : entries) {
+    // Invariant: callers place entries before committing; a duplicate here
+    // would leave two sequence records and break the replay.
+    assert(!view_->Find(p.hash));
+    records.push_back({p.hash, p.entry.Encode()});
+  }
   BASEFS_RETURN_IF_ERROR(log_->Put(records, blocks, sync));
+  // From here the caller's entries are durable: later failures (storing
+  // entries they released) must not be reported as the caller's.
   std::vector<Pending> released;
-  for (const Pending& p : entries) ApplyOne(p.entry, p.hash, &released);
+  for (size_t i = 0; i < entries.size(); ++i) {
+    ApplyOne(entries[i].entry, entries[i].hash, &released);
+    if (entry_listener_) entry_listener_(entries[i].hash, records[i].bytes, local);
+  }
+  if (!blocks.empty()) {
+    std::vector<Hash> hashes;
+    for (const Block& b : blocks) hashes.push_back(b.hash);
+    BlocksStored(hashes);  // remote writes may have been waiting for these
+  }
   // Entries released by these ones: place them again (they may still wait
   // for something else) and store the ready ones, unsynced like any remote
   // entry.
@@ -244,8 +313,13 @@ Status Store::Commit(std::vector<Pending> entries, const std::vector<Block>& blo
     } else if (*placement == Placement::kUnknownAuthor) {
       Hold(&waiting_author_, KeyAsHash(p.entry.author), std::move(p));
     } else if (*placement == Placement::kReady) {
-      BASEFS_RETURN_IF_ERROR(log_->Put({{p.hash, p.entry.Encode()}}, {}, sync));
+      const std::string bytes = p.entry.Encode();
+      if (!log_->Put({{p.hash, bytes}}, {}, false).ok()) {
+        // Keep it waiting on itself: a later sync offers it again.
+        continue;
+      }
       ApplyOne(p.entry, p.hash, &released);
+      if (entry_listener_) entry_listener_(p.hash, bytes, false);
     }
   }
   return Status::Ok();
@@ -324,12 +398,21 @@ Status Store::WriteFile(const KeyPair& key, std::string_view path, std::string_v
     blocks = std::move(cc.blocks);
   }
   BASEFS_ASSIGN_OR_RETURN(Pending p, MakeEntry(key, t, Action::kWrite, content.size(), std::move(body)));
-  return Commit({std::move(p)}, blocks, true);
+  return Commit({std::move(p)}, blocks, true, true);
 }
 
-Status Store::Mkdir(const KeyPair& key, std::string_view raw, bool parents) {
+Status Store::Mkdir(const KeyPair& key, std::string_view path, bool parents) {
+  BASEFS_ASSIGN_OR_RETURN(std::vector<Pending> batch, PlanMkdir(key, path, parents));
+  if (batch.empty()) return Status::Ok();
+  return Commit(std::move(batch), {}, true, true);
+}
+
+Result<std::vector<Store::Pending>> Store::PlanMkdir(const KeyPair& key, std::string_view raw, bool parents) const {
   BASEFS_ASSIGN_OR_RETURN(std::string path, NormalizePath(raw));
-  if (path == "/") return parents ? Status::Ok() : Status(Code::kExists, "/ exists");
+  if (path == "/") {
+    if (parents) return std::vector<Pending>{};
+    return Status(Code::kExists, "/ exists");
+  }
   // Walk down, creating what is missing (only the last component unless
   // `parents`). All entries go in one batch.
   std::vector<Pending> batch;
@@ -372,8 +455,7 @@ Status Store::Mkdir(const KeyPair& key, std::string_view raw, bool parents) {
     }
     pos = end + 1;
   }
-  if (batch.empty()) return Status::Ok();
-  return Commit(std::move(batch), {}, true);
+  return batch;
 }
 
 Status Store::Remove(const KeyPair& key, std::string_view path, bool recursive) {
@@ -404,7 +486,7 @@ Status Store::Remove(const KeyPair& key, std::string_view path, bool recursive) 
                               n->FullPath());
     batch.push_back(MakeEntryAfter(key, n->chain().back()->hash, Relation::kRevision, Action::kDelete, n->name(), 0, ""));
   }
-  return Commit(std::move(batch), {}, true);
+  return Commit(std::move(batch), {}, true, true);
 }
 
 Status Store::Symlink(const KeyPair& key, std::string_view path, std::string_view target) {
@@ -414,7 +496,7 @@ Status Store::Symlink(const KeyPair& key, std::string_view path, std::string_vie
   if (!t.dir) return Status(Code::kExists, "/ exists");
   if (t.node && t.node->exists()) return Status(Code::kExists, "already exists: " + t.path);
   BASEFS_ASSIGN_OR_RETURN(Pending p, MakeEntry(key, t, Action::kSlink, target.size(), std::string(target)));
-  return Commit({std::move(p)}, {}, true);
+  return Commit({std::move(p)}, {}, true, true);
 }
 
 Status Store::Link(const KeyPair& key, std::string_view path, std::string_view target) {
@@ -426,25 +508,33 @@ Status Store::Link(const KeyPair& key, std::string_view path, std::string_view t
   if (!t.dir) return Status(Code::kExists, "/ exists");
   if (t.node && t.node->exists()) return Status(Code::kExists, "already exists: " + t.path);
   BASEFS_ASSIGN_OR_RETURN(Pending p, MakeEntry(key, t, Action::kLink, tpath.size(), tpath));
-  return Commit({std::move(p)}, {}, true);
+  return Commit({std::move(p)}, {}, true, true);
 }
 
 Status Store::SetExec(const KeyPair& key, std::string_view path, bool exec) {
   BASEFS_ASSIGN_OR_RETURN(Target t, Resolve(path));
   if (!t.node || !t.node->exists()) return NotFound("no such file or directory: " + t.path);
   BASEFS_ASSIGN_OR_RETURN(Pending p, MakeEntry(key, t, Action::kMode, 0, std::string(1, exec ? 1 : 0)));
-  return Commit({std::move(p)}, {}, true);
+  return Commit({std::move(p)}, {}, true, true);
 }
 
 Status Store::Grant(const KeyPair& key, std::string_view raw, const PublicKey& grantee) {
   BASEFS_ASSIGN_OR_RETURN(std::string path, NormalizePath(raw));
+  const std::string grant_content(AsView(KeyAsHash(grantee)));
   const PathNode* existing = view_->Lookup(path);
-  if (!existing || !existing->exists()) BASEFS_RETURN_IF_ERROR(Mkdir(key, path, /*parents=*/true));
+  if (!existing || !existing->exists()) {
+    // Create the directory and grant on it in one synced batch.
+    BASEFS_ASSIGN_OR_RETURN(std::vector<Pending> batch, PlanMkdir(key, path, /*parents=*/true));
+    if (batch.empty()) return Invalid("cannot grant on " + path);
+    const Pending& dir = batch.back();
+    batch.push_back(MakeEntryAfter(key, dir.hash, Relation::kRevision, Action::kGrant, dir.entry.name, 0, grant_content));
+    return Commit(std::move(batch), {}, true, true);
+  }
   BASEFS_ASSIGN_OR_RETURN(Target t, Resolve(path));
   if (t.node->state().kind != Kind::kDir) return Status(Code::kNotDir, "grants are made on directories: " + path);
   if (t.node->grants().count(grantee)) return Status::Ok();  // already granted here
-  BASEFS_ASSIGN_OR_RETURN(Pending p, MakeEntry(key, t, Action::kGrant, 0, std::string(AsView(KeyAsHash(grantee)))));
-  return Commit({std::move(p)}, {}, true);
+  BASEFS_ASSIGN_OR_RETURN(Pending p, MakeEntry(key, t, Action::kGrant, 0, grant_content));
+  return Commit({std::move(p)}, {}, true, true);
 }
 
 Status Store::Revoke(const KeyPair& key, std::string_view raw, const PublicKey& revoked, bool purge) {
@@ -467,7 +557,7 @@ Status Store::Revoke(const KeyPair& key, std::string_view raw, const PublicKey& 
       for (const auto& [name, child] : n->children()) stack.push_back(child.get());
     }
   }
-  return Commit(std::move(batch), {}, true);
+  return Commit(std::move(batch), {}, true, true);
 }
 
 Status Store::Revert(const KeyPair& key, std::string_view path, std::string_view revision) {
@@ -485,7 +575,7 @@ Status Store::Revert(const KeyPair& key, std::string_view path, std::string_view
   }
   if (!match) return NotFound("no revision " + prefix + " in the history of " + t.path + " (see 'basefs log')");
   BASEFS_ASSIGN_OR_RETURN(Pending p, MakeEntry(key, t, Action::kRevert, 0, std::string(AsView(match->hash))));
-  return Commit({std::move(p)}, {}, true);
+  return Commit({std::move(p)}, {}, true, true);
 }
 
 // --- Reads -------------------------------------------------------------------
@@ -519,6 +609,46 @@ Result<std::vector<const PathNode*>> Store::List(std::string_view path) const {
   std::vector<const PathNode*> out;
   for (const auto& [name, child] : n->children())
     if (child->exists()) out.push_back(child.get());
+  return out;
+}
+
+std::optional<std::string> Store::EntryBytes(const Hash& h) const {
+  const ViewEntry* ve = view_->Find(h);
+  if (!ve) return std::nullopt;
+  return ve->entry.Encode();
+}
+
+std::vector<std::string> Store::BlocksOf(const Hash& entry_hash, size_t max) const {
+  std::vector<std::string> out;
+  const ViewEntry* ve = view_->Find(entry_hash);
+  if (!ve || ve->entry.action != Action::kWrite || ve->entry.IsInline() || !ve->complete) return out;
+  // Breadth-first over the index, stopping as soon as it is too big.
+  std::vector<Hash> frontier{ve->entry.ContentHash()};
+  while (!frontier.empty()) {
+    const Hash h = frontier.back();
+    frontier.pop_back();
+    auto b = log_->GetBlock(h);
+    if (!b || out.size() >= max) return {};
+    if (static_cast<uint8_t>((*b)[0]) == kIndexBlock) {
+      for (size_t off = 2; off + kHashBytes <= b->size(); off += kHashBytes) {
+        Hash c;
+        std::memcpy(c.data(), b->data() + off, kHashBytes);
+        frontier.push_back(c);
+      }
+    }
+    out.push_back(std::move(*b));
+  }
+  return out;
+}
+
+std::vector<Hash> Store::Wanted(size_t max) const {
+  std::vector<Hash> out;
+  for (auto it = waiting_parent_.begin(); it != waiting_parent_.end() && out.size() < max;
+       it = waiting_parent_.upper_bound(it->first))
+    out.push_back(it->first);
+  for (auto it = block_waiters_.begin(); it != block_waiters_.end() && out.size() < max;
+       it = block_waiters_.upper_bound(it->first))
+    out.push_back(it->first);
   return out;
 }
 

@@ -16,7 +16,9 @@
 #pragma once
 
 #include <functional>
+#include <deque>
 #include <map>
+#include <set>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -27,8 +29,13 @@
 
 namespace basefs {
 
+// Remote write entries may name files up to this size whatever this node's
+// own limit is, so that all nodes store the same set of entries.
+inline constexpr uint64_t kMaxRemoteFileBytes = 1ull << 30;
+
 struct StoreOptions {
-  // Largest file a write may create; larger ones fail with Code::kTooLarge.
+  // Largest file a local write may create; larger ones fail with
+  // Code::kTooLarge (EFBIG in the mount).
   uint64_t max_file_bytes = kDefaultMaxFileBytes;
   // Entries held in memory while they wait for a parent or a grant.
   size_t max_pending_entries = 65536;
@@ -105,6 +112,22 @@ class Store {
 
   // Called for every visible change, local or remote, after it is stored.
   void set_change_listener(std::function<void(const Change&)> fn) { listener_ = std::move(fn); }
+  // Called for every entry stored (local or remote, including ones released
+  // from a wait), after it is applied: what replication spreads.
+  // `local` is true for entries this node wrote.
+  void set_entry_listener(std::function<void(const Hash&, const std::string& bytes, bool local)> fn) {
+    entry_listener_ = std::move(fn);
+  }
+
+  // --- For replication ------------------------------------------------------
+  // The encoded entry with this hash, if stored.
+  std::optional<std::string> EntryBytes(const Hash& h) const;
+  // The blocks of a stored chunked write, if there are at most `max` of
+  // them and all are stored; empty otherwise.
+  std::vector<std::string> BlocksOf(const Hash& entry_hash, size_t max) const;
+  // Hashes this node is waiting for: parents of held entries and missing
+  // blocks of incomplete writes (at most `max`).
+  std::vector<Hash> Wanted(size_t max) const;
 
  private:
   Store(std::unique_ptr<LogStore> log, StoreOptions options);
@@ -115,7 +138,9 @@ class Store {
   };
   // Stores entries (already signed and placed) and blocks in one batch, then
   // applies them and releases whatever waited for them.
-  Status Commit(std::vector<Pending> entries, const std::vector<Block>& blocks, bool sync);
+  Status Commit(std::vector<Pending> entries, const std::vector<Block>& blocks, bool sync, bool local);
+  // Wakes the incomplete writes waiting for these (now stored) blocks.
+  void BlocksStored(const std::vector<Hash>& hashes);
   void ApplyOne(const Entry& e, const Hash& h, std::vector<Pending>* released);
   void TrackMissing(const Hash& entry_hash, const std::vector<Hash>& missing);
   void Hold(std::multimap<Hash, Pending>* pool, const Hash& key, Pending p);
@@ -129,6 +154,8 @@ class Store {
     std::string path;
   };
   Result<Target> Resolve(std::string_view path) const;
+  // The entries `mkdir [-p] path` would write (empty if nothing to do).
+  Result<std::vector<Pending>> PlanMkdir(const KeyPair& key, std::string_view path, bool parents) const;
   Result<Pending> MakeEntry(const KeyPair& key, const Target& t, Action action, uint64_t size,
                             std::string content) const;
   Pending MakeEntryAfter(const KeyPair& key, const Hash& parent, Relation rel, Action action,
@@ -139,10 +166,16 @@ class Store {
   std::unique_ptr<View> view_;
   std::string name_;
   std::function<void(const Change&)> listener_;
+  std::function<void(const Hash&, const std::string&, bool)> entry_listener_;
   // In-memory waits (never stored until they can be applied).
   std::multimap<Hash, Pending> waiting_parent_;  // by parent hash
   std::multimap<Hash, Pending> waiting_author_;  // by author key (as a Hash)
+  std::set<Hash> held_;  // hashes of everything in the two pools
   size_t pending_count_ = 0;
+  // Blocks nobody has asked for yet, in memory only (FIFO, bounded).
+  static constexpr size_t kMaxUnsolicitedBlocks = 4096;
+  std::map<Hash, std::string> unsolicited_;
+  std::deque<Hash> unsolicited_order_;
   uint64_t rejected_ = 0;
   // Chunked writes waiting for blocks: block -> entries, entry -> count.
   std::multimap<Hash, Hash> block_waiters_;

@@ -271,6 +271,49 @@ TEST_F(StoreTest, WriteWhoseBlocksAreMissingStaysInvisibleUntilTheyArrive) {
   EXPECT_TRUE(b->view().incomplete().empty());
 }
 
+TEST_F(StoreTest, ALocalWriteOfTheSameBlocksCompletesAWaitingRemoteWrite) {
+  auto a = f_.Create(root_, f_.NewDir());
+  auto b = Replica(&f_, *a);
+  std::string big(30000, '\0');
+  for (size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>('a' + (i * 13) % 26);
+  ASSERT_TRUE(a->WriteFile(root_, "/remote", big).ok());
+  ASSERT_TRUE(b->AddEntry(EntryBytes(*a).back()).ok());
+  EXPECT_FALSE(b->Stat("/remote").ok());
+  ASSERT_TRUE(b->WriteFile(root_, "/local", big).ok());
+  EXPECT_EQ(Read(*b, "/remote"), big);
+  EXPECT_TRUE(b->Wanted(100).empty());
+}
+
+TEST_F(StoreTest, UnrequestedBlocksAreNotStored) {
+  auto s = f_.Create(root_, f_.NewDir());
+  for (int i = 0; i < 100; ++i) {
+    std::string junk(1, kDataBlock);
+    junk += "junk " + std::to_string(i);
+    ASSERT_TRUE(s->AddBlock(junk).ok());
+  }
+  EXPECT_EQ(s->log().block_count(), 0u);
+}
+
+TEST_F(StoreTest, WaitPoolStaysBoundedUnderAFlood) {
+  StoreOptions o = f_.Options();
+  o.max_pending_entries = 100;
+  auto a = Store::Create(f_.NewDir(), root_, "fs", "", o);
+  ASSERT_TRUE(a.ok());
+  for (int i = 0; i < 1000; ++i) {
+    Entry e = MakeEntry(bob_, Action::kMkdir, Relation::kChild, HashBytes("nowhere" + std::to_string(i)), "d");
+    ASSERT_TRUE((*a)->AddEntry(e.Encode()).ok());
+  }
+  EXPECT_EQ((*a)->pending_count(), 100u);
+  // A legitimate out-of-order entry still gets a place.
+  auto b = Replica(&f_, **a);
+  ASSERT_TRUE(b->WriteFile(root_, "/d", "x").ok());
+  ASSERT_TRUE(b->WriteFile(root_, "/d", "y").ok());
+  const auto all = EntryBytes(*b);
+  EXPECT_EQ(*(*a)->AddEntry(all[2]), Placement::kMissingParent);
+  EXPECT_EQ(*(*a)->AddEntry(all[1]), Placement::kReady);
+  EXPECT_EQ(Read(**a, "/d"), "y");
+}
+
 TEST_F(StoreTest, FileOverTheLimitIsRefused) {
   StoreOptions o = f_.Options();
   o.max_file_bytes = 4096;

@@ -117,10 +117,14 @@ int View::AuthorityLevel(const PublicKey& author, const PathNode* node) const {
 bool View::CheckComplete(const ViewEntry* ve) const {
   const Entry& e = ve->entry;
   if (e.action != Action::kWrite || e.IsInline()) return true;
-  return MissingBlocks(e.ContentHash(), lookup_).empty();
+  // Complete: every block stored, well formed, and adding up to the size.
+  // A malformed tree is never complete, whatever order its blocks came in.
+  const TreeInfo info = InspectTree(e.ContentHash(), lookup_);
+  return info.status.ok() && info.complete && info.size == e.size;
 }
 
 std::vector<Change> View::Apply(const Entry& e, const Hash& h) {
+  assert(!by_hash_.count(h) && "Apply of an entry already in the view");
   auto owned = std::make_unique<ViewEntry>();
   ViewEntry* ve = owned.get();
   ve->entry = e;
@@ -240,7 +244,8 @@ void View::Recompute(PathNode* node, std::vector<Change>* changes, Action cause)
   // Post-order aggregation: effectiveness, best authority and contributors.
   struct Agg {
     int best = INT_MAX;
-    std::set<PublicKey> authors;
+    size_t contributors = 0;      // |authors| at the time it was computed
+    std::set<PublicKey> authors;  // may be moved to the parent afterwards
   };
   std::unordered_map<const ViewEntry*, Agg> agg;
   agg.reserve(order.size());
@@ -251,11 +256,20 @@ void View::Recompute(PathNode* node, std::vector<Change>* changes, Action cause)
     e->authorized = lvl != INT_MAX;
     bool vouched = false;
     Agg a;
+    // Small-to-large: adopt the largest child's set, merge the others in, so
+    // a long history costs O(n log n), not O(n * authors).
+    ViewEntry* largest = nullptr;
     for (ViewEntry* r : e->revisions) {
       if (!r->effective) continue;
       vouched = true;
       const Agg& ra = agg.at(r);
       a.best = std::min(a.best, ra.best);
+      if (!largest || ra.authors.size() > agg.at(largest).authors.size()) largest = r;
+    }
+    if (largest) a.authors = std::move(agg.at(largest).authors);
+    for (ViewEntry* r : e->revisions) {
+      if (!r->effective || r == largest) continue;
+      const Agg& ra = agg.at(r);
       a.authors.insert(ra.authors.begin(), ra.authors.end());
     }
     e->effective = e->authorized || vouched;
@@ -263,6 +277,7 @@ void View::Recompute(PathNode* node, std::vector<Change>* changes, Action cause)
       a.best = std::min(a.best, lvl);
       a.authors.insert(e->entry.author);
     }
+    a.contributors = a.authors.size();
     agg[e] = std::move(a);
   }
 
@@ -282,8 +297,8 @@ void View::Recompute(PathNode* node, std::vector<Change>* changes, Action cause)
       const Agg& ba = agg.at(best);
       if (ca.best != ba.best) {
         if (ca.best < ba.best) best = c;
-      } else if (ca.authors.size() != ba.authors.size()) {
-        if (ca.authors.size() > ba.authors.size()) best = c;
+      } else if (ca.contributors != ba.contributors) {
+        if (ca.contributors > ba.contributors) best = c;
       } else if (c->hash > best->hash) {
         best = c;
       }
@@ -325,8 +340,11 @@ void View::Fold(PathNode* node) {
 }
 
 void View::MarkDirty(PathNode* node) {
-  for (PathNode* n = node; n && !n->digest_dirty_; n = n->parent_) n->digest_dirty_ = true;
-  // Invariant: an ancestor of a dirty node is dirty, so the walk may stop early.
+  // Invariant: every ancestor of a dirty node is dirty, so the walk may stop
+  // at the first dirty ancestor. The node itself may already be dirty (a new
+  // path starts dirty) while its parent is not: always start at the parent.
+  node->digest_dirty_ = true;
+  for (PathNode* n = node->parent_; n && !n->digest_dirty_; n = n->parent_) n->digest_dirty_ = true;
 }
 
 Hash View::Digest(const PathNode* node) const {

@@ -1,0 +1,107 @@
+#include "daemon/control_server.h"
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/listener.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cstring>
+
+namespace basefs {
+namespace {
+constexpr size_t kMaxClients = 32;
+constexpr int kIdleSeconds = 30;
+}  // namespace
+
+Result<std::unique_ptr<ControlServer>> ControlServer::Listen(event_base* base, const std::string& path,
+                                                             Handler handler) {
+  sockaddr_un addr{};
+  if (path.size() >= sizeof(addr.sun_path))
+    return Invalid("control socket path too long (" + path + "); use a shorter --data-dir");
+  addr.sun_family = AF_UNIX;
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  ::unlink(path.c_str());  // stale from a killed daemon: we hold the store lock, so it is ours
+  std::unique_ptr<ControlServer> s(new ControlServer());
+  s->base_ = base;
+  s->path_ = path;
+  s->handler_ = std::move(handler);
+  const mode_t old = ::umask(0077);
+  s->listener_ = evconnlistener_new_bind(base, &ControlServer::OnAccept, s.get(),
+                                         LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 16,
+                                         reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  ::umask(old);
+  if (!s->listener_) return IOError("cannot listen on " + path + ": " + std::strerror(errno));
+  return s;
+}
+
+ControlServer::~ControlServer() {
+  for (bufferevent* b : clients_) bufferevent_free(b);
+  if (listener_) evconnlistener_free(listener_);
+  ::unlink(path_.c_str());
+}
+
+void ControlServer::OnAccept(evconnlistener*, int fd, sockaddr*, int, void* arg) {
+  auto* self = static_cast<ControlServer*>(arg);
+  if (self->clients_.size() >= kMaxClients) {
+    ::close(fd);
+    return;
+  }
+  bufferevent* bev = bufferevent_socket_new(self->base_, fd, BEV_OPT_CLOSE_ON_FREE);
+  self->clients_.insert(bev);
+  bufferevent_setcb(bev, &ControlServer::OnRead, nullptr, &ControlServer::OnEvent, self);
+  timeval idle{kIdleSeconds, 0};
+  bufferevent_set_timeouts(bev, &idle, &idle);
+  bufferevent_enable(bev, EV_READ);
+}
+
+void ControlServer::OnRead(bufferevent* bev, void* arg) {
+  auto* self = static_cast<ControlServer*>(arg);
+  evbuffer* in = bufferevent_get_input(bev);
+  const size_t n = evbuffer_get_length(in);
+  const auto* data = reinterpret_cast<const char*>(evbuffer_pullup(in, static_cast<ssize_t>(n)));
+  size_t consumed = 0;
+  std::string error;
+  auto req = DecodeRequest(std::string_view(data, n), &consumed, &error);
+  ControlResponse resp;
+  if (!req) {
+    if (error.empty()) return;  // wait for more
+    resp.exit_code = 2;
+    resp.err = "basefs: bad control request: " + error + "\n";
+  } else {
+    resp = self->handler_(*req);
+  }
+  bufferevent_disable(bev, EV_READ);
+  const std::string bytes = EncodeResponse(resp);
+  bufferevent_write(bev, bytes.data(), bytes.size());
+  bufferevent_setcb(bev, nullptr, &ControlServer::OnWritten, &ControlServer::OnEvent, self);
+}
+
+void ControlServer::OnWritten(bufferevent* bev, void* arg) {
+  auto* self = static_cast<ControlServer*>(arg);
+  if (evbuffer_get_length(bufferevent_get_output(bev)) == 0) self->Close(bev);
+}
+
+void ControlServer::OnEvent(bufferevent* bev, short what, void* arg) {
+  auto* self = static_cast<ControlServer*>(arg);
+  if (what & BEV_EVENT_EOF) {
+    // The client finished sending: parse what is there (it may be complete).
+    if (evbuffer_get_length(bufferevent_get_input(bev)) > 0 && bufferevent_get_enabled(bev) & EV_READ) {
+      OnRead(bev, arg);
+      if (self->clients_.count(bev) && evbuffer_get_length(bufferevent_get_output(bev)) > 0) return;
+    }
+  }
+  if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT)) {
+    if (evbuffer_get_length(bufferevent_get_output(bev)) > 0 && !(what & (BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT)))
+      return;  // still answering
+    self->Close(bev);
+  }
+}
+
+void ControlServer::Close(bufferevent* bev) {
+  clients_.erase(bev);
+  bufferevent_free(bev);
+}
+
+}  // namespace basefs

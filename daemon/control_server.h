@@ -1,0 +1,47 @@
+// ControlServer: the daemon's Unix socket (control.sock, mode 0600) on which
+// `basefs CMD` hands its command line to the running daemon, which runs it
+// against its open store and answers with the exit code and output
+// (daemon/control_format.h).
+//
+// Limits: at most 32 clients at once; a request is bounded by the format's
+// limits; a client that sends nothing for 30 s is dropped.
+// Thread-safety: loop thread only. Lifetime: the event_base outlives it.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <set>
+#include <string>
+
+#include "daemon/control_format.h"
+#include "store/result.h"
+
+struct event_base;
+struct evconnlistener;
+struct bufferevent;
+struct sockaddr;
+
+namespace basefs {
+
+class ControlServer {
+ public:
+  using Handler = std::function<ControlResponse(const ControlRequest&)>;
+  static Result<std::unique_ptr<ControlServer>> Listen(event_base* base, const std::string& path, Handler handler);
+  ~ControlServer();
+
+ private:
+  ControlServer() = default;
+  static void OnAccept(evconnlistener*, int fd, ::sockaddr*, int, void* arg);
+  static void OnRead(bufferevent* bev, void* arg);
+  static void OnWritten(bufferevent* bev, void* arg);
+  static void OnEvent(bufferevent* bev, short what, void* arg);
+  void Close(bufferevent* bev);
+
+  event_base* base_ = nullptr;
+  evconnlistener* listener_ = nullptr;
+  std::string path_;
+  Handler handler_;
+  std::set<bufferevent*> clients_;
+};
+
+}  // namespace basefs

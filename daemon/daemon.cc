@@ -1,0 +1,253 @@
+#include "daemon/daemon.h"
+
+#include <arpa/inet.h>
+#include <event2/event.h>
+#include <ifaddrs.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sodium.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "cli/cluster_config.h"
+#include "daemon/control_server.h"
+#include "daemon/event_seams.h"
+#include "replicate/gossip.h"
+#include "replicate/store_sink.h"
+
+namespace basefs {
+namespace {
+
+using json = nlohmann::ordered_json;
+
+class SystemRandom : public Random {
+ public:
+  uint64_t Next() override {
+    uint64_t v;
+    randombytes_buf(&v, sizeof(v));
+    return v;
+  }
+};
+
+std::string PrimaryAddress() {
+  ifaddrs* ifs = nullptr;
+  std::string out = "127.0.0.1";
+  if (getifaddrs(&ifs) != 0) return out;
+  for (ifaddrs* i = ifs; i; i = i->ifa_next) {
+    if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET) continue;
+    const auto* a = reinterpret_cast<sockaddr_in*>(i->ifa_addr);
+    if (ntohl(a->sin_addr.s_addr) >> 24 == 127) continue;
+    char buf[INET_ADDRSTRLEN];
+    inet_ntop(AF_INET, &a->sin_addr, buf, sizeof(buf));
+    out = buf;
+    break;
+  }
+  freeifaddrs(ifs);
+  return out;
+}
+
+std::string HostOf(const std::string& hp) {
+  if (!hp.empty() && hp[0] == '[') return hp.substr(0, hp.find(']') + 1);
+  return hp.substr(0, hp.rfind(':'));
+}
+std::string PortOf(const std::string& hp) { return hp.substr(hp.rfind(':') + 1); }
+
+class Daemon : public DaemonHooks {
+ public:
+  Daemon(const Globals& g, const RunOptions& opts) : g_(g), opts_(opts) {}
+  ~Daemon() override {
+    // Members that hold callbacks into the loop go first.
+    control_.reset();
+    gossip_.reset();
+    transport_.reset();
+    clock_.reset();
+    if (sigint_) event_free(sigint_);
+    if (sigterm_) event_free(sigterm_);
+    if (base_) event_base_free(base_);
+  }
+
+  Status Init() {
+    BASEFS_RETURN_IF_ERROR(ValidateFsName(opts_.name));
+    const std::string fs_dir = FsDir(g_, opts_.name);
+    struct stat st {};
+    if (::stat(fs_dir.c_str(), &st) != 0) {
+      if (!opts_.join.empty())
+        return NotFound("no filesystem '" + opts_.name + "' in " + g_.data_dir +
+                        "; cloning from a peer ('basefs get') is not available yet: copy the data directory of a "
+                        "node, or bootstrap");
+      return NotFound("no filesystem '" + opts_.name + "' in " + g_.data_dir + "; create it with 'basefs bootstrap " +
+                      opts_.name + "'");
+    }
+    StoreOptions so;
+    so.now_ms = [] {
+      return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                       std::chrono::system_clock::now().time_since_epoch())
+                                       .count());
+    };
+    auto store = Store::Open(fs_dir + "/log", so);
+    if (!store.ok()) {
+      if (store.status().code() == Code::kBusy)
+        return Status(Code::kBusy, "a daemon already serves '" + opts_.name + "' from " + g_.data_dir);
+      return store.status();
+    }
+    store_ = std::move(store).value();
+
+    base_ = event_base_new();
+    if (!base_) return IOError("cannot create the event loop");
+    clock_ = std::make_unique<EventClock>(base_);
+    BASEFS_ASSIGN_OR_RETURN(transport_, UdpTransport::Bind(base_, opts_.bind));
+
+    std::string advertise = opts_.advertise;
+    const std::string bound = transport_->local_address();
+    if (advertise.empty()) {
+      const std::string host = HostOf(bound);
+      advertise = (host == "0.0.0.0" || host == "[::]") ? PrimaryAddress() + ":" + PortOf(bound) : bound;
+    } else if (advertise.find(':') == std::string::npos || advertise.back() == ']') {
+      advertise += ":" + PortOf(bound);
+    }
+    node_name_ = opts_.node_name;
+    if (node_name_.empty()) {
+      char host[256] = {};
+      ::gethostname(host, sizeof(host) - 1);
+      node_name_ = host;
+    }
+    if (node_name_.empty() || node_name_.size() > kMaxNodeNameBytes)
+      return Invalid("node name must be 1..64 bytes (--node-name)");
+
+    Keyring ring;
+    if (!opts_.cluster_key_file.empty()) {
+      std::ifstream in(opts_.cluster_key_file);
+      if (!in) return NotFound("cannot read cluster key file " + opts_.cluster_key_file);
+      std::stringstream ss;
+      ss << in.rdbuf();
+      BASEFS_ASSIGN_OR_RETURN(ring, Keyring::Parse(ss.str()));
+    }
+    GossipOptions go;
+    go.node_name = node_name_;
+    go.advertise_addr = advertise;
+    sink_ = std::make_unique<StoreSink>(store_.get());
+    gossip_ = std::make_unique<Gossip>(go, clock_.get(), transport_.get(), &random_, sink_.get(), std::move(ring));
+    gossip_->SetMeta("dns=" + opts_.dns);
+    store_->set_entry_listener([this](const Hash& h, const std::string& bytes, bool local) {
+      gossip_->Disseminate(bytes, store_->BlocksOf(h, 16), local);
+    });
+
+    BASEFS_ASSIGN_OR_RETURN(control_, ControlServer::Listen(base_, ControlSocketPath(g_, opts_.name),
+                                                            [this](const ControlRequest& r) { return Handle(r); }));
+
+    std::vector<std::string> seeds = opts_.join;
+    if (auto text = store_->ReadFile("/.cluster"); text.ok()) {
+      if (auto cc = ParseClusterConfig(*text); cc.ok())
+        for (const auto& s : cc->seeds) seeds.push_back(s);
+    }
+    gossip_->Start(seeds);
+    advertise_ = advertise;
+
+    sigint_ = evsignal_new(base_, SIGINT, &Daemon::OnSignal, this);
+    sigterm_ = evsignal_new(base_, SIGTERM, &Daemon::OnSignal, this);
+    event_add(sigint_, nullptr);
+    event_add(sigterm_, nullptr);
+    ::signal(SIGPIPE, SIG_IGN);
+    std::cerr << "basefs: serving '" << opts_.name << "' as " << node_name_ << " at " << advertise << " (bound "
+              << bound << ")" << std::endl;
+    return Status::Ok();
+  }
+
+  int Loop() {
+    event_base_dispatch(base_);
+    return 0;
+  }
+
+  // DaemonHooks
+  Store* StoreFor(const std::string& name) override { return name == opts_.name ? store_.get() : nullptr; }
+  json Members() override {
+    json rows = json::array();
+    for (const Member& m : gossip_->Members())
+      rows.push_back(json{{"name", m.name},
+                          {"address", m.addr},
+                          {"state", MemberStateName(m.state)},
+                          {"incarnation", m.incarnation},
+                          {"meta", m.meta}});
+    return rows;
+  }
+  json StatusJson() override {
+    const GossipCounters& c = gossip_->counters();
+    return json{{"node_name", node_name_},
+                {"gossip", advertise_},
+                {"dns", opts_.dns},
+                {"members_alive", gossip_->alive_count()},
+                {"members", gossip_->Members().size()},
+                {"pending_entries", store_->pending_count()},
+                {"counters",
+                 {{"datagrams_in", c.datagrams_in},
+                  {"datagrams_out", c.datagrams_out},
+                  {"bytes_in", c.bytes_in},
+                  {"bytes_out", c.bytes_out},
+                  {"dropped_malformed", c.dropped_malformed},
+                  {"dropped_unauthenticated", c.dropped_unauthenticated},
+                  {"entries_in", c.entries_in},
+                  {"entries_new", c.entries_new},
+                  {"entries_rejected", c.entries_rejected}}}};
+  }
+
+ private:
+  ControlResponse Handle(const ControlRequest& r) {
+    std::ostringstream out, err;
+    Io io{r.stdin_bytes, out, err};
+    io.daemon = this;
+    ControlResponse resp;
+    resp.exit_code = Execute(r.args, io);
+    resp.out = out.str();
+    resp.err = err.str();
+    return resp;
+  }
+
+  static void OnSignal(int, short, void* arg) {
+    auto* self = static_cast<Daemon*>(arg);
+    if (self->leaving_) return;
+    self->leaving_ = true;
+    std::cerr << "basefs: leaving the cluster" << std::endl;
+    self->gossip_->Leave();
+    // Give the leave notice a moment on the wire, then stop.
+    timeval tv{0, 300000};
+    event_base_loopexit(self->base_, &tv);
+  }
+
+  Globals g_;
+  RunOptions opts_;
+  std::string node_name_, advertise_;
+  std::unique_ptr<Store> store_;
+  event_base* base_ = nullptr;
+  std::unique_ptr<EventClock> clock_;
+  std::unique_ptr<UdpTransport> transport_;
+  SystemRandom random_;
+  std::unique_ptr<StoreSink> sink_;
+  std::unique_ptr<Gossip> gossip_;
+  std::unique_ptr<ControlServer> control_;
+  event* sigint_ = nullptr;
+  event* sigterm_ = nullptr;
+  bool leaving_ = false;
+};
+
+}  // namespace
+
+int RunDaemon(const Globals& g, const RunOptions& opts) {
+  if (!opts.mount.empty()) {
+    std::cerr << "basefs: the FUSE mount is not available yet; run without --mount\n";
+    return 1;
+  }
+  Daemon d(g, opts);
+  Status st = d.Init();
+  if (!st.ok()) {
+    std::cerr << "basefs: " << st.message() << "\n";
+    return 1;
+  }
+  return d.Loop();
+}
+
+}  // namespace basefs

@@ -1,0 +1,14 @@
+// The basefs daemon: one process, one libevent loop, serving one
+// filesystem — its store, gossip (replicate/), and the control socket for
+// `basefs CMD`. `basefs run` and `basefs mount` call RunDaemon, which stays
+// in the foreground until SIGINT or SIGTERM (then it leaves the cluster
+// gracefully and exits 0).
+#pragma once
+
+#include "cli/commands.h"
+
+namespace basefs {
+
+int RunDaemon(const Globals& g, const RunOptions& opts);
+
+}  // namespace basefs

@@ -1,0 +1,167 @@
+#include "daemon/event_seams.h"
+
+#include <arpa/inet.h>
+#include <event2/event.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace basefs {
+
+EventClock::~EventClock() {
+  for (auto& [id, t] : timers_) event_free(t->ev);
+}
+
+uint64_t EventClock::NowMs() const {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000 + static_cast<uint64_t>(ts.tv_nsec) / 1000000;
+}
+
+Clock::TimerId EventClock::Schedule(uint64_t delay_ms, std::function<void()> fn) {
+  auto t = std::make_unique<Timer>();
+  t->owner = this;
+  t->id = ++next_id_;
+  t->fn = std::move(fn);
+  t->ev = evtimer_new(base_, &EventClock::OnTimer, t.get());
+  timeval tv{static_cast<time_t>(delay_ms / 1000), static_cast<suseconds_t>((delay_ms % 1000) * 1000)};
+  evtimer_add(t->ev, &tv);
+  const TimerId id = t->id;
+  timers_.emplace(id, std::move(t));
+  return id;
+}
+
+void EventClock::Cancel(TimerId id) {
+  auto it = timers_.find(id);
+  if (it == timers_.end()) return;
+  event_free(it->second->ev);
+  timers_.erase(it);
+}
+
+void EventClock::OnTimer(int, short, void* arg) {
+  auto* t = static_cast<Timer*>(arg);
+  EventClock* self = t->owner;
+  auto it = self->timers_.find(t->id);
+  std::unique_ptr<Timer> owned = std::move(it->second);
+  self->timers_.erase(it);
+  owned->fn();
+  event_free(owned->ev);
+}
+
+Result<sockaddr_storage> ParseSockaddr(const std::string& hp, socklen_t* len) {
+  sockaddr_storage ss{};
+  std::string host, port;
+  if (!hp.empty() && hp[0] == '[') {
+    const size_t close = hp.find(']');
+    if (close == std::string::npos || close + 1 >= hp.size() || hp[close + 1] != ':')
+      return Invalid("bad address '" + hp + "': expected [IPV6]:PORT");
+    host = hp.substr(1, close - 1);
+    port = hp.substr(close + 2);
+  } else {
+    const size_t colon = hp.rfind(':');
+    if (colon == std::string::npos) return Invalid("bad address '" + hp + "': expected ADDR:PORT");
+    host = hp.substr(0, colon);
+    port = hp.substr(colon + 1);
+  }
+  if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos ||
+      std::stoi(port) > 65535)
+    return Invalid("bad port in '" + hp + "'");
+  const uint16_t p = static_cast<uint16_t>(std::stoi(port));
+  auto* v4 = reinterpret_cast<sockaddr_in*>(&ss);
+  auto* v6 = reinterpret_cast<sockaddr_in6*>(&ss);
+  if (inet_pton(AF_INET, host.c_str(), &v4->sin_addr) == 1) {
+    v4->sin_family = AF_INET;
+    v4->sin_port = htons(p);
+    *len = sizeof(sockaddr_in);
+    return ss;
+  }
+  if (inet_pton(AF_INET6, host.c_str(), &v6->sin6_addr) == 1) {
+    v6->sin6_family = AF_INET6;
+    v6->sin6_port = htons(p);
+    *len = sizeof(sockaddr_in6);
+    return ss;
+  }
+  return Invalid("bad address '" + hp + "': use a numeric IPv4 or [IPv6] address");
+}
+
+std::string FormatSockaddr(const sockaddr* sa) {
+  char buf[INET6_ADDRSTRLEN] = {};
+  if (sa->sa_family == AF_INET) {
+    const auto* v4 = reinterpret_cast<const sockaddr_in*>(sa);
+    inet_ntop(AF_INET, &v4->sin_addr, buf, sizeof(buf));
+    return std::string(buf) + ":" + std::to_string(ntohs(v4->sin_port));
+  }
+  if (sa->sa_family == AF_INET6) {
+    const auto* v6 = reinterpret_cast<const sockaddr_in6*>(sa);
+    inet_ntop(AF_INET6, &v6->sin6_addr, buf, sizeof(buf));
+    return "[" + std::string(buf) + "]:" + std::to_string(ntohs(v6->sin6_port));
+  }
+  return "?";
+}
+
+Result<std::unique_ptr<UdpTransport>> UdpTransport::Bind(event_base* base, const std::string& bind) {
+  socklen_t len = 0;
+  BASEFS_ASSIGN_OR_RETURN(sockaddr_storage ss, ParseSockaddr(bind, &len));
+  const int fd = ::socket(ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return IOError(std::string("socket: ") + std::strerror(errno));
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0) {
+    const int e = errno;
+    ::close(fd);
+    return IOError("cannot bind UDP " + bind + ": " + std::strerror(e) +
+                   (e == EADDRINUSE ? " (another basefs run? pick another --bind port)" : ""));
+  }
+  // Room for bursts of gossip.
+  const int size = 4 << 20;
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+  std::unique_ptr<UdpTransport> t(new UdpTransport());
+  t->fd_ = fd;
+  sockaddr_storage bound{};
+  socklen_t blen = sizeof(bound);
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &blen);
+  t->local_ = FormatSockaddr(reinterpret_cast<sockaddr*>(&bound));
+  t->ev_ = event_new(base, fd, EV_READ | EV_PERSIST, &UdpTransport::OnReadable, t.get());
+  event_add(t->ev_, nullptr);
+  return t;
+}
+
+UdpTransport::~UdpTransport() {
+  if (ev_) event_free(ev_);
+  if (fd_ >= 0) ::close(fd_);
+}
+
+void UdpTransport::Send(const std::string& to, std::string_view datagram) {
+  auto it = addr_cache_.find(to);
+  if (it == addr_cache_.end()) {
+    socklen_t len = 0;
+    auto ss = ParseSockaddr(to, &len);
+    if (!ss.ok()) {
+      ++send_errors_;
+      return;
+    }
+    if (addr_cache_.size() > 100000) addr_cache_.clear();
+    it = addr_cache_.emplace(to, std::make_pair(*ss, len)).first;
+  }
+  if (::sendto(fd_, datagram.data(), datagram.size(), 0, reinterpret_cast<const sockaddr*>(&it->second.first),
+               it->second.second) < 0)
+    ++send_errors_;
+}
+
+void UdpTransport::OnReadable(int fd, short, void* arg) {
+  auto* self = static_cast<UdpTransport*>(arg);
+  char buf[2048];
+  // Drain a bounded batch per wakeup so one busy socket cannot starve the loop.
+  for (int i = 0; i < 256; ++i) {
+    sockaddr_storage from{};
+    socklen_t flen = sizeof(from);
+    const ssize_t n = ::recvfrom(fd, buf, sizeof(buf), 0, reinterpret_cast<sockaddr*>(&from), &flen);
+    if (n < 0) return;
+    if (self->receiver_)
+      self->receiver_(FormatSockaddr(reinterpret_cast<sockaddr*>(&from)), std::string_view(buf, static_cast<size_t>(n)));
+  }
+}
+
+}  // namespace basefs

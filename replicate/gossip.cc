@@ -1,0 +1,490 @@
+#include "replicate/gossip.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace basefs {
+namespace {
+
+// Runs `fn` after `ms` unless the owner is gone.
+template <typename F>
+void After(Clock* clock, const std::shared_ptr<bool>& alive, uint64_t ms, F fn) {
+  clock->Schedule(ms, [w = std::weak_ptr<bool>(alive), fn = std::move(fn)]() mutable {
+    if (!w.expired()) fn();
+  });
+}
+
+std::string HashKey(const std::string& bytes) { return "e:" + std::string(AsView(HashBytes(bytes))); }
+
+}  // namespace
+
+Gossip::Gossip(GossipOptions options, Clock* clock, Transport* transport, Random* random, EntrySink* sink,
+               Keyring keyring)
+    : options_(std::move(options)),
+      clock_(clock),
+      transport_(transport),
+      random_(random),
+      sink_(sink),
+      keyring_(std::move(keyring)) {
+  assert(!options_.node_name.empty() && options_.node_name.size() <= kMaxNodeNameBytes);
+  assert(options_.advertise_addr.size() <= kMaxAddressBytes);
+  Member self;
+  self.name = options_.node_name;
+  self.addr = options_.advertise_addr;
+  self.incarnation = 1;
+  self.state = MemberState::kAlive;
+  self.state_since_ms = clock_->NowMs();
+  members_[self.name] = self;
+  transport_->SetReceiver([this](const std::string& from, std::string_view d) { OnDatagram(from, d); });
+}
+
+Gossip::~Gossip() {
+  alive_.reset();
+  transport_->SetReceiver(nullptr);
+}
+
+void Gossip::Start(const std::vector<std::string>& seeds) {
+  for (const auto& s : seeds)
+    if (s != options_.advertise_addr) seeds_.push_back(s);
+  Enqueue("m:" + options_.node_name, EncodePart(SelfPart()));
+  JoinTick();
+  After(clock_, alive_, options_.probe_interval_ms, [this] { ProbeTick(); });
+  After(clock_, alive_, options_.gossip_interval_ms, [this] { GossipTick(); });
+  After(clock_, alive_, options_.push_pull_interval_ms, [this] { PushPullTick(); });
+  After(clock_, alive_, options_.repair_interval_ms, [this] { RepairTick(); });
+  After(clock_, alive_, 60 * 1000, [this] { ReapTick(); });
+}
+
+void Gossip::Leave() {
+  Member& self = members_[options_.node_name];
+  self.incarnation += 1;
+  self.state = MemberState::kLeft;
+  left_ = true;
+  const std::string part = EncodePart(SelfPart());
+  Enqueue("m:" + options_.node_name, part);
+  for (const Member* m : RandomMembers(static_cast<size_t>(options_.gossip_nodes) * 2, {})) Send(m->addr, {part}, false);
+}
+
+void Gossip::SetMeta(std::string meta) {
+  assert(meta.size() <= kMaxMetaBytes);
+  Member& self = members_[options_.node_name];
+  if (self.meta == meta) return;
+  self.meta = std::move(meta);
+  self.incarnation += 1;
+  Enqueue("m:" + options_.node_name, EncodePart(SelfPart()));
+}
+
+MemberPart Gossip::PartOf(const Member& m) const {
+  MemberPart p;
+  p.state = m.state;
+  p.incarnation = m.incarnation;
+  p.name = m.name;
+  p.addr = m.addr;
+  p.meta = m.meta;
+  return p;
+}
+
+MemberPart Gossip::SelfPart() const { return PartOf(members_.at(options_.node_name)); }
+
+std::vector<Member> Gossip::Members() const {
+  std::vector<Member> out;
+  for (const auto& [name, m] : members_) out.push_back(m);
+  return out;
+}
+
+size_t Gossip::alive_count() const {
+  size_t n = 0;
+  for (const auto& [name, m] : members_) n += m.state == MemberState::kAlive || m.state == MemberState::kSuspect;
+  return n;
+}
+
+int Gossip::RetransmitLimit() const {
+  const double n = static_cast<double>(members_.size());
+  return options_.retransmit_mult * static_cast<int>(std::ceil(std::log10(n + 1)));
+}
+
+uint64_t Gossip::SuspicionTimeoutMs() const {
+  const double n = static_cast<double>(std::max<size_t>(members_.size(), 1));
+  const double scale = std::max(1.0, std::log10(n));
+  return static_cast<uint64_t>(options_.suspicion_mult * scale * static_cast<double>(options_.probe_interval_ms));
+}
+
+std::vector<const Member*> Gossip::RandomMembers(size_t k, const std::set<std::string>& exclude) const {
+  std::vector<const Member*> pool;
+  for (const auto& [name, m] : members_) {
+    if (name == options_.node_name || exclude.count(name)) continue;
+    if (m.state != MemberState::kAlive && m.state != MemberState::kSuspect) continue;
+    pool.push_back(&m);
+  }
+  // Partial Fisher-Yates with the seeded source.
+  const size_t take = std::min(k, pool.size());
+  for (size_t i = 0; i < take; ++i) std::swap(pool[i], pool[i + random_->Below(pool.size() - i)]);
+  pool.resize(take);
+  return pool;
+}
+
+void Gossip::Enqueue(std::string key, std::string part) {
+  for (auto it = queue_.begin(); it != queue_.end(); ++it) {
+    if (it->key == key) {
+      queue_.erase(it);
+      break;
+    }
+  }
+  queue_.push_back({std::move(key), std::move(part), 0});
+}
+
+void Gossip::Send(const std::string& to, std::vector<std::string> parts, bool piggyback) {
+  DatagramBuilder b;
+  for (const auto& p : parts) {
+    if (!b.Add(p)) {
+      // Does not fit with what is there already: send what we have first.
+      SendRaw(to, b.Finish());
+      b = DatagramBuilder();
+      const bool fits = b.Add(p);
+      assert(fits);
+      (void)fits;
+    }
+  }
+  if (piggyback && !queue_.empty()) {
+    // Fewest transmissions first.
+    std::stable_sort(queue_.begin(), queue_.end(),
+                     [](const Broadcast& a, const Broadcast& c) { return a.transmits < c.transmits; });
+    const int limit = RetransmitLimit();
+    for (auto it = queue_.begin(); it != queue_.end() && b.room() > 3;) {
+      if (b.Add(it->part)) {
+        if (++it->transmits >= limit) {
+          it = queue_.erase(it);
+          continue;
+        }
+      }
+      ++it;
+    }
+  }
+  if (!b.empty()) SendRaw(to, b.Finish());
+}
+
+void Gossip::SendRaw(const std::string& to, const std::string& plaintext) {
+  const std::string wire = keyring_.enabled() ? keyring_.Seal(plaintext) : plaintext;
+  assert(wire.size() <= kMaxDatagramBytes);
+  ++counters_.datagrams_out;
+  counters_.bytes_out += wire.size();
+  transport_->Send(to, wire);
+}
+
+void Gossip::OnDatagram(const std::string& from, std::string_view datagram) {
+  ++counters_.datagrams_in;
+  counters_.bytes_in += datagram.size();
+  std::string opened;
+  if (keyring_.enabled()) {
+    auto r = keyring_.Open(datagram);
+    if (!r.ok()) {
+      ++counters_.dropped_unauthenticated;
+      return;
+    }
+    opened = std::move(r).value();
+    datagram = opened;
+  }
+  auto parts = DecodeDatagram(datagram);
+  if (!parts.ok()) {
+    ++counters_.dropped_malformed;
+    return;
+  }
+  if (left_) return;
+  std::vector<std::string> replies;
+  for (const Part& p : *parts) HandlePart(from, p, &replies);
+  if (!replies.empty()) Send(from, std::move(replies), true);
+}
+
+void Gossip::HandlePart(const std::string& from, const Part& part, std::vector<std::string>* replies) {
+  if (const auto* ping = std::get_if<PingPart>(&part)) {
+    // Answer to the address it came from: that is where the prober listens.
+    replies->push_back(EncodePart(AckPart{ping->seq, options_.node_name}));
+    if (!ping->from_name.empty() && !members_.count(ping->from_name) && !ping->from_addr.empty()) {
+      // A node we have not heard of: learn it, and tell it about us.
+      MemberPart m;
+      m.name = ping->from_name;
+      m.addr = ping->from_addr;
+      m.incarnation = 0;
+      ApplyMember(m);
+    }
+  } else if (const auto* ack = std::get_if<AckPart>(&part)) {
+    if (ack->seq == probe_seq_) probe_acked_ = true;
+    auto relay = relays_.find(ack->seq);
+    if (relay != relays_.end()) {
+      Send(relay->second.first, {EncodePart(AckPart{relay->second.second, ack->from_name})}, false);
+      relays_.erase(relay);
+    }
+  } else if (const auto* req = std::get_if<PingReqPart>(&part)) {
+    const uint32_t seq = NextSeq();
+    relays_[seq] = {from, req->seq};
+    Send(req->target_addr, {EncodePart(PingPart{seq, req->target, options_.node_name, options_.advertise_addr})},
+         false);
+    After(clock_, alive_, options_.probe_timeout_ms * 2, [this, seq] { relays_.erase(seq); });
+  } else if (const auto* m = std::get_if<MemberPart>(&part)) {
+    ApplyMember(*m);
+  } else if (const auto* e = std::get_if<EntryPart>(&part)) {
+    ++counters_.entries_in;
+    auto r = sink_->OfferEntry(e->bytes);
+    if (!r.ok()) {
+      ++counters_.entries_rejected;
+    } else if (*r == Placement::kMissingParent) {
+      auto d = DecodeEntry(e->bytes);
+      if (d.ok()) {
+        replies->push_back(EncodePart(WantPart{{d->parent}}));
+        ++counters_.wants_sent;
+      }
+    } else if (*r == Placement::kReady) {
+      ++counters_.entries_new;
+    }
+  } else if (const auto* b = std::get_if<BlockPart>(&part)) {
+    ++counters_.blocks_in;
+    (void)sink_->OfferBlock(b->bytes);
+  } else if (const auto* w = std::get_if<WantPart>(&part)) {
+    for (const Hash& h : w->hashes) {
+      if (auto found = sink_->Lookup(h)) {
+        replies->push_back(EncodePart(*found));
+        ++counters_.wants_served;
+      }
+    }
+  } else if (const auto* pp = std::get_if<PushPullPart>(&part)) {
+    if (pp->reply_wanted) SendPushPull(from, false);
+    joined_ = true;
+  }
+}
+
+void Gossip::ApplyMember(const MemberPart& m) {
+  if (m.name == options_.node_name) {
+    Member& self = members_[options_.node_name];
+    if (left_) return;
+    if (m.state != MemberState::kAlive && m.incarnation >= self.incarnation) Refute(m.incarnation);
+    return;
+  }
+  auto it = members_.find(m.name);
+  if (it == members_.end()) {
+    // Only alive facts introduce a node: a failure notice about a node we
+    // never knew tells us nothing useful.
+    if (m.state != MemberState::kAlive && m.state != MemberState::kSuspect) return;
+    Member nm;
+    nm.name = m.name;
+    nm.addr = m.addr;
+    nm.meta = m.meta;
+    nm.incarnation = m.incarnation;
+    nm.state = m.state;
+    nm.state_since_ms = clock_->NowMs();
+    it = members_.emplace(m.name, nm).first;
+    probe_order_.insert(probe_order_.begin() + static_cast<long>(random_->Below(probe_order_.size() + 1)), m.name);
+    if (m.state == MemberState::kSuspect) Suspect(m.name, m.incarnation);
+    Enqueue("m:" + m.name, EncodePart(PartOf(it->second)));
+    Notify(it->second);
+    return;
+  }
+  Member& cur = it->second;
+  bool changed = false;
+  switch (m.state) {
+    case MemberState::kAlive:
+      // A higher incarnation overrides anything (a refutation or a restart).
+      if (m.incarnation > cur.incarnation) {
+        changed = cur.state != MemberState::kAlive || cur.addr != m.addr || cur.meta != m.meta;
+        cur.incarnation = m.incarnation;
+        cur.addr = m.addr;
+        cur.meta = m.meta;
+        if (cur.state != MemberState::kAlive) cur.state_since_ms = clock_->NowMs();
+        cur.state = MemberState::kAlive;
+        if (auto t = suspicion_timers_.find(m.name); t != suspicion_timers_.end()) {
+          clock_->Cancel(t->second);
+          suspicion_timers_.erase(t);
+        }
+        Enqueue("m:" + m.name, EncodePart(PartOf(cur)));
+      }
+      break;
+    case MemberState::kSuspect:
+      if (cur.state == MemberState::kAlive ? m.incarnation >= cur.incarnation
+                                           : (cur.state == MemberState::kSuspect && m.incarnation > cur.incarnation)) {
+        Suspect(m.name, m.incarnation);
+        return;
+      }
+      break;
+    case MemberState::kFailed:
+    case MemberState::kLeft:
+      if (m.incarnation >= cur.incarnation &&
+          (cur.state == MemberState::kAlive || cur.state == MemberState::kSuspect ||
+           (cur.state == MemberState::kFailed && m.state == MemberState::kLeft))) {
+        cur.incarnation = m.incarnation;
+        cur.state = m.state;
+        cur.state_since_ms = clock_->NowMs();
+        if (auto t = suspicion_timers_.find(m.name); t != suspicion_timers_.end()) {
+          clock_->Cancel(t->second);
+          suspicion_timers_.erase(t);
+        }
+        Enqueue("m:" + m.name, EncodePart(PartOf(cur)));
+        changed = true;
+      }
+      break;
+  }
+  if (changed) Notify(cur);
+}
+
+void Gossip::Suspect(const std::string& name, uint64_t incarnation) {
+  auto it = members_.find(name);
+  if (it == members_.end()) return;
+  Member& m = it->second;
+  const bool was_suspect = m.state == MemberState::kSuspect;
+  m.state = MemberState::kSuspect;
+  m.incarnation = std::max(m.incarnation, incarnation);
+  if (!was_suspect) m.state_since_ms = clock_->NowMs();
+  Enqueue("m:" + name, EncodePart(PartOf(m)));
+  if (!was_suspect) Notify(m);
+  if (suspicion_timers_.count(name)) return;
+  const uint64_t inc = m.incarnation;
+  Clock::TimerId id = clock_->Schedule(SuspicionTimeoutMs(), [this, name, inc, w = std::weak_ptr<bool>(alive_)] {
+    if (w.expired()) return;
+    suspicion_timers_.erase(name);
+    auto it2 = members_.find(name);
+    if (it2 == members_.end() || it2->second.state != MemberState::kSuspect || it2->second.incarnation != inc) return;
+    it2->second.state = MemberState::kFailed;
+    it2->second.state_since_ms = clock_->NowMs();
+    Enqueue("m:" + name, EncodePart(PartOf(it2->second)));
+    Notify(it2->second);
+  });
+  suspicion_timers_[name] = id;
+}
+
+void Gossip::Refute(uint64_t incarnation) {
+  Member& self = members_[options_.node_name];
+  self.incarnation = incarnation + 1;
+  self.state = MemberState::kAlive;
+  Enqueue("m:" + options_.node_name, EncodePart(SelfPart()));
+}
+
+void Gossip::Notify(const Member& m) {
+  if (member_listener_) member_listener_(m);
+}
+
+void Gossip::ProbeTick() {
+  if (left_) return;
+  After(clock_, alive_, options_.probe_interval_ms, [this] { ProbeTick(); });
+  // Round-robin over a shuffled order; reshuffle at the end of each round.
+  std::string target;
+  for (size_t tries = 0; tries < probe_order_.size() + 1 && target.empty(); ++tries) {
+    if (probe_index_ >= probe_order_.size()) {
+      probe_order_.clear();
+      for (const auto& [name, m] : members_)
+        if (name != options_.node_name) probe_order_.push_back(name);
+      for (size_t i = probe_order_.size(); i > 1; --i) std::swap(probe_order_[i - 1], probe_order_[random_->Below(i)]);
+      probe_index_ = 0;
+      if (probe_order_.empty()) return;
+    }
+    const std::string& cand = probe_order_[probe_index_++];
+    auto it = members_.find(cand);
+    if (it != members_.end() && (it->second.state == MemberState::kAlive || it->second.state == MemberState::kSuspect))
+      target = cand;
+  }
+  if (target.empty()) return;
+  probe_target_ = target;
+  probe_seq_ = NextSeq();
+  probe_acked_ = false;
+  const uint32_t seq = probe_seq_;
+  Send(members_[target].addr, {EncodePart(PingPart{seq, target, options_.node_name, options_.advertise_addr})}, true);
+  After(clock_, alive_, options_.probe_timeout_ms, [this, seq] { ProbeTimeout(seq); });
+  After(clock_, alive_, options_.probe_interval_ms - 1, [this, seq] { ProbeDeadline(seq); });
+}
+
+void Gossip::ProbeTimeout(uint32_t seq) {
+  if (seq != probe_seq_ || probe_acked_) return;
+  auto it = members_.find(probe_target_);
+  if (it == members_.end()) return;
+  const std::string part = EncodePart(PingReqPart{seq, probe_target_, it->second.addr});
+  for (const Member* m : RandomMembers(static_cast<size_t>(options_.indirect_checks), {probe_target_}))
+    Send(m->addr, {part}, false);
+}
+
+void Gossip::ProbeDeadline(uint32_t seq) {
+  if (seq != probe_seq_ || probe_acked_) return;
+  auto it = members_.find(probe_target_);
+  if (it == members_.end()) return;
+  if (it->second.state == MemberState::kAlive || it->second.state == MemberState::kSuspect)
+    Suspect(probe_target_, it->second.incarnation);
+}
+
+void Gossip::GossipTick() {
+  if (left_) return;
+  After(clock_, alive_, options_.gossip_interval_ms, [this] { GossipTick(); });
+  if (queue_.empty()) return;
+  for (const Member* m : RandomMembers(static_cast<size_t>(options_.gossip_nodes), {})) Send(m->addr, {}, true);
+}
+
+void Gossip::SendPushPull(const std::string& to, bool reply_wanted) {
+  // The whole member list, split over as many datagrams as it takes; each
+  // datagram starts with the push-pull marker.
+  const std::string marker = EncodePart(PushPullPart{reply_wanted});
+  DatagramBuilder b;
+  b.Add(marker);
+  for (const auto& [name, m] : members_) {
+    const std::string part = EncodePart(PartOf(m));
+    if (!b.Add(part)) {
+      SendRaw(to, b.Finish());
+      b = DatagramBuilder();
+      b.Add(EncodePart(PushPullPart{false}));
+      b.Add(part);
+    }
+  }
+  SendRaw(to, b.Finish());
+}
+
+void Gossip::PushPullTick() {
+  if (left_) return;
+  After(clock_, alive_, options_.push_pull_interval_ms, [this] { PushPullTick(); });
+  auto peers = RandomMembers(1, {});
+  if (!peers.empty()) SendPushPull(peers[0]->addr, true);
+}
+
+void Gossip::JoinTick() {
+  if (left_ || joined_ || seeds_.empty()) return;
+  for (const auto& s : seeds_) SendPushPull(s, true);
+  After(clock_, alive_, options_.join_retry_ms, [this] { JoinTick(); });
+}
+
+void Gossip::RepairTick() {
+  if (left_) return;
+  After(clock_, alive_, options_.repair_interval_ms, [this] { RepairTick(); });
+  std::vector<Hash> want = sink_->Wanted(kMaxWantHashes);
+  if (want.empty()) return;
+  auto peers = RandomMembers(1, {});
+  if (peers.empty()) return;
+  ++counters_.wants_sent;
+  Send(peers[0]->addr, {EncodePart(WantPart{want})}, false);
+}
+
+void Gossip::ReapTick() {
+  After(clock_, alive_, 60 * 1000, [this] { ReapTick(); });
+  const uint64_t now = clock_->NowMs();
+  for (auto it = members_.begin(); it != members_.end();) {
+    const Member& m = it->second;
+    if ((m.state == MemberState::kFailed || m.state == MemberState::kLeft) &&
+        now - m.state_since_ms > options_.reap_after_ms) {
+      it = members_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+void Gossip::Disseminate(const std::string& entry_bytes, const std::vector<std::string>& blocks, bool local) {
+  if (left_) return;
+  const std::string part = EncodePart(EntryPart{entry_bytes});
+  std::vector<std::string> parts{part};
+  if (blocks.size() <= options_.eager_block_limit)
+    for (const auto& b : blocks) parts.push_back(EncodePart(BlockPart{b}));
+  // The writer tells every member at once in clusters up to
+  // direct_push_limit (one hop, on the order of a millisecond on a LAN);
+  // every receiver forwards to ln(N) + 2 random members, which reaches the
+  // few a lost datagram missed, and piggybacking catches any straggler.
+  const size_t n = members_.size();
+  const size_t forward = std::max<size_t>(static_cast<size_t>(options_.eager_push_nodes),
+                                          static_cast<size_t>(std::ceil(std::log(static_cast<double>(n) + 1))) + 2);
+  const size_t fanout = local ? (n <= options_.direct_push_limit ? n : 2 * forward) : forward;
+  for (const Member* m : RandomMembers(fanout, {})) Send(m->addr, parts, false);
+  Enqueue(HashKey(entry_bytes), part);
+}
+
+}  // namespace basefs

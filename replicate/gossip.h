@@ -1,0 +1,187 @@
+// Gossip: SWIM membership with failure detection, and infection-style
+// dissemination of log entries and blocks, over datagrams.
+//
+// Membership follows SWIM (Das et al.) as refined by memberlist/Lifeguard:
+// each probe interval one member, in a shuffled round-robin order, is sent a
+// ping; without an ack within the probe timeout, `indirect_checks` other
+// members are asked to ping it; without any ack by the end of the interval
+// it becomes suspect. A suspect that does not refute within
+// suspicion_mult * max(1, log10(N)) probe intervals is declared failed. A
+// node refutes a suspicion (or a false failure) about itself by raising its
+// incarnation number. Membership facts ride piggybacked on every probe and
+// ack, are pushed to `gossip_nodes` random members every gossip interval,
+// and are retransmitted retransmit_mult * ceil(log10(N + 1)) times. Now and
+// then, and when joining, a node exchanges its whole member list with one
+// other (push-pull), so a node that rejoins is known quickly.
+//
+// Entries: every entry the store accepts is pushed at once — by its writer
+// to every member (small clusters) and by each receiver to ln(N) + 2 random
+// members — and then piggybacked like a membership fact. A received entry goes to the EntrySink (which verifies
+// and stores it); an entry whose parent or blocks are missing makes the node
+// ask the sender for them (WANT), and a repair timer asks again later.
+//
+// Everything reaches the network, time and randomness through the seams, so
+// the same code runs on real sockets and in the in-memory simulator.
+//
+// Thread-safety: none; all calls and callbacks on the loop's thread.
+#pragma once
+
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "replicate/gossip_format.h"
+#include "replicate/seams.h"
+#include "store/store.h"
+
+namespace basefs {
+
+struct GossipOptions {
+  std::string node_name;       // unique in the cluster, 1..64 bytes
+  std::string advertise_addr;  // the address others send to
+  uint64_t probe_interval_ms = 1000;
+  uint64_t probe_timeout_ms = 500;
+  int indirect_checks = 3;
+  int suspicion_mult = 4;
+  uint64_t gossip_interval_ms = 200;
+  int gossip_nodes = 3;
+  int retransmit_mult = 4;
+  // Minimum number of members a received entry is forwarded to at once
+  // (the actual fan-out is max(this, ln(N) + 2)).
+  int eager_push_nodes = 3;
+  // A node that writes an entry sends it straight to every member when the
+  // cluster has at most this many; beyond, to twice the forward fan-out.
+  size_t direct_push_limit = 128;
+  uint64_t push_pull_interval_ms = 30000;
+  uint64_t join_retry_ms = 1000;
+  uint64_t repair_interval_ms = 1000;
+  // Failed and left members are forgotten after this long.
+  uint64_t reap_after_ms = 3600 * 1000;
+  // Entries with more blocks than this are not pushed eagerly with their
+  // blocks; receivers ask for the blocks instead.
+  size_t eager_block_limit = 16;
+};
+
+// What gossip needs from the store. The daemon implements it on a Store;
+// tests may implement it on anything.
+class EntrySink {
+ public:
+  virtual ~EntrySink() = default;
+  virtual Result<Placement> OfferEntry(std::string_view bytes) = 0;
+  virtual Status OfferBlock(std::string_view bytes) = 0;
+  // An entry's or a block's bytes by hash, if stored here.
+  virtual std::optional<Part> Lookup(const Hash& h) = 0;
+  // What this node waits for: parents of held entries, missing blocks.
+  virtual std::vector<Hash> Wanted(size_t max) = 0;
+};
+
+struct Member {
+  std::string name;
+  std::string addr;
+  std::string meta;
+  uint64_t incarnation = 0;
+  MemberState state = MemberState::kAlive;
+  uint64_t state_since_ms = 0;
+};
+
+struct GossipCounters {
+  uint64_t datagrams_in = 0, datagrams_out = 0, bytes_in = 0, bytes_out = 0;
+  uint64_t dropped_malformed = 0, dropped_unauthenticated = 0;
+  uint64_t entries_in = 0, entries_new = 0, entries_rejected = 0, blocks_in = 0;
+  uint64_t wants_sent = 0, wants_served = 0;
+};
+
+class Gossip {
+ public:
+  Gossip(GossipOptions options, Clock* clock, Transport* transport, Random* random, EntrySink* sink,
+         Keyring keyring = Keyring());
+  ~Gossip();
+  Gossip(const Gossip&) = delete;
+  Gossip& operator=(const Gossip&) = delete;
+
+  // Starts probing and joins through `seeds` (addresses; own address skipped).
+  void Start(const std::vector<std::string>& seeds);
+  // Announces a graceful leave (pushed at once to several members).
+  void Leave();
+  // Sets this node's soft state and spreads it (raises the incarnation).
+  void SetMeta(std::string meta);
+
+  // Spreads an entry the store has just accepted (`local`: written on this
+  // node), and its blocks if there are few.
+  void Disseminate(const std::string& entry_bytes, const std::vector<std::string>& blocks, bool local);
+
+  // All members, this node included, sorted by name.
+  std::vector<Member> Members() const;
+  size_t alive_count() const;
+  const GossipCounters& counters() const { return counters_; }
+  const std::string& name() const { return options_.node_name; }
+
+  // Called when a member's state or address changes (not for self).
+  void set_member_listener(std::function<void(const Member&)> fn) { member_listener_ = std::move(fn); }
+
+ private:
+  struct Broadcast {
+    std::string key;   // "m:<name>" or "e:<hash>": a newer one replaces an older
+    std::string part;  // encoded
+    int transmits = 0;
+  };
+
+  void OnDatagram(const std::string& from, std::string_view datagram);
+  void HandlePart(const std::string& from, const Part& p, std::vector<std::string>* replies);
+  void Send(const std::string& to, std::vector<std::string> parts, bool piggyback);
+  void SendRaw(const std::string& to, const std::string& plaintext);
+
+  void ProbeTick();
+  void ProbeTimeout(uint32_t seq);
+  void ProbeDeadline(uint32_t seq);
+  void GossipTick();
+  void PushPullTick();
+  void RepairTick();
+  void JoinTick();
+  void ReapTick();
+  void SendPushPull(const std::string& to, bool reply_wanted);
+
+  void ApplyMember(const MemberPart& m);
+  void Suspect(const std::string& name, uint64_t incarnation);
+  void Refute(uint64_t incarnation);
+  void Enqueue(std::string key, std::string part);
+  MemberPart SelfPart() const;
+  MemberPart PartOf(const Member& m) const;
+  std::vector<const Member*> RandomMembers(size_t k, const std::set<std::string>& exclude) const;
+  int RetransmitLimit() const;
+  uint64_t SuspicionTimeoutMs() const;
+  uint32_t NextSeq() { return static_cast<uint32_t>(random_->Next()); }
+  void Notify(const Member& m);
+
+  GossipOptions options_;
+  Clock* clock_;
+  Transport* transport_;
+  Random* random_;
+  EntrySink* sink_;
+  Keyring keyring_;
+  std::map<std::string, Member> members_;  // includes self
+  std::vector<std::string> probe_order_;
+  size_t probe_index_ = 0;
+  // The probe in flight.
+  uint32_t probe_seq_ = 0;
+  std::string probe_target_;
+  bool probe_acked_ = true;
+  // Indirect probes this node runs for others: our seq -> (requester, their seq).
+  std::map<uint32_t, std::pair<std::string, uint32_t>> relays_;
+  std::map<std::string, Clock::TimerId> suspicion_timers_;
+  std::deque<Broadcast> queue_;
+  std::vector<std::string> seeds_;
+  bool joined_ = false;
+  bool left_ = false;
+  std::vector<Clock::TimerId> timers_;
+  GossipCounters counters_;
+  std::function<void(const Member&)> member_listener_;
+  // Set in the destructor so that timers that still fire do nothing.
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+}  // namespace basefs

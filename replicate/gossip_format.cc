@@ -1,0 +1,296 @@
+#include "replicate/gossip_format.h"
+
+#include <sodium.h>
+
+#include <cstring>
+
+namespace basefs {
+namespace {
+
+void PutU8(std::string* o, uint8_t v) { o->push_back(static_cast<char>(v)); }
+void PutU16(std::string* o, uint16_t v) {
+  PutU8(o, static_cast<uint8_t>(v >> 8));
+  PutU8(o, static_cast<uint8_t>(v));
+}
+void PutU32(std::string* o, uint32_t v) {
+  for (int i = 3; i >= 0; --i) PutU8(o, static_cast<uint8_t>(v >> (i * 8)));
+}
+void PutU64(std::string* o, uint64_t v) {
+  for (int i = 7; i >= 0; --i) PutU8(o, static_cast<uint8_t>(v >> (i * 8)));
+}
+void PutStr8(std::string* o, const std::string& s) {
+  assert(s.size() <= 255);
+  PutU8(o, static_cast<uint8_t>(s.size()));
+  o->append(s);
+}
+
+// Bounds-checked reader over untrusted bytes.
+class In {
+ public:
+  explicit In(std::string_view b) : b_(b) {}
+  bool U8(uint8_t* v) {
+    if (pos_ + 1 > b_.size()) return false;
+    *v = static_cast<uint8_t>(b_[pos_++]);
+    return true;
+  }
+  bool U16(uint16_t* v) {
+    uint8_t a, b;
+    if (!U8(&a) || !U8(&b)) return false;
+    *v = static_cast<uint16_t>((a << 8) | b);
+    return true;
+  }
+  bool U32(uint32_t* v) {
+    *v = 0;
+    for (int i = 0; i < 4; ++i) {
+      uint8_t x;
+      if (!U8(&x)) return false;
+      *v = (*v << 8) | x;
+    }
+    return true;
+  }
+  bool U64(uint64_t* v) {
+    *v = 0;
+    for (int i = 0; i < 8; ++i) {
+      uint8_t x;
+      if (!U8(&x)) return false;
+      *v = (*v << 8) | x;
+    }
+    return true;
+  }
+  bool Bytes(size_t n, std::string* out) {
+    if (b_.size() - pos_ < n) return false;
+    out->assign(b_.substr(pos_, n));
+    pos_ += n;
+    return true;
+  }
+  bool Str8(size_t max, std::string* out) {
+    uint8_t n;
+    return U8(&n) && n <= max && Bytes(n, out);
+  }
+  bool done() const { return pos_ == b_.size(); }
+
+ private:
+  std::string_view b_;
+  size_t pos_ = 0;
+};
+
+struct Encoder {
+  std::string* o;
+  void operator()(const PingPart& p) {
+    PutU32(o, p.seq);
+    PutStr8(o, p.target);
+    PutStr8(o, p.from_name);
+    PutStr8(o, p.from_addr);
+  }
+  void operator()(const AckPart& p) {
+    PutU32(o, p.seq);
+    PutStr8(o, p.from_name);
+  }
+  void operator()(const PingReqPart& p) {
+    PutU32(o, p.seq);
+    PutStr8(o, p.target);
+    PutStr8(o, p.target_addr);
+  }
+  void operator()(const MemberPart& p) {
+    PutU8(o, static_cast<uint8_t>(p.state));
+    PutU64(o, p.incarnation);
+    PutStr8(o, p.name);
+    PutStr8(o, p.addr);
+    assert(p.meta.size() <= kMaxMetaBytes);
+    PutU16(o, static_cast<uint16_t>(p.meta.size()));
+    o->append(p.meta);
+  }
+  void operator()(const EntryPart& p) { o->append(p.bytes); }
+  void operator()(const BlockPart& p) { o->append(p.bytes); }
+  void operator()(const WantPart& p) {
+    assert(p.hashes.size() <= kMaxWantHashes);
+    PutU8(o, static_cast<uint8_t>(p.hashes.size()));
+    for (const Hash& h : p.hashes) o->append(AsView(h));
+  }
+  void operator()(const PushPullPart& p) { PutU8(o, p.reply_wanted ? 1 : 0); }
+};
+
+Result<Part> DecodePart(PartType type, std::string_view payload) {
+  In in(payload);
+  const Status bad = Invalid("malformed gossip part");
+  switch (type) {
+    case PartType::kPing: {
+      PingPart p;
+      if (!in.U32(&p.seq) || !in.Str8(kMaxNodeNameBytes, &p.target) || !in.Str8(kMaxNodeNameBytes, &p.from_name) ||
+          !in.Str8(kMaxAddressBytes, &p.from_addr) || !in.done())
+        return bad;
+      return Part(p);
+    }
+    case PartType::kAck: {
+      AckPart p;
+      if (!in.U32(&p.seq) || !in.Str8(kMaxNodeNameBytes, &p.from_name) || !in.done()) return bad;
+      return Part(p);
+    }
+    case PartType::kPingReq: {
+      PingReqPart p;
+      if (!in.U32(&p.seq) || !in.Str8(kMaxNodeNameBytes, &p.target) || !in.Str8(kMaxAddressBytes, &p.target_addr) ||
+          !in.done())
+        return bad;
+      return Part(p);
+    }
+    case PartType::kMember: {
+      MemberPart p;
+      uint8_t st;
+      uint16_t meta_len;
+      if (!in.U8(&st) || st < 1 || st > 4 || !in.U64(&p.incarnation) || !in.Str8(kMaxNodeNameBytes, &p.name) ||
+          p.name.empty() || !in.Str8(kMaxAddressBytes, &p.addr) || !in.U16(&meta_len) || meta_len > kMaxMetaBytes ||
+          !in.Bytes(meta_len, &p.meta) || !in.done())
+        return bad;
+      p.state = static_cast<MemberState>(st);
+      return Part(p);
+    }
+    case PartType::kEntry:
+      if (payload.empty() || payload.size() > kMaxEntryBytes) return bad;
+      return Part(EntryPart{std::string(payload)});
+    case PartType::kBlock:
+      if (payload.empty() || payload.size() > kMaxBlockBytes) return bad;
+      return Part(BlockPart{std::string(payload)});
+    case PartType::kWant: {
+      WantPart p;
+      uint8_t n;
+      if (!in.U8(&n) || n == 0 || n > kMaxWantHashes) return bad;
+      for (uint8_t i = 0; i < n; ++i) {
+        std::string h;
+        if (!in.Bytes(kHashBytes, &h)) return bad;
+        Hash hh;
+        std::memcpy(hh.data(), h.data(), kHashBytes);
+        p.hashes.push_back(hh);
+      }
+      if (!in.done()) return bad;
+      return Part(p);
+    }
+    case PartType::kPushPull: {
+      uint8_t f;
+      if (!in.U8(&f) || f > 1 || !in.done()) return bad;
+      return Part(PushPullPart{f == 1});
+    }
+  }
+  return Invalid("unknown gossip part type");
+}
+
+}  // namespace
+
+const char* MemberStateName(MemberState s) {
+  switch (s) {
+    case MemberState::kAlive: return "alive";
+    case MemberState::kSuspect: return "suspect";
+    case MemberState::kFailed: return "failed";
+    case MemberState::kLeft: return "left";
+  }
+  return "unknown";
+}
+
+std::string EncodePart(const Part& p) {
+  std::string payload;
+  std::visit(Encoder{&payload}, p);
+  std::string out;
+  PutU8(&out, static_cast<uint8_t>(p.index() + 1));
+  assert(payload.size() <= 0xffff);
+  PutU16(&out, static_cast<uint16_t>(payload.size()));
+  out.append(payload);
+  return out;
+}
+
+DatagramBuilder::DatagramBuilder(size_t budget) : budget_(budget) {
+  buf_.push_back(static_cast<char>(kGossipMagic));
+  buf_.push_back(static_cast<char>(kGossipVersion));
+}
+
+bool DatagramBuilder::Add(const std::string& part) {
+  if (buf_.size() + part.size() > budget_) return false;
+  buf_.append(part);
+  ++parts_;
+  return true;
+}
+
+Result<std::vector<Part>> DecodeDatagram(std::string_view b) {
+  if (b.size() < 2 || b.size() > kMaxDatagramBytes) return Invalid("bad datagram size");
+  if (static_cast<uint8_t>(b[0]) != kGossipMagic) return Invalid("not a basefs gossip datagram");
+  if (static_cast<uint8_t>(b[1]) != kGossipVersion) return Invalid("unsupported gossip version");
+  std::vector<Part> parts;
+  size_t pos = 2;
+  while (pos < b.size()) {
+    if (b.size() - pos < 3) return Invalid("truncated gossip part header");
+    const uint8_t type = static_cast<uint8_t>(b[pos]);
+    const size_t len = (static_cast<uint8_t>(b[pos + 1]) << 8) | static_cast<uint8_t>(b[pos + 2]);
+    pos += 3;
+    if (b.size() - pos < len) return Invalid("truncated gossip part");
+    if (type < 1 || type > 8) return Invalid("unknown gossip part type " + std::to_string(type));
+    auto part = DecodePart(static_cast<PartType>(type), b.substr(pos, len));
+    if (!part.ok()) return part.status();
+    parts.push_back(std::move(part).value());
+    pos += len;
+  }
+  return parts;
+}
+
+Result<Keyring> Keyring::Parse(std::string_view text) {
+  Keyring ring;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t end = text.find('\n', pos);
+    if (end == std::string_view::npos) end = text.size();
+    std::string_view line = text.substr(pos, end - pos);
+    pos = end + 1;
+    while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.remove_suffix(1);
+    if (line.empty() || line[0] == '#') continue;
+    std::array<uint8_t, kKeyBytes> key{};
+    size_t len = 0;
+    const char* stop = nullptr;
+    if (sodium_base642bin(key.data(), key.size(), line.data(), line.size(), nullptr, &len, &stop,
+                          sodium_base64_VARIANT_ORIGINAL) != 0 ||
+        len != kKeyBytes || stop != line.data() + line.size())
+      return Invalid("cluster key file: each line must be 32 bytes of base64 (e.g. from 'head -c32 /dev/urandom | base64')");
+    ring.Add(key);
+    if (ring.keys_.size() > 255) return Invalid("cluster key file: at most 255 keys");
+  }
+  if (!ring.enabled()) return Invalid("cluster key file holds no key");
+  return ring;
+}
+
+namespace {
+constexpr unsigned char kAd[] = "basefs-gossip-v1";
+}
+
+std::string Keyring::Seal(std::string_view plaintext) const {
+  assert(enabled() && plaintext.size() <= kMaxPlaintextBytes);
+  std::string out(kSealOverheadBytes + plaintext.size(), '\0');
+  auto* o = reinterpret_cast<unsigned char*>(out.data());
+  o[0] = kGossipSealed;
+  o[1] = 0;  // key id: the primary key
+  randombytes_buf(o + 2, 24);
+  unsigned long long clen = 0;
+  crypto_aead_xchacha20poly1305_ietf_encrypt(o + 26, &clen, reinterpret_cast<const unsigned char*>(plaintext.data()),
+                                             plaintext.size(), kAd, sizeof(kAd) - 1, nullptr, o + 2,
+                                             keys_[0].data());
+  out.resize(26 + clen);
+  return out;
+}
+
+Result<std::string> Keyring::Open(std::string_view sealed) const {
+  if (sealed.size() < kSealOverheadBytes || sealed.size() > kMaxDatagramBytes ||
+      static_cast<uint8_t>(sealed[0]) != kGossipSealed)
+    return Invalid("not a sealed datagram");
+  const auto* s = reinterpret_cast<const unsigned char*>(sealed.data());
+  std::string plain(sealed.size() - kSealOverheadBytes, '\0');
+  // Try the named key first, then every other (rotation in progress).
+  const size_t hint = s[1];
+  for (size_t i = 0; i < keys_.size(); ++i) {
+    const size_t k = (i == 0 && hint < keys_.size()) ? hint : (i == hint ? 0 : i);
+    unsigned long long plen = 0;
+    if (crypto_aead_xchacha20poly1305_ietf_decrypt(reinterpret_cast<unsigned char*>(plain.data()), &plen, nullptr,
+                                                   s + 26, sealed.size() - 26, kAd, sizeof(kAd) - 1, s + 2,
+                                                   keys_[k].data()) == 0) {
+      plain.resize(plen);
+      return plain;
+    }
+  }
+  return PermissionDenied("datagram not sealed with a cluster key");
+}
+
+}  // namespace basefs

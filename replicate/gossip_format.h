@@ -1,0 +1,139 @@
+// Gossip datagrams, version 1: the wire format of SWIM membership and entry
+// dissemination. docs/gossip_format.md describes the same bytes.
+//
+// A datagram is at most 1,200 bytes on the wire. Plaintext form:
+//   u8 0x42 ('B') | u8 version (=1) | parts...
+// each part: u8 type | u16 length | payload. With a cluster key the whole
+// plaintext is sealed (XChaCha20-Poly1305):
+//   u8 0xE1 | u8 key id | 24-byte nonce | ciphertext (plaintext + 16-byte tag)
+// so the plaintext is at most 1,200 - 42 = 1,158 bytes either way.
+//
+// Every length and count is checked against these limits before use; a
+// datagram that breaks any of them is dropped whole.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "store/crypto.h"
+#include "store/entry_format.h"
+#include "store/result.h"
+
+namespace basefs {
+
+inline constexpr uint8_t kGossipMagic = 0x42;
+inline constexpr uint8_t kGossipSealed = 0xE1;
+inline constexpr uint8_t kGossipVersion = 1;
+inline constexpr size_t kMaxDatagramBytes = 1200;
+inline constexpr size_t kSealOverheadBytes = 1 + 1 + 24 + 16;
+inline constexpr size_t kMaxPlaintextBytes = kMaxDatagramBytes - kSealOverheadBytes;
+inline constexpr size_t kMaxNodeNameBytes = 64;
+inline constexpr size_t kMaxAddressBytes = 64;
+inline constexpr size_t kMaxMetaBytes = 256;
+inline constexpr size_t kMaxWantHashes = 32;
+
+enum class PartType : uint8_t {
+  kPing = 1,
+  kAck = 2,
+  kPingReq = 3,
+  kMember = 4,
+  kEntry = 5,
+  kBlock = 6,
+  kWant = 7,
+  kPushPull = 8,
+};
+
+enum class MemberState : uint8_t { kAlive = 1, kSuspect = 2, kFailed = 3, kLeft = 4 };
+const char* MemberStateName(MemberState s);
+
+// Probe: "are you alive?" The sender names itself so that the target can
+// learn of it even before any membership update arrives.
+struct PingPart {
+  uint32_t seq = 0;
+  std::string target;     // the node name the sender believes it is probing
+  std::string from_name;
+  std::string from_addr;
+};
+struct AckPart {
+  uint32_t seq = 0;
+  std::string from_name;
+};
+// Indirect probe: "ping `target` at `target_addr` for me".
+struct PingReqPart {
+  uint32_t seq = 0;
+  std::string target;
+  std::string target_addr;
+};
+// A membership fact: node `name` at `addr` is in `state` at `incarnation`.
+struct MemberPart {
+  MemberState state = MemberState::kAlive;
+  uint64_t incarnation = 0;
+  std::string name;
+  std::string addr;
+  std::string meta;  // soft state: DNS port, service health (daemon-defined)
+};
+struct EntryPart {
+  std::string bytes;  // one encoded log entry
+};
+struct BlockPart {
+  std::string bytes;  // one block
+};
+// "Send me these entries or blocks."
+struct WantPart {
+  std::vector<Hash> hashes;
+};
+// Full membership exchange: the member parts in the same datagram are the
+// sender's whole view (possibly split over several datagrams).
+struct PushPullPart {
+  bool reply_wanted = false;
+};
+
+using Part = std::variant<PingPart, AckPart, PingReqPart, MemberPart, EntryPart, BlockPart, WantPart, PushPullPart>;
+
+// Encodes one part (type, length, payload). Preconditions: fields within
+// the limits above.
+std::string EncodePart(const Part& p);
+
+// Builds a plaintext datagram part by part within a byte budget.
+class DatagramBuilder {
+ public:
+  explicit DatagramBuilder(size_t budget = kMaxPlaintextBytes);
+  // Appends an encoded part if it fits; returns false (and appends nothing)
+  // if it does not.
+  bool Add(const std::string& encoded_part);
+  bool empty() const { return parts_ == 0; }
+  size_t size() const { return buf_.size(); }
+  size_t room() const { return budget_ - buf_.size(); }
+  std::string Finish() { return buf_; }
+
+ private:
+  size_t budget_;
+  std::string buf_;
+  size_t parts_ = 0;
+};
+
+// Decodes a plaintext datagram. Any malformed part rejects the whole datagram.
+Result<std::vector<Part>> DecodeDatagram(std::string_view plaintext);
+
+// The cluster keyring: the first key seals, every key is tried to open.
+class Keyring {
+ public:
+  static constexpr size_t kKeyBytes = 32;
+  Keyring() = default;
+  // Parses a key file: one base64 key of 32 bytes per line, primary first.
+  static Result<Keyring> Parse(std::string_view text);
+  void Add(const std::array<uint8_t, kKeyBytes>& key) { keys_.push_back(key); }
+  bool enabled() const { return !keys_.empty(); }
+  // Seals a plaintext datagram with the primary key (random nonce).
+  std::string Seal(std::string_view plaintext) const;
+  // Opens a sealed datagram; fails if no key opens it.
+  Result<std::string> Open(std::string_view sealed) const;
+
+ private:
+  std::vector<std::array<uint8_t, kKeyBytes>> keys_;
+};
+
+}  // namespace basefs

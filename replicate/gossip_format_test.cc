@@ -1,0 +1,106 @@
+#include "replicate/gossip_format.h"
+
+#include <gtest/gtest.h>
+
+#include <sodium.h>
+
+namespace basefs {
+namespace {
+
+std::vector<Part> AllParts() {
+  MemberPart m;
+  m.state = MemberState::kSuspect;
+  m.incarnation = 42;
+  m.name = "node-1";
+  m.addr = "127.0.0.1:7400";
+  m.meta = "dns=127.0.0.1:5354";
+  return {PingPart{7, "node-2", "node-1", "127.0.0.1:7400"},
+          AckPart{7, "node-2"},
+          PingReqPart{9, "node-3", "127.0.0.1:7402"},
+          m,
+          EntryPart{std::string(300, 'e')},
+          BlockPart{std::string(1024, 'b')},
+          WantPart{{HashBytes("a"), HashBytes("b")}},
+          PushPullPart{true}};
+}
+
+TEST(GossipFormatTest, EveryPartRoundTrips) {
+  CryptoInit();
+  DatagramBuilder b(kMaxDatagramBytes * 4);
+  const auto parts = AllParts();
+  for (const Part& p : parts) ASSERT_TRUE(b.Add(EncodePart(p)));
+  auto decoded = DecodeDatagram(b.Finish().substr(0, kMaxDatagramBytes));
+  // Too big for one datagram as a whole: decode the parts one by one instead.
+  for (const Part& p : parts) {
+    DatagramBuilder one;
+    ASSERT_TRUE(one.Add(EncodePart(p)));
+    auto d = DecodeDatagram(one.Finish());
+    ASSERT_TRUE(d.ok()) << d.status().message();
+    ASSERT_EQ(d->size(), 1u);
+    EXPECT_EQ(EncodePart((*d)[0]), EncodePart(p));
+  }
+}
+
+TEST(GossipFormatTest, BuilderKeepsWithinBudget) {
+  DatagramBuilder b;
+  int added = 0;
+  while (b.Add(EncodePart(BlockPart{std::string(500, 'x')}))) ++added;
+  EXPECT_EQ(added, 2);
+  EXPECT_LE(b.Finish().size(), kMaxPlaintextBytes);
+}
+
+TEST(GossipFormatTest, RejectsMalformedDatagrams) {
+  DatagramBuilder b;
+  ASSERT_TRUE(b.Add(EncodePart(AllParts()[3])));
+  const std::string good = b.Finish();
+  ASSERT_TRUE(DecodeDatagram(good).ok());
+  for (size_t n = 0; n < good.size(); ++n) {
+    if (n == 2) continue;  // header alone: an empty datagram is valid
+    EXPECT_FALSE(DecodeDatagram(good.substr(0, n)).ok()) << n;
+  }
+  std::string bad_type = good;
+  bad_type[2] = 99;
+  EXPECT_FALSE(DecodeDatagram(bad_type).ok());
+  std::string bad_magic = good;
+  bad_magic[0] = 'X';
+  EXPECT_FALSE(DecodeDatagram(bad_magic).ok());
+  EXPECT_FALSE(DecodeDatagram(std::string(kMaxDatagramBytes + 1, '\x42')).ok());
+  // A member part whose state is out of range.
+  std::string bad_state = good;
+  bad_state[5] = 9;
+  EXPECT_FALSE(DecodeDatagram(bad_state).ok());
+  // A WANT claiming more hashes than it carries.
+  std::string want = EncodePart(WantPart{{HashBytes("x")}});
+  want[3] = 5;
+  DatagramBuilder w;
+  w.Add(want);
+  EXPECT_FALSE(DecodeDatagram(w.Finish()).ok());
+}
+
+TEST(GossipFormatTest, SealedDatagramsOpenOnlyWithAClusterKey) {
+  CryptoInit();
+  std::array<uint8_t, 32> k1{}, k2{};
+  randombytes_buf(k1.data(), k1.size());
+  randombytes_buf(k2.data(), k2.size());
+  Keyring a, b, rotated;
+  a.Add(k1);
+  b.Add(k2);
+  rotated.Add(k2);
+  rotated.Add(k1);  // old key still accepted during rotation
+  const std::string plain = "\x42\x01hello";
+  const std::string sealed = a.Seal(plain);
+  EXPECT_LE(sealed.size(), plain.size() + kSealOverheadBytes);
+  auto opened = a.Open(sealed);
+  ASSERT_TRUE(opened.ok());
+  EXPECT_EQ(*opened, plain);
+  EXPECT_FALSE(b.Open(sealed).ok());
+  EXPECT_TRUE(rotated.Open(sealed).ok());
+  std::string tampered = sealed;
+  tampered[30] ^= 1;
+  EXPECT_FALSE(a.Open(tampered).ok());
+  EXPECT_FALSE(a.Open(plain).ok());
+  EXPECT_FALSE(Keyring::Parse("not base64").ok());
+}
+
+}  // namespace
+}  // namespace basefs

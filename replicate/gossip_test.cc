@@ -1,0 +1,238 @@
+// Gossip on the in-memory network and clock: no sockets, no sleeping; a
+// minute of cluster time runs in milliseconds, and the seed fixes the run.
+#include "replicate/gossip.h"
+
+#include <gtest/gtest.h>
+
+#include "replicate/fake_network.h"
+#include "replicate/store_sink.h"
+#include "store/test_util.h"
+
+namespace basefs {
+namespace {
+
+struct Node {
+  std::unique_ptr<Store> store;
+  std::unique_ptr<StoreSink> sink;
+  FakeNetwork::Endpoint* ep = nullptr;
+  std::unique_ptr<SeededRandom> rnd;
+  std::unique_ptr<Gossip> gossip;
+};
+
+class GossipTest : public ::testing::Test {
+ protected:
+  GossipTest() : net_(&clock_, 1234), root_(GenerateKeyPair()) {
+    origin_ = factory_.Create(root_, factory_.NewDir());
+  }
+
+  Node& AddNode(const Keyring& ring = Keyring()) {
+    const size_t i = nodes_.size();
+    auto n = std::make_unique<Node>();
+    auto replica = Store::CreateReplica(factory_.NewDir(), testing::EntryBytes(*origin_).at(0), factory_.Options());
+    EXPECT_TRUE(replica.ok());
+    n->store = std::move(replica).value();
+    n->sink = std::make_unique<StoreSink>(n->store.get());
+    const std::string addr = "10.0.0." + std::to_string(i + 1) + ":7400";
+    n->ep = net_.Add(addr);
+    n->rnd = std::make_unique<SeededRandom>(100 + i);
+    GossipOptions o;
+    o.node_name = "node-" + std::to_string(i);
+    o.advertise_addr = addr;
+    n->gossip = std::make_unique<Gossip>(o, &clock_, n->ep, n->rnd.get(), n->sink.get(), ring);
+    Gossip* g = n->gossip.get();
+    Store* s = n->store.get();
+    s->set_entry_listener(
+        [g, s](const Hash& h, const std::string& bytes, bool local) { g->Disseminate(bytes, s->BlocksOf(h, 16), local); });
+    nodes_.push_back(std::move(n));
+    return *nodes_.back();
+  }
+
+  void StartAll(size_t n) {
+    for (size_t i = 0; i < n; ++i) AddNode();
+    for (size_t i = 0; i < n; ++i) nodes_[i]->gossip->Start({nodes_[0]->ep->address()});
+  }
+
+  // State of `name` as `observer` sees it.
+  std::optional<Member> Seen(size_t observer, const std::string& name) {
+    for (const Member& m : nodes_[observer]->gossip->Members())
+      if (m.name == name) return m;
+    return std::nullopt;
+  }
+
+  // Runs the cluster until `pred` holds or `limit_ms` of simulated time pass.
+  bool RunUntil(const std::function<bool()>& pred, uint64_t limit_ms) {
+    const uint64_t end = clock_.NowMs() + limit_ms;
+    while (clock_.NowMs() < end) {
+      if (pred()) return true;
+      clock_.RunFor(10);
+    }
+    return pred();
+  }
+
+  bool AllSee(size_t n, const std::string& name, MemberState state, std::optional<size_t> except = {}) {
+    for (size_t i = 0; i < n; ++i) {
+      if (except && *except == i) continue;
+      auto m = Seen(i, name);
+      if (!m || m->state != state) return false;
+    }
+    return true;
+  }
+
+  ManualClock clock_;
+  FakeNetwork net_;
+  testing::MemStoreFactory factory_;
+  KeyPair root_;
+  std::unique_ptr<Store> origin_;
+  std::vector<std::unique_ptr<Node>> nodes_;
+};
+
+TEST_F(GossipTest, JoinsThroughOneSeedAndEveryoneSeesEveryone) {
+  StartAll(10);
+  EXPECT_TRUE(RunUntil(
+      [&] {
+        for (size_t i = 0; i < 10; ++i)
+          if (nodes_[i]->gossip->alive_count() != 10) return false;
+        return true;
+      },
+      10000));
+}
+
+TEST_F(GossipTest, DetectsAStoppedNode) {
+  StartAll(8);
+  ASSERT_TRUE(RunUntil([&] { return AllSee(8, "node-5", MemberState::kAlive); }, 10000));
+  net_.SetDown(nodes_[5]->ep->address(), true);
+  const uint64_t t0 = clock_.NowMs();
+  ASSERT_TRUE(RunUntil([&] { return AllSee(8, "node-5", MemberState::kFailed, 5); }, 30000));
+  const uint64_t took = clock_.NowMs() - t0;
+  EXPECT_GT(took, 1000u) << "a failure needs a missed probe and a suspicion timeout";
+  // Nobody else was wrongly declared failed.
+  for (size_t i = 0; i < 8; ++i) {
+    if (i != 5) {
+      EXPECT_TRUE(AllSee(8, "node-" + std::to_string(i), MemberState::kAlive, 5)) << i;
+    }
+  }
+}
+
+TEST_F(GossipTest, RefutesAFalseSuspicion) {
+  StartAll(6);
+  ASSERT_TRUE(RunUntil([&] { return AllSee(6, "node-2", MemberState::kAlive); }, 10000));
+  const uint64_t inc = Seen(1, "node-2")->incarnation;
+  // node-1 wrongly suspects node-2 and tells everyone.
+  MemberPart m;
+  m.state = MemberState::kSuspect;
+  m.incarnation = inc;
+  m.name = "node-2";
+  m.addr = nodes_[2]->ep->address();
+  DatagramBuilder b;
+  b.Add(EncodePart(m));
+  const std::string d = b.Finish();
+  for (size_t i = 0; i < 6; ++i) nodes_[1]->ep->Send(nodes_[i]->ep->address(), d);
+  clock_.RunFor(5);
+  EXPECT_EQ(Seen(3, "node-2")->state, MemberState::kSuspect);
+  ASSERT_TRUE(RunUntil(
+      [&] {
+        for (size_t i = 0; i < 6; ++i) {
+          auto s = Seen(i, "node-2");
+          if (!s || s->state != MemberState::kAlive || s->incarnation <= inc) return false;
+        }
+        return true;
+      },
+      3000));
+  clock_.RunFor(20000);
+  EXPECT_TRUE(AllSee(6, "node-2", MemberState::kAlive)) << "the refutation must hold, not decay into a failure";
+}
+
+TEST_F(GossipTest, LeaveIsSeenByEveryone) {
+  StartAll(6);
+  ASSERT_TRUE(RunUntil([&] { return AllSee(6, "node-4", MemberState::kAlive); }, 10000));
+  nodes_[4]->gossip->Leave();
+  ASSERT_TRUE(RunUntil([&] { return AllSee(6, "node-4", MemberState::kLeft, 4); }, 5000));
+}
+
+TEST_F(GossipTest, DisseminatesEntriesAndBlocksToEveryMember) {
+  StartAll(10);
+  ASSERT_TRUE(RunUntil([&] { return nodes_[9]->gossip->alive_count() == 10; }, 10000));
+  ASSERT_TRUE(nodes_[3]->store->WriteFile(root_, "/small", "port = 80\n").ok());
+  std::string big(60000, '\0');
+  for (size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>('a' + (i * 31) % 26);
+  ASSERT_TRUE(nodes_[7]->store->WriteFile(root_, "/big", big).ok());
+  const Hash want = nodes_[7]->store->view().RootDigest();
+  (void)want;
+  ASSERT_TRUE(RunUntil(
+      [&] {
+        for (auto& n : nodes_) {
+          auto s = n->store->ReadFile("/small");
+          auto b = n->store->ReadFile("/big");
+          if (!s.ok() || *s != "port = 80\n" || !b.ok() || *b != big) return false;
+        }
+        return true;
+      },
+      20000));
+  for (auto& n : nodes_) EXPECT_EQ(n->store->view().RootDigest(), nodes_[0]->store->view().RootDigest());
+}
+
+TEST_F(GossipTest, SmallWriteReachesEveryNodeInAFewHops) {
+  StartAll(10);
+  ASSERT_TRUE(RunUntil([&] { return nodes_[9]->gossip->alive_count() == 10; }, 10000));
+  net_.set_latency_ms(5, 0);
+  ASSERT_TRUE(nodes_[0]->store->WriteFile(root_, "/x", "1").ok());
+  const uint64_t t0 = clock_.NowMs();
+  ASSERT_TRUE(RunUntil(
+      [&] {
+        for (auto& n : nodes_)
+          if (!n->store->ReadFile("/x").ok()) return false;
+        return true;
+      },
+      5000));
+  // The writer pushes to every member: one hop of 5 ms, not a gossip interval.
+  EXPECT_LE(clock_.NowMs() - t0, 20u);
+}
+
+TEST_F(GossipTest, GarbageAndForeignKeysAreDroppedAndCounted) {
+  std::array<uint8_t, 32> k1{}, k2{};
+  k1.fill(1);
+  k2.fill(2);
+  Keyring ring1, ring2;
+  ring1.Add(k1);
+  ring2.Add(k2);
+  AddNode(ring1);
+  AddNode(ring1);
+  AddNode(ring2);  // wrong cluster key
+  for (auto& n : nodes_) n->gossip->Start({nodes_[0]->ep->address()});
+  clock_.RunFor(10000);
+  EXPECT_EQ(nodes_[0]->gossip->alive_count(), 2u);
+  EXPECT_EQ(nodes_[2]->gossip->alive_count(), 1u);
+  EXPECT_GT(nodes_[0]->gossip->counters().dropped_unauthenticated, 0u);
+  // Garbage of every length straight at a node.
+  auto* attacker = net_.Add("10.6.6.6:1");
+  SeededRandom r(9);
+  for (int i = 0; i < 2000; ++i) {
+    std::string junk(r.Below(1300), '\0');
+    for (auto& c : junk) c = static_cast<char>(r.Next());
+    if (i % 2) junk.insert(0, "\x42\x01");
+    attacker->Send(nodes_[1]->ep->address(), junk);
+  }
+  clock_.RunFor(100);
+  EXPECT_GE(nodes_[1]->gossip->counters().dropped_unauthenticated, 2000u);
+  EXPECT_EQ(nodes_[1]->gossip->alive_count(), 2u);
+}
+
+TEST_F(GossipTest, GarbagePlaintextIsDroppedAsMalformed) {
+  StartAll(2);
+  clock_.RunFor(3000);
+  auto* attacker = net_.Add("10.6.6.6:1");
+  SeededRandom r(10);
+  for (int i = 0; i < 2000; ++i) {
+    std::string junk = "\x42\x01";
+    junk.resize(3 + r.Below(1100));
+    for (size_t j = 2; j < junk.size(); ++j) junk[j] = static_cast<char>(r.Next());
+    attacker->Send(nodes_[1]->ep->address(), junk);
+  }
+  clock_.RunFor(100);
+  EXPECT_GT(nodes_[1]->gossip->counters().dropped_malformed, 1500u);
+  EXPECT_EQ(nodes_[1]->store->log().entry_count(), 1u) << "nothing unverified is stored";
+  EXPECT_EQ(nodes_[1]->gossip->alive_count(), 2u);
+}
+
+}  // namespace
+}  // namespace basefs
