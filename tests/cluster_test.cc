@@ -1,0 +1,140 @@
+// Ten real `basefs run` daemons on 127.0.0.1: they all see each other alive,
+// a write on one is readable on all, and kill -9 of one is detected by all
+// the others. Conditions are waited for with deadlines; nothing sleeps for
+// a fixed time.
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <regex>
+
+#include "tests/process_util.h"
+
+namespace basefs {
+namespace {
+
+using json = nlohmann::json;
+using namespace std::chrono_literals;
+using testing::RunShell;
+
+class ClusterTest : public ::testing::Test {
+ protected:
+  static constexpr int kNodes = 10;
+
+  void SetUp() override {
+    root_ = std::filesystem::temp_directory_path() / ("basefs-cluster-" + std::to_string(getpid()));
+    std::filesystem::remove_all(root_);
+    std::filesystem::create_directories(root_);
+    ASSERT_EQ(Cli(0, "bootstrap demo").code, 0);
+    for (int i = 1; i < kNodes; ++i)
+      std::filesystem::copy(Dir(0), Dir(i), std::filesystem::copy_options::recursive);
+  }
+  void TearDown() override {
+    for (pid_t p : pids_) testing::Stop(p);
+    std::filesystem::remove_all(root_);
+  }
+
+  std::string Dir(int i) const { return (root_ / ("n" + std::to_string(i))).string(); }
+  std::string Log(int i) const { return (root_ / ("log" + std::to_string(i))).string(); }
+  testing::Output Cli(int i, const std::string& args) {
+    return RunShell(std::string(BASEFS_BIN) + " --data-dir " + Dir(i) + " " + args);
+  }
+
+  // Starts node i bound to an ephemeral port; returns its gossip address.
+  std::string Start(int i, const std::string& join) {
+    std::vector<std::string> argv = {BASEFS_BIN, "--data-dir", Dir(i), "run", "demo", "--bind", "127.0.0.1:0",
+                                     "--node-name", "n" + std::to_string(i), "--dns", "127.0.0.1:0"};
+    if (!join.empty()) {
+      argv.push_back("--join");
+      argv.push_back(join);
+    }
+    pids_.push_back(testing::Spawn(argv, Log(i)));
+    std::string addr;
+    const std::regex re("serving 'demo' as n[0-9]+ at ([0-9.]+:[0-9]+)");
+    EXPECT_TRUE(testing::WaitFor(
+        [&] {
+          std::smatch m;
+          const std::string log = testing::Slurp(Log(i));
+          if (!std::regex_search(log, m, re)) return false;
+          addr = m[1];
+          return true;
+        },
+        10s))
+        << testing::Slurp(Log(i));
+    return addr;
+  }
+
+  // The members table as node i sees it: name -> state.
+  std::map<std::string, std::string> Members(int i) {
+    std::map<std::string, std::string> out;
+    auto r = Cli(i, "members demo --json");
+    if (r.code != 0) return out;
+    for (const auto& m : json::parse(r.out, nullptr, false)) out[m["name"]] = m["state"];
+    return out;
+  }
+
+  std::filesystem::path root_;
+  std::vector<pid_t> pids_;
+};
+
+TEST_F(ClusterTest, TenDaemonsJoinReplicateAndDetectAKill) {
+  const std::string seed = Start(0, "");
+  for (int i = 1; i < kNodes; ++i) Start(i, seed);
+
+  // Everyone sees everyone alive.
+  ASSERT_TRUE(testing::WaitFor(
+      [&] {
+        for (int i = 0; i < kNodes; ++i) {
+          auto m = Members(i);
+          if (m.size() != kNodes) return false;
+          for (const auto& [name, state] : m)
+            if (state != "alive") return false;
+        }
+        return true;
+      },
+      30s))
+      << "membership did not converge";
+
+  // A write on one node is readable on every node.
+  ASSERT_EQ(RunShell("echo 'port = 8080' | " + std::string(BASEFS_BIN) + " --data-dir " + Dir(3) +
+                     " write demo /hello")
+                .code,
+            0);
+  ASSERT_TRUE(testing::WaitFor(
+      [&] {
+        for (int i = 0; i < kNodes; ++i)
+          if (Cli(i, "cat demo /hello").out != "port = 8080\n") return false;
+        return true;
+      },
+      10s))
+      << "the write did not reach every node";
+  const std::string digest = json::parse(Cli(0, "status demo --json").out)["root_digest"];
+  for (int i = 1; i < kNodes; ++i)
+    EXPECT_EQ(json::parse(Cli(i, "status demo --json").out)["root_digest"], digest) << "node " << i;
+
+  // kill -9 of node 5 is detected by all the others.
+  testing::Stop(pids_[5], SIGKILL);
+  pids_[5] = -1;
+  ASSERT_TRUE(testing::WaitFor(
+      [&] {
+        for (int i = 0; i < kNodes; ++i) {
+          if (i == 5) continue;
+          if (Members(i)["n5"] != "failed") return false;
+        }
+        return true;
+      },
+      40s))
+      << "the killed node was not detected";
+  for (int i = 0; i < kNodes; ++i) {
+    if (i == 5) continue;
+    auto m = Members(i);
+    for (const auto& [name, state] : m) {
+      if (name != "n5") {
+        EXPECT_EQ(state, "alive") << name << " as seen by n" << i;
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace basefs
