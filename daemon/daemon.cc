@@ -57,6 +57,13 @@ std::string HostOf(const std::string& hp) {
 }
 std::string PortOf(const std::string& hp) { return hp.substr(hp.rfind(':') + 1); }
 
+// Wall-clock microseconds, for trace lines compared across processes.
+uint64_t WallUs() {
+  return static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count());
+}
+
 class Daemon : public DaemonHooks {
  public:
   Daemon(const Globals& g, const RunOptions& opts) : g_(g), opts_(opts) {}
@@ -133,8 +140,13 @@ class Daemon : public DaemonHooks {
     sink_ = std::make_unique<StoreSink>(store_.get());
     gossip_ = std::make_unique<Gossip>(go, clock_.get(), transport_.get(), &random_, sink_.get(), std::move(ring));
     gossip_->SetMeta("dns=" + opts_.dns);
+    trace_ = std::getenv("BASEFS_TRACE") != nullptr;
     store_->set_entry_listener([this](const Hash& h, const std::string& bytes, bool local) {
+      if (trace_) std::cerr << "trace entry " << ToHex(h) << (local ? " local " : " remote ") << WallUs() << std::endl;
       gossip_->Disseminate(bytes, store_->BlocksOf(h, 16), local);
+    });
+    gossip_->set_member_listener([this](const Member& m) {
+      if (trace_) std::cerr << "trace member " << m.name << " " << MemberStateName(m.state) << " " << WallUs() << std::endl;
     });
 
     BASEFS_ASSIGN_OR_RETURN(control_, ControlServer::Listen(base_, ControlSocketPath(g_, opts_.name),
@@ -232,6 +244,7 @@ class Daemon : public DaemonHooks {
   event* sigint_ = nullptr;
   event* sigterm_ = nullptr;
   bool leaving_ = false;
+  bool trace_ = false;  // BASEFS_TRACE: log entry arrivals and member changes (benchmarks)
 };
 
 }  // namespace

@@ -191,7 +191,20 @@ void Gossip::OnDatagram(const std::string& from, std::string_view datagram) {
   }
   if (left_) return;
   std::vector<std::string> replies;
-  for (const Part& p : *parts) HandlePart(from, p, &replies);
+  bool got_entry = false;
+  for (const Part& p : *parts) {
+    HandlePart(from, p, &replies);
+    got_entry |= std::holds_alternative<EntryPart>(p);
+  }
+  if (got_entry) {
+    // Whatever the new entries still lack (blocks, parents), the sender has:
+    // ask it now rather than at the next repair tick.
+    std::vector<Hash> want = sink_->Wanted(kMaxWantHashes);
+    if (!want.empty()) {
+      replies.push_back(EncodePart(WantPart{std::move(want)}));
+      ++counters_.wants_sent;
+    }
+  }
   if (!replies.empty()) Send(from, std::move(replies), true);
 }
 
@@ -227,12 +240,6 @@ void Gossip::HandlePart(const std::string& from, const Part& part, std::vector<s
     auto r = sink_->OfferEntry(e->bytes);
     if (!r.ok()) {
       ++counters_.entries_rejected;
-    } else if (*r == Placement::kMissingParent) {
-      auto d = DecodeEntry(e->bytes);
-      if (d.ok()) {
-        replies->push_back(EncodePart(WantPart{{d->parent}}));
-        ++counters_.wants_sent;
-      }
     } else if (*r == Placement::kReady) {
       ++counters_.entries_new;
     }

@@ -15,7 +15,7 @@ class StoreSink : public EntrySink {
   Status OfferBlock(std::string_view bytes) override { return store_->AddBlock(bytes, false); }
   std::optional<Part> Lookup(const Hash& h) override {
     if (auto e = store_->EntryBytes(h)) return Part(EntryPart{std::move(*e)});
-    if (auto b = store_->log().GetBlock(h)) return Part(BlockPart{std::move(*b)});
+    if (auto b = store_->FindBlock(h)) return Part(BlockPart{std::move(*b)});
     return std::nullopt;
   }
   std::vector<Hash> Wanted(size_t max) override { return store_->Wanted(max); }

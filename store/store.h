@@ -122,6 +122,13 @@ class Store {
   // --- For replication ------------------------------------------------------
   // The encoded entry with this hash, if stored.
   std::optional<std::string> EntryBytes(const Hash& h) const;
+  // A block by hash: stored, or held in memory because nobody asked for it
+  // yet (peers may want it all the same).
+  std::optional<std::string> FindBlock(const Hash& h) const {
+    if (auto b = log_->GetBlock(h)) return b;
+    if (auto it = unsolicited_.find(h); it != unsolicited_.end()) return it->second;
+    return std::nullopt;
+  }
   // The blocks of a stored chunked write, if there are at most `max` of
   // them and all are stored; empty otherwise.
   std::vector<std::string> BlocksOf(const Hash& entry_hash, size_t max) const;

@@ -373,6 +373,23 @@ Hash View::Digest(const PathNode* node) const {
   return node->digest_;
 }
 
+const PathNode* View::FindPath(std::string_view path) const {
+  if (!root_) return nullptr;
+  const PathNode* n = root_.get();
+  size_t pos = 0;
+  while (pos < path.size()) {
+    while (pos < path.size() && path[pos] == '/') ++pos;
+    if (pos >= path.size()) break;
+    size_t end = path.find('/', pos);
+    if (end == std::string_view::npos) end = path.size();
+    auto it = n->children_.find(path.substr(pos, end - pos));
+    if (it == n->children_.end()) return nullptr;
+    n = it->second.get();
+    pos = end;
+  }
+  return n;
+}
+
 const PathNode* View::Lookup(std::string_view path) const {
   if (!root_) return nullptr;
   const PathNode* n = root_.get();

@@ -158,6 +158,10 @@ class View {
   // parent directories exist; nullptr if a component has never existed.
   const PathNode* Lookup(std::string_view path) const;
 
+  // The node at a path whatever its state (deleted directories included):
+  // the log's tree, as sync compares it. nullptr if no entry names it.
+  const PathNode* FindPath(std::string_view path) const;
+
   // Whether `author` may write an entry in `node`'s own chain, that is,
   // whether it is granted at `node->parent()` or above.
   bool Authorized(const PublicKey& author, const PathNode* node) const {
