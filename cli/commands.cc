@@ -442,6 +442,9 @@ int Execute(const std::vector<std::string>& args, Io& io) {
   auto* status = app.add_subcommand("status", "root digest, counts, bad files");
   auto* members = app.add_subcommand("members", "every member of the cluster, this node included");
   for (auto* c : {keys, show, status, members}) c->add_option("NAME", name)->required();
+  auto* get = app.add_subcommand("get", "clone a filesystem from a running peer (or resume a clone)");
+  get->add_option("NAME", name)->required();
+  get->add_option("ADDR", arg, "ADDR:PORT of a running node")->required();
   auto* runcmd = app.add_subcommand("run", "run the node: gossip, sync, DNS (and FUSE with --mount)");
   auto* mount = app.add_subcommand("mount", "run the node with the filesystem mounted at DIR");
   runcmd->add_option("NAME", run.name)->required();
@@ -475,6 +478,12 @@ int Execute(const std::vector<std::string>& args, Io& io) {
   try {
     if (*genkey) return CmdGenkey(io, g);
     if (*bootstrap) return CmdBootstrap(io, g, name, domain, seeds);
+    if (*get) {
+      if (!io.clone) Fail(Invalid("a daemon cannot clone"));
+      OrDie(ValidateHostPort(arg));
+      OrDie(io.clone(g, name, arg));
+      return 0;
+    }
     if (*runcmd || *mount) {
       if (!io.run_daemon) Fail(Invalid("a daemon cannot start another daemon"));
       return io.run_daemon(g, run);

@@ -85,6 +85,9 @@ int main(int argc, char** argv) {
   io.run_daemon = [](const basefs::Globals& g, const basefs::RunOptions& opts) {
     return basefs::RunDaemon(g, opts);
   };
+  io.clone = [](const basefs::Globals& g, const std::string& name, const std::string& addr) {
+    return basefs::CloneFilesystem(g, name, addr, std::cerr);
+  };
   const int code = basefs::Execute(args, io);
   std::cout.flush();
   return code;

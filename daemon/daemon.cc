@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -17,6 +18,7 @@
 #include "cli/cluster_config.h"
 #include "daemon/control_server.h"
 #include "daemon/event_seams.h"
+#include "daemon/sync_service.h"
 #include "replicate/gossip.h"
 #include "replicate/store_sink.h"
 
@@ -70,6 +72,7 @@ class Daemon : public DaemonHooks {
   ~Daemon() override {
     // Members that hold callbacks into the loop go first.
     control_.reset();
+    sync_.reset();
     gossip_.reset();
     transport_.reset();
     clock_.reset();
@@ -83,12 +86,18 @@ class Daemon : public DaemonHooks {
     const std::string fs_dir = FsDir(g_, opts_.name);
     struct stat st {};
     if (::stat(fs_dir.c_str(), &st) != 0) {
-      if (!opts_.join.empty())
-        return NotFound("no filesystem '" + opts_.name + "' in " + g_.data_dir +
-                        "; cloning from a peer ('basefs get') is not available yet: copy the data directory of a "
-                        "node, or bootstrap");
-      return NotFound("no filesystem '" + opts_.name + "' in " + g_.data_dir + "; create it with 'basefs bootstrap " +
+      if (!opts_.join.empty()) {
+        // Not here yet: clone it from the first peer that answers.
+        Status cloned = NotFound("no peer to clone from");
+        for (const auto& peer : opts_.join) {
+          cloned = CloneFilesystem(g_, opts_.name, peer, std::cerr);
+          if (cloned.ok()) break;
+        }
+        BASEFS_RETURN_IF_ERROR(cloned);
+      } else {
+        return NotFound("no filesystem '" + opts_.name + "' in " + g_.data_dir + "; create it with 'basefs bootstrap " +
                       opts_.name + "'");
+      }
     }
     StoreOptions so;
     so.now_ms = [] {
@@ -147,6 +156,17 @@ class Daemon : public DaemonHooks {
     });
     gossip_->set_member_listener([this](const Member& m) {
       if (trace_) std::cerr << "trace member " << m.name << " " << MemberStateName(m.state) << " " << WallUs() << std::endl;
+      if (!sync_ || m.state != MemberState::kAlive) return;
+      // A member back from failed may hold writes from its side of a
+      // partition: reconcile with it at once. New members: at most one
+      // session every two seconds (a whole cluster appears at join).
+      const uint64_t now = clock_->NowMs();
+      const bool returning = last_state_.count(m.name) && last_state_[m.name] != MemberState::kAlive;
+      last_state_[m.name] = m.state;
+      if (returning || now - last_join_sync_ms_ > 2000) {
+        if (!returning) last_join_sync_ms_ = now;
+        sync_->SyncWith(m.addr);
+      }
     });
 
     BASEFS_ASSIGN_OR_RETURN(control_, ControlServer::Listen(base_, ControlSocketPath(g_, opts_.name),
@@ -157,6 +177,14 @@ class Daemon : public DaemonHooks {
       if (auto cc = ParseClusterConfig(*text); cc.ok())
         for (const auto& s : cc->seeds) seeds.push_back(s);
     }
+    SyncServiceOptions sync_opts;
+    BASEFS_ASSIGN_OR_RETURN(sync_, SyncService::Start(base_, bound, store_.get(), sync_opts, [this] {
+      for (const Member& m : gossip_->Members()) last_state_[m.name] = m.state;
+      std::vector<std::string> live;
+      for (const Member& m : gossip_->Members())
+        if (m.name != node_name_ && m.state == MemberState::kAlive) live.push_back(m.addr);
+      return live.empty() ? std::string() : live[random_.Below(live.size())];
+    }));
     gossip_->Start(seeds);
     advertise_ = advertise;
 
@@ -195,6 +223,8 @@ class Daemon : public DaemonHooks {
                 {"members_alive", gossip_->alive_count()},
                 {"members", gossip_->Members().size()},
                 {"pending_entries", store_->pending_count()},
+                {"sync_sessions_completed", sync_->sessions_completed()},
+                {"sync_sessions_failed", sync_->sessions_failed()},
                 {"counters",
                  {{"datagrams_in", c.datagrams_in},
                   {"datagrams_out", c.datagrams_out},
@@ -241,6 +271,9 @@ class Daemon : public DaemonHooks {
   std::unique_ptr<StoreSink> sink_;
   std::unique_ptr<Gossip> gossip_;
   std::unique_ptr<ControlServer> control_;
+  std::unique_ptr<SyncService> sync_;
+  std::map<std::string, MemberState> last_state_;
+  uint64_t last_join_sync_ms_ = 0;
   event* sigint_ = nullptr;
   event* sigterm_ = nullptr;
   bool leaving_ = false;
@@ -248,6 +281,77 @@ class Daemon : public DaemonHooks {
 };
 
 }  // namespace
+
+Status CloneFilesystem(const Globals& g, const std::string& name, const std::string& addr, std::ostream& progress) {
+  BASEFS_RETURN_IF_ERROR(ValidateFsName(name));
+  const std::string fs_dir = FsDir(g, name);
+  StoreOptions so;
+  so.now_ms = [] {
+    return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                     std::chrono::system_clock::now().time_since_epoch())
+                                     .count());
+  };
+  std::unique_ptr<Store> store;
+  struct stat st {};
+  const bool existed = ::stat(fs_dir.c_str(), &st) == 0;
+  if (existed) {
+    // Resume an interrupted clone (or refresh a copy): a normal session.
+    BASEFS_ASSIGN_OR_RETURN(store, Store::Open(fs_dir + "/log", so));
+  }
+  event_base* base = event_base_new();
+  std::unique_ptr<SyncSession> session;
+  if (store) {
+    session = std::make_unique<SyncSession>(store.get());
+  } else {
+    session = std::make_unique<SyncSession>(nullptr, SyncOptions(), [&](std::string_view genesis) -> Result<Store*> {
+      std::error_code ec;
+      std::filesystem::create_directories(fs_dir, ec);
+      if (ec) return IOError("cannot create " + fs_dir + ": " + ec.message());
+      BASEFS_ASSIGN_OR_RETURN(store, Store::CreateReplica(fs_dir + "/log", genesis, so));
+      return store.get();
+    });
+  }
+  const bool tty = ::isatty(2);
+  uint64_t last_report = 0;
+  session->set_progress([&](const SyncStats& s) {
+    if (tty) {
+      progress << "\rcloning '" << name << "' from " << addr << ": " << s.entries_new << " entries, "
+               << s.blocks_received << " blocks, " << s.bytes_in / 1024 << " KiB" << std::flush;
+    } else if (s.entries_new >= last_report + 1000) {
+      last_report = s.entries_new;
+      progress << "cloning '" << name << "': " << s.entries_new << " entries, " << s.blocks_received << " blocks"
+               << std::endl;
+    }
+  });
+  Status result = IOError("sync did not finish");
+  SyncServiceOptions opts;
+  auto conn = ConnectSync(base, addr, std::move(session), opts, [&](SyncConnection*, const Status& s) {
+    result = s;
+    event_base_loopbreak(base);
+  });
+  if (!conn.ok()) {
+    event_base_free(base);
+    return conn.status();
+  }
+  event_base_dispatch(base);
+  const SyncStats stats = (*conn)->session().stats();
+  conn->reset();
+  event_base_free(base);
+  if (tty) progress << "\n";
+  if (!store) {
+    if (!existed) {
+      std::error_code ec;
+      std::filesystem::remove_all(fs_dir, ec);  // nothing half-done: no genesis came
+    }
+    return result.ok() ? IOError("the peer at " + addr + " sent no filesystem") : result;
+  }
+  if (!result.ok())
+    return Status(result.code(), result.message() + "; " + std::to_string(stats.entries_new) +
+                                     " entries kept: run 'basefs get' again to resume");
+  progress << "cloned '" << name << "' from " << addr << ": " << store->view().entry_count() << " entries, "
+           << store->log().block_count() << " blocks, root digest " << ToHex(store->view().RootDigest()) << std::endl;
+  return Status::Ok();
+}
 
 int RunDaemon(const Globals& g, const RunOptions& opts) {
   if (!opts.mount.empty()) {

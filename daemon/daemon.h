@@ -11,4 +11,9 @@ namespace basefs {
 
 int RunDaemon(const Globals& g, const RunOptions& opts);
 
+// `basefs get`: clones filesystem `name` from the node at `addr` into the
+// data directory, or resumes an interrupted clone. Progress goes to
+// `progress` (a bar on a terminal, plain lines otherwise).
+Status CloneFilesystem(const Globals& g, const std::string& name, const std::string& addr, std::ostream& progress);
+
 }  // namespace basefs

@@ -1,5 +1,7 @@
 #include "daemon/event_seams.h"
 
+#include "daemon/peer_filter.h"
+
 #include <arpa/inet.h>
 #include <event2/event.h>
 #include <fcntl.h>
@@ -134,6 +136,7 @@ UdpTransport::~UdpTransport() {
 }
 
 void UdpTransport::Send(const std::string& to, std::string_view datagram) {
+  if (PeerFilter::Get().Blocked(to)) return;
   auto it = addr_cache_.find(to);
   if (it == addr_cache_.end()) {
     socklen_t len = 0;
@@ -159,8 +162,9 @@ void UdpTransport::OnReadable(int fd, short, void* arg) {
     socklen_t flen = sizeof(from);
     const ssize_t n = ::recvfrom(fd, buf, sizeof(buf), 0, reinterpret_cast<sockaddr*>(&from), &flen);
     if (n < 0) return;
-    if (self->receiver_)
-      self->receiver_(FormatSockaddr(reinterpret_cast<sockaddr*>(&from)), std::string_view(buf, static_cast<size_t>(n)));
+    const std::string sender = FormatSockaddr(reinterpret_cast<sockaddr*>(&from));
+    if (PeerFilter::Get().Blocked(sender)) continue;
+    if (self->receiver_) self->receiver_(sender, std::string_view(buf, static_cast<size_t>(n)));
   }
 }
 

@@ -53,6 +53,16 @@ void Gossip::Start(const std::vector<std::string>& seeds) {
   After(clock_, alive_, options_.push_pull_interval_ms, [this] { PushPullTick(); });
   After(clock_, alive_, options_.repair_interval_ms, [this] { RepairTick(); });
   After(clock_, alive_, 60 * 1000, [this] { ReapTick(); });
+  After(clock_, alive_, options_.reconnect_interval_ms, [this] { ReconnectTick(); });
+}
+
+void Gossip::ReconnectTick() {
+  if (left_) return;
+  After(clock_, alive_, options_.reconnect_interval_ms, [this] { ReconnectTick(); });
+  std::vector<const Member*> failed;
+  for (const auto& [name, m] : members_)
+    if (m.state == MemberState::kFailed) failed.push_back(&m);
+  if (!failed.empty()) SendPushPull(failed[random_->Below(failed.size())]->addr, true);
 }
 
 void Gossip::Leave() {

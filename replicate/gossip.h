@@ -59,6 +59,9 @@ struct GossipOptions {
   uint64_t push_pull_interval_ms = 30000;
   uint64_t join_retry_ms = 1000;
   uint64_t repair_interval_ms = 1000;
+  // Every so often a failed (not left) member is sent a push-pull, so that
+  // the two sides of a healed partition find each other again.
+  uint64_t reconnect_interval_ms = 10000;
   // Failed and left members are forgotten after this long.
   uint64_t reap_after_ms = 3600 * 1000;
   // Entries with more blocks than this are not pushed eagerly with their
@@ -143,6 +146,7 @@ class Gossip {
   void RepairTick();
   void JoinTick();
   void ReapTick();
+  void ReconnectTick();
   void SendPushPull(const std::string& to, bool reply_wanted);
 
   void ApplyMember(const MemberPart& m);

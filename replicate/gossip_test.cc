@@ -151,7 +151,13 @@ TEST_F(GossipTest, LeaveIsSeenByEveryone) {
 
 TEST_F(GossipTest, DisseminatesEntriesAndBlocksToEveryMember) {
   StartAll(10);
-  ASSERT_TRUE(RunUntil([&] { return nodes_[9]->gossip->alive_count() == 10; }, 10000));
+  ASSERT_TRUE(RunUntil(
+      [&] {
+        for (auto& n : nodes_)
+          if (n->gossip->alive_count() != 10) return false;
+        return true;
+      },
+      10000));
   ASSERT_TRUE(nodes_[3]->store->WriteFile(root_, "/small", "port = 80\n").ok());
   std::string big(60000, '\0');
   for (size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>('a' + (i * 31) % 26);
@@ -167,13 +173,30 @@ TEST_F(GossipTest, DisseminatesEntriesAndBlocksToEveryMember) {
         }
         return true;
       },
-      20000));
+      20000))
+      << [&] {
+           std::string why;
+           for (auto& n : nodes_)
+             why += std::string(n->store->ReadFile("/small").ok() ? "small " : "NO-small ") +
+                    (n->store->ReadFile("/big").ok() ? std::to_string(n->store->ReadFile("/big")->size()) : n->store->ReadFile("/big").status().message()) + " " + n->gossip->name() + ": incomplete " + std::to_string(n->store->view().incomplete().size()) +
+                    " wanted " + std::to_string(n->store->Wanted(1000).size()) + " blocks " +
+                    std::to_string(n->store->log().block_count()) + " wants sent " +
+                    std::to_string(n->gossip->counters().wants_sent) + " served " +
+                    std::to_string(n->gossip->counters().wants_served) + "\n";
+           return why;
+         }();
   for (auto& n : nodes_) EXPECT_EQ(n->store->view().RootDigest(), nodes_[0]->store->view().RootDigest());
 }
 
 TEST_F(GossipTest, SmallWriteReachesEveryNodeInAFewHops) {
   StartAll(10);
-  ASSERT_TRUE(RunUntil([&] { return nodes_[9]->gossip->alive_count() == 10; }, 10000));
+  ASSERT_TRUE(RunUntil(
+      [&] {
+        for (auto& n : nodes_)
+          if (n->gossip->alive_count() != 10) return false;
+        return true;
+      },
+      10000));
   net_.set_latency_ms(5, 0);
   ASSERT_TRUE(nodes_[0]->store->WriteFile(root_, "/x", "1").ok());
   const uint64_t t0 = clock_.NowMs();

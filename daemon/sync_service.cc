@@ -1,0 +1,187 @@
+#include "daemon/sync_service.h"
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+#include <cstring>
+#include <vector>
+
+#include "daemon/event_seams.h"
+#include "daemon/peer_filter.h"
+
+namespace basefs {
+namespace {
+
+timeval Tv(uint64_t ms) { return timeval{static_cast<time_t>(ms / 1000), static_cast<suseconds_t>((ms % 1000) * 1000)}; }
+
+}  // namespace
+
+SyncConnection::SyncConnection(event_base* base, bufferevent* bev, std::unique_ptr<SyncSession> session,
+                               const SyncServiceOptions& options, bool connecting, Done done)
+    : bev_(bev), session_(std::move(session)), options_(options), done_(std::move(done)) {
+  bufferevent_setcb(bev_, &SyncConnection::OnRead, &SyncConnection::OnWrite, &SyncConnection::OnEvent, this);
+  const timeval idle = Tv(options_.idle_ms);
+  bufferevent_set_timeouts(bev_, &idle, &idle);
+  bufferevent_enable(bev_, EV_READ | EV_WRITE);
+  deadline_ = evtimer_new(base, &SyncConnection::OnDeadline, this);
+  const timeval dl = Tv(options_.deadline_ms);
+  evtimer_add(deadline_, &dl);
+  session_->Start();
+  if (!connecting) Flush();
+}
+
+SyncConnection::~SyncConnection() {
+  if (deadline_) event_free(deadline_);
+  if (bev_) bufferevent_free(bev_);
+}
+
+void SyncConnection::Flush() {
+  const std::string out = session_->TakeOutput();
+  if (!out.empty()) bufferevent_write(bev_, out.data(), out.size());
+  evbuffer* output = bufferevent_get_output(bev_);
+  // Back-pressure: stop reading requests while answers pile up.
+  if (evbuffer_get_length(output) > options_.max_buffered_bytes)
+    bufferevent_disable(bev_, EV_READ);
+  if (session_->finished() && evbuffer_get_length(output) == 0) Finish(Status::Ok());
+}
+
+void SyncConnection::OnRead(bufferevent* bev, void* arg) {
+  auto* self = static_cast<SyncConnection*>(arg);
+  evbuffer* in = bufferevent_get_input(bev);
+  std::vector<char> buf(65536);
+  while (evbuffer_get_length(in) > 0 && !self->finishing_) {
+    const int n = evbuffer_remove(in, buf.data(), buf.size());
+    if (n <= 0) break;
+    Status st = self->session_->Feed(std::string_view(buf.data(), static_cast<size_t>(n)));
+    if (!st.ok()) {
+      self->Finish(st);
+      return;
+    }
+  }
+  self->Flush();
+}
+
+void SyncConnection::OnWrite(bufferevent* bev, void* arg) {
+  auto* self = static_cast<SyncConnection*>(arg);
+  if (evbuffer_get_length(bufferevent_get_output(bev)) <= self->options_.max_buffered_bytes / 2)
+    bufferevent_enable(bev, EV_READ);
+  self->Flush();
+}
+
+void SyncConnection::OnEvent(bufferevent*, short what, void* arg) {
+  auto* self = static_cast<SyncConnection*>(arg);
+  if (what & BEV_EVENT_CONNECTED) {
+    self->Flush();
+    return;
+  }
+  if (what & BEV_EVENT_TIMEOUT) return self->Finish(IOError("sync: peer idle too long"));
+  if (what & BEV_EVENT_EOF)
+    return self->Finish(self->session_->finished() ? Status::Ok() : IOError("sync: peer closed mid-session"));
+  if (what & BEV_EVENT_ERROR) return self->Finish(IOError(std::string("sync: ") + std::strerror(errno)));
+}
+
+void SyncConnection::OnDeadline(int, short, void* arg) {
+  static_cast<SyncConnection*>(arg)->Finish(IOError("sync: session deadline passed"));
+}
+
+void SyncConnection::Finish(const Status& st) {
+  if (finishing_) return;
+  finishing_ = true;
+  bufferevent_disable(bev_, EV_READ | EV_WRITE);
+  if (done_) done_(this, st);  // may delete this
+}
+
+Result<std::unique_ptr<SyncConnection>> ConnectSync(event_base* base, const std::string& addr,
+                                                    std::unique_ptr<SyncSession> session,
+                                                    const SyncServiceOptions& options, SyncConnection::Done done) {
+  socklen_t len = 0;
+  BASEFS_ASSIGN_OR_RETURN(sockaddr_storage ss, ParseSockaddr(addr, &len));
+  bufferevent* bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+  if (bufferevent_socket_connect(bev, reinterpret_cast<sockaddr*>(&ss), static_cast<int>(len)) != 0) {
+    bufferevent_free(bev);
+    return IOError("cannot connect to " + addr);
+  }
+  auto c = std::make_unique<SyncConnection>(base, bev, std::move(session), options, true, std::move(done));
+  c->set_peer(addr);
+  return c;
+}
+
+Result<std::unique_ptr<SyncService>> SyncService::Start(event_base* base, const std::string& bind, Store* store,
+                                                        SyncServiceOptions options,
+                                                        std::function<std::string()> pick_peer) {
+  socklen_t len = 0;
+  BASEFS_ASSIGN_OR_RETURN(sockaddr_storage ss, ParseSockaddr(bind, &len));
+  std::unique_ptr<SyncService> s(new SyncService());
+  s->base_ = base;
+  s->store_ = store;
+  s->options_ = options;
+  s->pick_peer_ = std::move(pick_peer);
+  s->listener_ = evconnlistener_new_bind(base, &SyncService::OnAccept, s.get(),
+                                         LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC, 64,
+                                         reinterpret_cast<sockaddr*>(&ss), static_cast<int>(len));
+  if (!s->listener_) return IOError("cannot listen for sync on TCP " + bind + ": " + std::strerror(errno));
+  s->timer_ = event_new(base, -1, EV_PERSIST, &SyncService::OnTimer, s.get());
+  const timeval tv = Tv(s->options_.repair_check_ms);
+  event_add(s->timer_, &tv);
+  return s;
+}
+
+SyncService::~SyncService() {
+  conns_.clear();
+  if (timer_) event_free(timer_);
+  if (listener_) evconnlistener_free(listener_);
+}
+
+void SyncService::OnAccept(evconnlistener*, int fd, ::sockaddr*, int, void* arg) {
+  auto* self = static_cast<SyncService*>(arg);
+  if (self->conns_.size() >= self->options_.max_sessions) {
+    evutil_closesocket(fd);
+    return;
+  }
+  bufferevent* bev = bufferevent_socket_new(self->base_, fd, BEV_OPT_CLOSE_ON_FREE);
+  auto c = std::make_unique<SyncConnection>(
+      self->base_, bev, std::make_unique<SyncSession>(self->store_), self->options_, false,
+      [self](SyncConnection* conn, const Status& st) { self->Finished(conn, st); });
+  SyncConnection* raw = c.get();
+  self->conns_.emplace(raw, std::move(c));
+}
+
+void SyncService::SyncWith(const std::string& addr) {
+  if (addr.empty() || conns_.size() >= options_.max_sessions || PeerFilter::Get().Blocked(addr)) return;
+  for (const auto& [raw, c] : conns_)
+    if (c->peer() == addr) return;
+  auto c = ConnectSync(base_, addr, std::make_unique<SyncSession>(store_), options_,
+                       [this](SyncConnection* conn, const Status& st) { Finished(conn, st); });
+  if (!c.ok()) {
+    ++failed_;
+    return;
+  }
+  SyncConnection* raw = c->get();
+  conns_.emplace(raw, std::move(c).value());
+}
+
+void SyncService::Finished(SyncConnection* c, const Status& st) {
+  if (st.ok()) ++completed_; else ++failed_;
+  // Free the connection after the current callback has returned.
+  auto it = conns_.find(c);
+  if (it == conns_.end()) return;
+  SyncConnection* raw = it->second.release();
+  conns_.erase(it);
+  event_base_once(
+      base_, -1, EV_TIMEOUT, [](int, short, void* p) { delete static_cast<SyncConnection*>(p); }, raw, nullptr);
+}
+
+void SyncService::OnTimer(int, short, void* arg) {
+  auto* self = static_cast<SyncService*>(arg);
+  ++self->ticks_;
+  const uint64_t every = std::max<uint64_t>(1, self->options_.sync_interval_ms / self->options_.repair_check_ms);
+  // Periodically with a random member; sooner when this node waits for
+  // entries or blocks that gossip has not brought.
+  if (self->ticks_ % every == 0 || !self->store_->Wanted(1).empty()) self->SyncWith(self->pick_peer_());
+}
+
+}  // namespace basefs

@@ -1,0 +1,104 @@
+// SyncService: anti-entropy sessions over TCP on the gossip port.
+//
+// Accepts sessions from peers and starts them: every sync_interval_ms with
+// a random live member, at once when a member joins or comes back from
+// failed, and when this node keeps waiting for entries or blocks. Each
+// connection drives one SyncSession (replicate/sync_session.h).
+//
+// Limits: at most max_sessions at once (more are refused), a session ends
+// after deadline_ms or idle_ms without bytes, and reading pauses while more
+// than max_buffered_bytes wait to be sent (back-pressure).
+// Thread-safety: loop thread only. Lifetime: base and store outlive it.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "replicate/sync_session.h"
+#include "store/result.h"
+
+struct event_base;
+struct evconnlistener;
+struct bufferevent;
+struct event;
+struct sockaddr;
+
+namespace basefs {
+
+struct SyncServiceOptions {
+  uint64_t sync_interval_ms = 30000;
+  uint64_t repair_check_ms = 5000;
+  uint64_t deadline_ms = 10 * 60 * 1000;
+  uint64_t idle_ms = 30000;
+  size_t max_sessions = 8;
+  size_t max_buffered_bytes = 8u << 20;
+};
+
+// One TCP connection running one session; used by the service and by
+// `basefs get`.
+class SyncConnection {
+ public:
+  using Done = std::function<void(SyncConnection*, const Status&)>;
+  // Takes ownership of `bev` (connected, or connecting when `connecting`).
+  SyncConnection(event_base* base, bufferevent* bev, std::unique_ptr<SyncSession> session,
+                 const SyncServiceOptions& options, bool connecting, Done done);
+  ~SyncConnection();
+  SyncSession& session() { return *session_; }
+  const std::string& peer() const { return peer_; }
+  void set_peer(std::string p) { peer_ = std::move(p); }
+
+ private:
+  static void OnRead(bufferevent* bev, void* arg);
+  static void OnWrite(bufferevent* bev, void* arg);
+  static void OnEvent(bufferevent* bev, short what, void* arg);
+  static void OnDeadline(int, short, void* arg);
+  void Flush();
+  void Finish(const Status& st);
+
+  bufferevent* bev_;
+  event* deadline_ = nullptr;
+  std::unique_ptr<SyncSession> session_;
+  SyncServiceOptions options_;
+  Done done_;
+  std::string peer_;
+  bool finishing_ = false;
+};
+
+// Connects to `addr` (ADDR:PORT) and runs `session` on the connection.
+Result<std::unique_ptr<SyncConnection>> ConnectSync(event_base* base, const std::string& addr,
+                                                    std::unique_ptr<SyncSession> session,
+                                                    const SyncServiceOptions& options, SyncConnection::Done done);
+
+class SyncService {
+ public:
+  // Listens on TCP `bind` (the gossip port). `pick_peer` returns a random
+  // live member's address ("" if none).
+  static Result<std::unique_ptr<SyncService>> Start(event_base* base, const std::string& bind, Store* store,
+                                                    SyncServiceOptions options,
+                                                    std::function<std::string()> pick_peer);
+  ~SyncService();
+  // Starts a session with `addr` now (unless one with it is running).
+  void SyncWith(const std::string& addr);
+  uint64_t sessions_completed() const { return completed_; }
+  uint64_t sessions_failed() const { return failed_; }
+
+ private:
+  SyncService() = default;
+  static void OnAccept(evconnlistener*, int fd, ::sockaddr*, int, void* arg);
+  static void OnTimer(int, short, void* arg);
+  void Finished(SyncConnection* c, const Status& st);
+
+  event_base* base_ = nullptr;
+  evconnlistener* listener_ = nullptr;
+  event* timer_ = nullptr;
+  Store* store_ = nullptr;
+  SyncServiceOptions options_;
+  std::function<std::string()> pick_peer_;
+  std::map<SyncConnection*, std::unique_ptr<SyncConnection>> conns_;
+  uint64_t completed_ = 0, failed_ = 0;
+  uint64_t ticks_ = 0;
+};
+
+}  // namespace basefs
