@@ -83,12 +83,18 @@ struct Enc {
   void operator()(const GenesisMsg& m) { Str16(o, m.entry); }
   void operator()(const SummaryReqMsg& m) {
     U16(o, static_cast<uint16_t>(m.paths.size()));
-    for (const auto& p : m.paths) Str16(o, p);
+    for (const auto& p : m.paths) {
+      Str16(o, p.path);
+      U8(o, static_cast<uint8_t>(p.bucket.size()));
+      o->append(p.bucket);
+    }
   }
   void operator()(const SummaryMsg& m) {
     U16(o, static_cast<uint16_t>(m.paths.size()));
     for (const auto& p : m.paths) {
       Str16(o, p.path);
+      U8(o, static_cast<uint8_t>(p.bucket.size()));
+      o->append(p.bucket);
       U8(o, p.known ? 1 : 0);
       U32(o, static_cast<uint32_t>(p.entries.size()));
       for (const auto& h : p.entries) H(o, h);
@@ -96,6 +102,11 @@ struct Enc {
       for (const auto& [name, digest] : p.children) {
         U8(o, static_cast<uint8_t>(name.size()));
         o->append(name);
+        H(o, digest);
+      }
+      U8(o, static_cast<uint8_t>(p.sub_buckets.size()));
+      for (const auto& [digit, digest] : p.sub_buckets) {
+        U8(o, digit);
         H(o, digest);
       }
     }
@@ -115,6 +126,12 @@ struct Enc {
 };
 
 }  // namespace
+
+uint8_t BucketDigit(std::string_view name, size_t i) {
+  const Hash h = HashBytes(name);
+  const uint8_t byte = h[i / 2];
+  return i % 2 == 0 ? byte >> 4 : byte & 0x0f;
+}
 
 std::string EncodeFrame(const SyncMsg& m) {
   std::string payload;
@@ -146,9 +163,12 @@ Result<SyncMsg> DecodeSyncMessage(uint8_t type, std::string_view payload) {
       uint16_t n;
       if (!in.U16(&n) || n > kMaxSummaryPaths) return bad;
       for (uint16_t i = 0; i < n; ++i) {
-        std::string p;
-        if (!in.Str16(kMaxPathBytes, &p)) return bad;
-        m.paths.push_back(std::move(p));
+        SummaryRef r;
+        uint8_t blen;
+        if (!in.Str16(kMaxPathBytes, &r.path) || !in.U8(&blen) || blen > kMaxBucketDigits || !in.Bytes(blen, &r.bucket))
+          return bad;
+        if (r.bucket.find_first_not_of("0123456789abcdef") != std::string::npos) return bad;
+        m.paths.push_back(std::move(r));
       }
       if (!in.done()) return bad;
       return SyncMsg(m);
@@ -161,7 +181,10 @@ Result<SyncMsg> DecodeSyncMessage(uint8_t type, std::string_view payload) {
         PathSummary p;
         uint8_t known;
         uint32_t ne, nc;
-        if (!in.Str16(kMaxPathBytes, &p.path) || !in.U8(&known) || known > 1) return bad;
+        uint8_t blen;
+        if (!in.Str16(kMaxPathBytes, &p.path) || !in.U8(&blen) || blen > kMaxBucketDigits ||
+            !in.Bytes(blen, &p.bucket) || !in.U8(&known) || known > 1)
+          return bad;
         p.known = known == 1;
         if (!in.Count(kHashBytes, 1u << 20, &ne)) return bad;
         p.entries.resize(ne);
@@ -174,6 +197,14 @@ Result<SyncMsg> DecodeSyncMessage(uint8_t type, std::string_view payload) {
           Hash d;
           if (!in.U8(&len) || len == 0 || !in.Bytes(len, &name) || !in.H(&d)) return bad;
           p.children.emplace_back(std::move(name), d);
+        }
+        uint8_t nb;
+        if (!in.U8(&nb) || nb > 16) return bad;
+        for (uint8_t b = 0; b < nb; ++b) {
+          uint8_t digit;
+          Hash d;
+          if (!in.U8(&digit) || digit > 15 || !in.H(&d)) return bad;
+          p.sub_buckets.emplace_back(digit, d);
         }
         m.paths.push_back(std::move(p));
       }

@@ -30,15 +30,32 @@ struct HelloMsg {
 struct GenesisMsg {
   std::string entry;
 };
+// A directory's children are split into buckets by the hex digits of
+// BLAKE2b(name): bucket "" is all of them, "a" those whose name hashes to
+// a…, "a3" to a3…, and so on. A bucket with more than kListLimit children
+// is summarised by the digests of its 16 sub-buckets instead of a list, so
+// a difference in a directory of any size costs O(log(children)) to find.
+inline constexpr size_t kListLimit = 16;
+inline constexpr size_t kMaxBucketDigits = 16;
+
+struct SummaryRef {
+  std::string path;    // absolute, normalised
+  std::string bucket;  // hex digits, "" = the path itself and all children
+};
 struct SummaryReqMsg {
-  std::vector<std::string> paths;  // absolute, normalised
+  std::vector<SummaryRef> paths;
 };
 struct PathSummary {
   std::string path;
+  std::string bucket;
   bool known = false;              // the responder has entries at this path
-  std::vector<Hash> entries;       // hashes of the path's own entries, sorted
-  std::vector<std::pair<std::string, Hash>> children;  // name, digest
+  std::vector<Hash> entries;       // the path's own entries (bucket "" only), sorted
+  std::vector<std::pair<std::string, Hash>> children;  // name, digest (small buckets)
+  std::vector<std::pair<uint8_t, Hash>> sub_buckets;   // digit, digest (large buckets)
 };
+
+// The bucket digit of a child name at depth `i` (0..63).
+uint8_t BucketDigit(std::string_view name, size_t i);
 struct SummaryMsg {
   std::vector<PathSummary> paths;
 };

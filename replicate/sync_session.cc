@@ -41,31 +41,83 @@ Status SyncSession::Feed(std::string_view bytes) {
   }
 }
 
-PathSummary SyncSession::Summarize(const std::string& path) const {
+namespace {
+const char kHexDigits[] = "0123456789abcdef";
+
+bool InBucket(std::string_view name, const std::string& bucket) {
+  for (size_t i = 0; i < bucket.size(); ++i)
+    if (kHexDigits[BucketDigit(name, i)] != bucket[i]) return false;
+  return true;
+}
+}  // namespace
+
+std::vector<std::pair<std::string, Hash>> SyncSession::BucketChildren(const PathNode* node,
+                                                                      const std::string& bucket) const {
+  std::vector<std::pair<std::string, Hash>> out;
+  if (!node) return out;
+  for (const auto& [name, child] : node->children())
+    if (InBucket(name, bucket)) out.emplace_back(name, store_->view().Digest(child.get()));
+  return out;
+}
+
+Hash SyncSession::ListDigest(const std::vector<std::pair<std::string, Hash>>& children) {
+  Hasher h;
+  h.Update(std::string_view("basefs-bucket-v1"));
+  for (const auto& [name, digest] : children) {
+    const char len = static_cast<char>(name.size());
+    h.Update(std::string_view(&len, 1));
+    h.Update(name);
+    h.Update(digest);
+  }
+  return h.Finish();
+}
+
+PathSummary SyncSession::Summarize(const SummaryRef& ref) const {
   PathSummary s;
-  s.path = path;
-  const PathNode* n = store_->view().FindPath(path);
+  s.path = ref.path;
+  s.bucket = ref.bucket;
+  const PathNode* n = store_->view().FindPath(ref.path);
   if (!n) return s;
   s.known = true;
-  for (const ViewEntry* e : n->entries()) s.entries.push_back(e->hash);
-  std::sort(s.entries.begin(), s.entries.end());
-  for (const auto& [name, child] : n->children()) s.children.emplace_back(name, store_->view().Digest(child.get()));
+  if (ref.bucket.empty()) {
+    for (const ViewEntry* e : n->entries()) s.entries.push_back(e->hash);
+    std::sort(s.entries.begin(), s.entries.end());
+  }
+  auto children = BucketChildren(n, ref.bucket);
+  if (children.size() <= kListLimit || ref.bucket.size() >= kMaxBucketDigits) {
+    s.children = std::move(children);
+    return s;
+  }
+  std::vector<std::pair<std::string, Hash>> sub[16];
+  for (auto& c : children) sub[BucketDigit(c.first, ref.bucket.size())].push_back(std::move(c));
+  for (uint8_t d = 0; d < 16; ++d)
+    if (!sub[d].empty()) s.sub_buckets.emplace_back(d, ListDigest(sub[d]));
   return s;
 }
 
 void SyncSession::Compare(const PathSummary& s) {
   if (!s.known) return;
   const PathNode* mine = store_->view().FindPath(s.path);
-  std::set<Hash> have;
-  if (mine)
-    for (const ViewEntry* e : mine->entries()) have.insert(e->hash);
-  for (const Hash& h : s.entries)
-    if (!have.count(h) && asked_.insert(h).second) wanted_.push_back(h);
+  if (s.bucket.empty()) {
+    std::set<Hash> have;
+    if (mine)
+      for (const ViewEntry* e : mine->entries()) have.insert(e->hash);
+    for (const Hash& h : s.entries)
+      if (!have.count(h) && asked_.insert(h).second) wanted_.push_back(h);
+  }
   for (const auto& [name, digest] : s.children) {
-    if (ValidateName(name).ok() == false) continue;  // a lying peer: ignore the name
+    if (!ValidateName(name).ok() || !InBucket(name, s.bucket)) continue;  // a lying peer: ignore
     const std::string child = s.path == "/" ? "/" + name : s.path + "/" + name;
     const PathNode* c = mine ? store_->view().FindPath(child) : nullptr;
-    if (!c || store_->view().Digest(c) != digest) paths_.push_back(child);
+    if (!c || store_->view().Digest(c) != digest) paths_.push_back({child, ""});
+  }
+  if (s.sub_buckets.empty() || s.bucket.size() >= kMaxBucketDigits) return;
+  // Compare each sub-bucket with ours; descend where they differ.
+  std::vector<std::pair<std::string, Hash>> sub[16];
+  for (auto& c : BucketChildren(mine, s.bucket)) sub[BucketDigit(c.first, s.bucket.size())].push_back(std::move(c));
+  for (const auto& [digit, digest] : s.sub_buckets) {
+    if (!sub[digit].empty() && ListDigest(sub[digit]) == digest) continue;
+    paths_.push_back({s.path, s.bucket + kHexDigits[digit]});
   }
 }
 
@@ -122,7 +174,7 @@ void SyncSession::MaybeAnotherRound() {
   done_sent_ = false;
   idle_rounds_ = 0;
   want_phase_ = false;
-  paths_.push_back("/");
+  paths_.push_back({"/", ""});
   Pump();
 }
 
@@ -143,7 +195,7 @@ Status SyncSession::Handle(const SyncMsg& msg) {
       return Invalid("sync: the peer serves a different filesystem");
     }
     if (IsZero(h->genesis) || h->root_digest != store_->view().RootDigest()) {
-      if (!IsZero(h->genesis)) paths_.push_back("/");
+      if (!IsZero(h->genesis)) paths_.push_back({"/", ""});
     }
     Pump();
     return Status::Ok();
@@ -153,7 +205,7 @@ Status SyncSession::Handle(const SyncMsg& msg) {
     if (store_) return Invalid("sync: unexpected GENESIS");
     BASEFS_ASSIGN_OR_RETURN(store_, create_store_(g->entry));
     // Our HELLO said we have nothing; the peer does not pull from us.
-    paths_.push_back("/");
+    paths_.push_back({"/", ""});
     Pump();
     return Status::Ok();
   }
@@ -162,9 +214,9 @@ Status SyncSession::Handle(const SyncMsg& msg) {
     peer_done_ = false;  // a request after DONE: the peer started another round
     SummaryMsg s;
     for (const auto& p : r->paths) {
-      auto norm = NormalizePath(p);
+      auto norm = NormalizePath(p.path);
       if (!norm.ok()) return Invalid("sync: bad path in request");
-      s.paths.push_back(Summarize(*norm));
+      s.paths.push_back(Summarize({*norm, p.bucket}));
     }
     Send(s);
     return Status::Ok();

@@ -69,7 +69,11 @@ class SyncSession {
   void MaybeAnotherRound();
   static constexpr int kMaxRounds = 8;
   void Compare(const PathSummary& s);
-  PathSummary Summarize(const std::string& path) const;
+  PathSummary Summarize(const SummaryRef& ref) const;
+  // This node's children of `node` in `bucket`, with their digests.
+  std::vector<std::pair<std::string, Hash>> BucketChildren(const PathNode* node, const std::string& bucket) const;
+  // Digest of a list of (name, digest), in name order.
+  static Hash ListDigest(const std::vector<std::pair<std::string, Hash>>& children);
 
   Store* store_;
   SyncOptions options_;
@@ -80,7 +84,7 @@ class SyncSession {
   bool done_sent_ = false;
   bool peer_done_ = false;
   size_t in_flight_ = 0;
-  std::deque<std::string> paths_;   // to summarise
+  std::deque<SummaryRef> paths_;    // to summarise
   std::deque<Hash> wanted_;         // entries to fetch
   std::set<Hash> asked_;            // never ask twice in one session
   int idle_rounds_ = 0;
