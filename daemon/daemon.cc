@@ -21,6 +21,7 @@
 #include "daemon/sync_service.h"
 #include "replicate/gossip.h"
 #include "replicate/store_sink.h"
+#include "replicate/sync_peer.h"
 
 namespace basefs {
 namespace {
@@ -179,11 +180,7 @@ class Daemon : public DaemonHooks {
     }
     SyncServiceOptions sync_opts;
     BASEFS_ASSIGN_OR_RETURN(sync_, SyncService::Start(base_, bound, store_.get(), sync_opts, [this] {
-      for (const Member& m : gossip_->Members()) last_state_[m.name] = m.state;
-      std::vector<std::string> live;
-      for (const Member& m : gossip_->Members())
-        if (m.name != node_name_ && m.state == MemberState::kAlive) live.push_back(m.addr);
-      return live.empty() ? std::string() : live[random_.Below(live.size())];
+      return PickSyncPeer(gossip_->Members(), node_name_, random_.Next());
     }));
     gossip_->Start(seeds);
     advertise_ = advertise;

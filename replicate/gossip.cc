@@ -265,7 +265,9 @@ void Gossip::HandlePart(const std::string& from, const Part& part, std::vector<s
     }
   } else if (const auto* pp = std::get_if<PushPullPart>(&part)) {
     if (pp->reply_wanted) SendPushPull(from, false);
-    joined_ = true;
+    // Joined once a seed has answered: a push-pull from some other newcomer
+    // does not connect us to the cluster (islands formed that way).
+    if (std::find(seeds_.begin(), seeds_.end(), from) != seeds_.end()) joined_ = true;
   }
 }
 
@@ -278,9 +280,12 @@ void Gossip::ApplyMember(const MemberPart& m) {
   }
   auto it = members_.find(m.name);
   if (it == members_.end()) {
-    // Only alive facts introduce a node: a failure notice about a node we
-    // never knew tells us nothing useful.
-    if (m.state != MemberState::kAlive && m.state != MemberState::kSuspect) return;
+    // A node we never heard of. Failed ones are remembered too: a failure
+    // may be a false one on a lossy network, and knowing the node lets the
+    // reconnect tick and anti-entropy reach it later (otherwise islands of
+    // members that lost each other's news never merge; the simulator found
+    // this at 50% loss). Left nodes said goodbye: ignore them.
+    if (m.state == MemberState::kLeft) return;
     Member nm;
     nm.name = m.name;
     nm.addr = m.addr;
@@ -291,7 +296,7 @@ void Gossip::ApplyMember(const MemberPart& m) {
     it = members_.emplace(m.name, nm).first;
     probe_order_.insert(probe_order_.begin() + static_cast<long>(random_->Below(probe_order_.size() + 1)), m.name);
     if (m.state == MemberState::kSuspect) Suspect(m.name, m.incarnation);
-    Enqueue("m:" + m.name, EncodePart(PartOf(it->second)));
+    if (m.state != MemberState::kFailed) Enqueue("m:" + m.name, EncodePart(PartOf(it->second)));
     Notify(it->second);
     return;
   }
@@ -451,8 +456,19 @@ void Gossip::SendPushPull(const std::string& to, bool reply_wanted) {
 void Gossip::PushPullTick() {
   if (left_) return;
   After(clock_, alive_, options_.push_pull_interval_ms, [this] { PushPullTick(); });
+  // Usually a live member; one time in four any known member not gone, so
+  // that islands of a split membership exchange their lists.
+  std::vector<const Member*> any;
+  for (const auto& [name, m] : members_)
+    if (name != options_.node_name && m.state != MemberState::kLeft) any.push_back(&m);
   auto peers = RandomMembers(1, {});
-  if (!peers.empty()) SendPushPull(peers[0]->addr, true);
+  if (!seeds_.empty() && random_->Below(8) == 0) {
+    SendPushPull(seeds_[random_->Below(seeds_.size())], true);  // the seeds tie the cluster together
+  } else if (!any.empty() && (peers.empty() || random_->Below(4) == 0)) {
+    SendPushPull(any[random_->Below(any.size())]->addr, true);
+  } else if (!peers.empty()) {
+    SendPushPull(peers[0]->addr, true);
+  }
 }
 
 void Gossip::JoinTick() {

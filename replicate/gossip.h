@@ -121,6 +121,7 @@ class Gossip {
   std::vector<Member> Members() const;
   size_t alive_count() const;
   const GossipCounters& counters() const { return counters_; }
+  size_t queue_size() const { return queue_.size(); }
   const std::string& name() const { return options_.node_name; }
 
   // Called when a member's state or address changes (not for self).
