@@ -455,7 +455,12 @@ void Gossip::SendPushPull(const std::string& to, bool reply_wanted) {
 
 void Gossip::PushPullTick() {
   if (left_) return;
-  After(clock_, alive_, options_.push_pull_interval_ms, [this] { PushPullTick(); });
+  // A push-pull carries the whole member list: in large clusters it runs
+  // less often (as memberlist scales it), so the bytes per node grow with
+  // log N rather than N.
+  const double n = static_cast<double>(members_.size());
+  const uint64_t scale = n <= 32 ? 1 : static_cast<uint64_t>(std::ceil(std::log2(n) - std::log2(32.0))) + 1;
+  After(clock_, alive_, options_.push_pull_interval_ms * scale, [this] { PushPullTick(); });
   // Usually a live member; one time in four any known member not gone, so
   // that islands of a split membership exchange their lists.
   std::vector<const Member*> any;
