@@ -10,7 +10,7 @@ namespace {
 Scenario Small(uint64_t seed) {
   Scenario s;
   s.seed = seed;
-  s.nodes = 12;
+  s.nodes = 20;
   s.warmup_ms = 20000;
   s.writes = 10;
   s.write_interval_ms = 1000;

@@ -49,7 +49,7 @@ class Sim {
  public:
   explicit Sim(const Scenario& s)
       : s_(s), net_(&clock_, s.seed), rng_(s.seed * 7919 + 17), root_(KeyFromSeed(s.seed)),
-        rogue_(KeyFromSeed(s.seed + 1)) {
+        rogue_(KeyFromSeed(s.seed + 1)), team_(KeyFromSeed(s.seed + 2)) {
     net_.set_default_link(s.link);
     net_.set_bandwidth(s.bandwidth_bytes_per_s);
     auto origin = factory_.Create(root_, factory_.NewDir());
@@ -210,15 +210,18 @@ class Sim {
     return out;
   }
 
-  void Write(int k, Node* n, const std::string& path) {
+  // Returns false when the node refuses the write (no permission there).
+  bool Write(int k, Node* n, const std::string& path, const KeyPair* key = nullptr) {
     const std::string content = "write " + std::to_string(k) + " from " + n->addr;
-    if (!n->store->WriteFile(root_, path, content).ok()) return;
+    if (!n->store->WriteFile(key ? *key : root_, path, content).ok()) return false;
+    if (key) ++team_writes_;
     WriteRecord w;
     w.hash = n->store->view().Lookup(path)->chain().back()->hash;
     w.at_ms = clock_.NowMs();
     w.arrived[n->id] = clock_.NowMs();
     by_hash_[w.hash] = writes_.size();
     writes_.push_back(std::move(w));
+    return true;
   }
 
   void ChurnEvent() {
@@ -274,7 +277,7 @@ class Sim {
   SimNetwork net_;
   std::mt19937_64 rng_;
   testing::MemStoreFactory factory_;
-  KeyPair root_, rogue_;
+  KeyPair root_, rogue_, team_;
   std::string genesis_;
   std::vector<std::unique_ptr<Node>> nodes_;
   std::vector<WriteRecord> writes_;
@@ -283,7 +286,7 @@ class Sim {
   std::map<int, uint64_t> ticks_;
   std::map<std::string, uint64_t> net_stream_bytes_;
   uint64_t sync_sessions_ = 0, sync_completed_ = 0, sync_timed_out_ = 0, sync_new_entries_ = 0, sync_differed_ = 0;
-  int crashes_ = 0, fresh_ = 0, leaves_ = 0;
+  int crashes_ = 0, fresh_ = 0, leaves_ = 0, team_writes_ = 0;
 };
 
 std::string Fmt(double ms) {
@@ -315,11 +318,25 @@ Report Sim::Run() {
     const uint64_t gap = static_cast<uint64_t>(1.0 / per_ms);
     for (uint64_t t = gap; t < duration; t += gap) clock_.Schedule(t, [this] { ChurnEvent(); });
   }
+  // Permissions in the workload: a team key is granted /team at the start,
+  // writes there on every third write, and is revoked (its writes acked)
+  // two thirds of the way through.
+  clock_.Schedule(0, [this] {
+    std::vector<Node*> live = Live();
+    if (!live.empty()) (void)live[0]->store->Grant(root_, "/team", team_.public_key);
+  });
+  clock_.Schedule(duration * 2 / 3, [this] {
+    std::vector<Node*> live = Live();
+    if (!live.empty()) (void)live[rng_() % live.size()]->store->Revoke(root_, "/team", team_.public_key, false);
+  });
   for (int k = 0; k < s_.writes; ++k) {
     clock_.Schedule(static_cast<uint64_t>(k) * s_.write_interval_ms, [this, k] {
       std::vector<Node*> live = Live();
       if (live.empty()) return;
       Node* n = live[rng_() % live.size()];
+      // Every third write by the team key where this node sees its grant
+      // (before the revoke); a write the node refuses is not a write.
+      if (k % 3 == 2 && Write(k, n, "/team/t" + std::to_string(k), &team_)) return;
       Write(k, n, "/w" + std::to_string(k));
       if (s_.partition && k % 5 == 0) {
         // A conflicting write to one path from a node of the other half.
@@ -404,6 +421,7 @@ Report Sim::Run() {
       << (s_.churn_per_minute > 0 ? ", churn " + std::to_string(static_cast<int>(s_.churn_per_minute * 100)) + "%/min"
                                   : "")
       << "\n";
+  out << "writes: " << writes_.size() << " (" << team_writes_ << " by a granted key, revoked later)\n";
   out << "events: " << crashes_ << " crashes, " << fresh_ << " fresh joins, " << leaves_ << " leaves, "
       << sync_sessions_ << " sync sessions (" << sync_completed_ << " completed, " << sync_timed_out_
       << " timed out)\n";
