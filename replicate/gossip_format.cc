@@ -4,75 +4,10 @@
 
 #include <cstring>
 
+#include "store/codec.h"
+
 namespace basefs {
 namespace {
-
-void PutU8(std::string* o, uint8_t v) { o->push_back(static_cast<char>(v)); }
-void PutU16(std::string* o, uint16_t v) {
-  PutU8(o, static_cast<uint8_t>(v >> 8));
-  PutU8(o, static_cast<uint8_t>(v));
-}
-void PutU32(std::string* o, uint32_t v) {
-  for (int i = 3; i >= 0; --i) PutU8(o, static_cast<uint8_t>(v >> (i * 8)));
-}
-void PutU64(std::string* o, uint64_t v) {
-  for (int i = 7; i >= 0; --i) PutU8(o, static_cast<uint8_t>(v >> (i * 8)));
-}
-void PutStr8(std::string* o, const std::string& s) {
-  assert(s.size() <= 255);
-  PutU8(o, static_cast<uint8_t>(s.size()));
-  o->append(s);
-}
-
-// Bounds-checked reader over untrusted bytes.
-class In {
- public:
-  explicit In(std::string_view b) : b_(b) {}
-  bool U8(uint8_t* v) {
-    if (pos_ + 1 > b_.size()) return false;
-    *v = static_cast<uint8_t>(b_[pos_++]);
-    return true;
-  }
-  bool U16(uint16_t* v) {
-    uint8_t a, b;
-    if (!U8(&a) || !U8(&b)) return false;
-    *v = static_cast<uint16_t>((a << 8) | b);
-    return true;
-  }
-  bool U32(uint32_t* v) {
-    *v = 0;
-    for (int i = 0; i < 4; ++i) {
-      uint8_t x;
-      if (!U8(&x)) return false;
-      *v = (*v << 8) | x;
-    }
-    return true;
-  }
-  bool U64(uint64_t* v) {
-    *v = 0;
-    for (int i = 0; i < 8; ++i) {
-      uint8_t x;
-      if (!U8(&x)) return false;
-      *v = (*v << 8) | x;
-    }
-    return true;
-  }
-  bool Bytes(size_t n, std::string* out) {
-    if (b_.size() - pos_ < n) return false;
-    out->assign(b_.substr(pos_, n));
-    pos_ += n;
-    return true;
-  }
-  bool Str8(size_t max, std::string* out) {
-    uint8_t n;
-    return U8(&n) && n <= max && Bytes(n, out);
-  }
-  bool done() const { return pos_ == b_.size(); }
-
- private:
-  std::string_view b_;
-  size_t pos_ = 0;
-};
 
 struct Encoder {
   std::string* o;
@@ -111,7 +46,7 @@ struct Encoder {
 };
 
 Result<Part> DecodePart(PartType type, std::string_view payload) {
-  In in(payload);
+  ByteReader in(payload);
   const Status bad = Invalid("malformed gossip part");
   switch (type) {
     case PartType::kPing: {
@@ -154,13 +89,9 @@ Result<Part> DecodePart(PartType type, std::string_view payload) {
       WantPart p;
       uint8_t n;
       if (!in.U8(&n) || n == 0 || n > kMaxWantHashes) return bad;
-      for (uint8_t i = 0; i < n; ++i) {
-        std::string h;
-        if (!in.Bytes(kHashBytes, &h)) return bad;
-        Hash hh;
-        std::memcpy(hh.data(), h.data(), kHashBytes);
-        p.hashes.push_back(hh);
-      }
+      p.hashes.resize(n);
+      for (Hash& h : p.hashes)
+        if (!in.Array(&h)) return bad;
       if (!in.done()) return bad;
       return Part(p);
     }

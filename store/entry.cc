@@ -1,61 +1,11 @@
 #include "store/entry.h"
 
+#include "store/codec.h"
+
 #include <cstring>
 
 namespace basefs {
 namespace {
-
-void PutU64(std::string* out, uint64_t v) {
-  for (int i = 7; i >= 0; --i) out->push_back(static_cast<char>((v >> (i * 8)) & 0xff));
-}
-void PutU16(std::string* out, uint16_t v) {
-  out->push_back(static_cast<char>(v >> 8));
-  out->push_back(static_cast<char>(v & 0xff));
-}
-
-// A bounds-checked cursor over untrusted bytes.
-class Reader {
- public:
-  explicit Reader(std::string_view in) : in_(in) {}
-  bool Take(size_t n, std::string_view* out) {
-    if (in_.size() - pos_ < n) return false;
-    *out = in_.substr(pos_, n);
-    pos_ += n;
-    return true;
-  }
-  bool U8(uint8_t* v) {
-    std::string_view s;
-    if (!Take(1, &s)) return false;
-    *v = static_cast<uint8_t>(s[0]);
-    return true;
-  }
-  bool U16(uint16_t* v) {
-    std::string_view s;
-    if (!Take(2, &s)) return false;
-    *v = static_cast<uint16_t>((static_cast<uint8_t>(s[0]) << 8) | static_cast<uint8_t>(s[1]));
-    return true;
-  }
-  bool U64(uint64_t* v) {
-    std::string_view s;
-    if (!Take(8, &s)) return false;
-    *v = 0;
-    for (char c : s) *v = (*v << 8) | static_cast<uint8_t>(c);
-    return true;
-  }
-  template <size_t N>
-  bool Array(std::array<uint8_t, N>* a) {
-    std::string_view s;
-    if (!Take(N, &s)) return false;
-    std::memcpy(a->data(), s.data(), N);
-    return true;
-  }
-  size_t consumed() const { return pos_; }
-  bool done() const { return pos_ == in_.size(); }
-
- private:
-  std::string_view in_;
-  size_t pos_ = 0;
-};
 
 bool IsCreation(Action a) {
   return a == Action::kMkdir || a == Action::kWrite || a == Action::kLink || a == Action::kSlink;
@@ -102,9 +52,9 @@ std::string Entry::SignedPart() const {
   out.push_back(static_cast<char>(kEntryVersion));
   out.push_back(static_cast<char>(action));
   out.push_back(static_cast<char>(relation));
-  out.append(reinterpret_cast<const char*>(parent.data()), parent.size());
+  PutArray(&out, parent);
   PutU64(&out, timestamp_ms);
-  out.append(reinterpret_cast<const char*>(author.data()), author.size());
+  PutArray(&out, author);
   assert(name.size() <= kMaxNameBytes);
   out.push_back(static_cast<char>(name.size()));
   out.append(name);
@@ -117,7 +67,7 @@ std::string Entry::SignedPart() const {
 
 std::string Entry::Encode() const {
   std::string out = SignedPart();
-  out.append(reinterpret_cast<const char*>(signature.data()), signature.size());
+  PutArray(&out, signature);
   return out;
 }
 
@@ -190,7 +140,7 @@ Status ValidateFields(const Entry& e, uint64_t max_file_bytes) {
 
 Result<Entry> DecodeEntry(std::string_view bytes, uint64_t max_file_bytes, bool check_signature) {
   if (bytes.size() > kMaxEntryBytes) return Status(Code::kTooLarge, "entry larger than the 1,100-byte limit");
-  Reader r(bytes);
+  ByteReader r(bytes);
   Entry e;
   uint8_t version = 0, action = 0, relation = 0, name_len = 0;
   uint16_t content_len = 0;

@@ -373,7 +373,7 @@ Hash View::Digest(const PathNode* node) const {
   return node->digest_;
 }
 
-const PathNode* View::FindPath(std::string_view path) const {
+const PathNode* View::Walk(std::string_view path, bool through_directories) const {
   if (!root_) return nullptr;
   const PathNode* n = root_.get();
   size_t pos = 0;
@@ -382,29 +382,11 @@ const PathNode* View::FindPath(std::string_view path) const {
     if (pos >= path.size()) break;
     size_t end = path.find('/', pos);
     if (end == std::string_view::npos) end = path.size();
+    if (through_directories && n->state_.kind != Kind::kDir) return nullptr;
     auto it = n->children_.find(path.substr(pos, end - pos));
     if (it == n->children_.end()) return nullptr;
     n = it->second.get();
     pos = end;
-  }
-  return n;
-}
-
-const PathNode* View::Lookup(std::string_view path) const {
-  if (!root_) return nullptr;
-  const PathNode* n = root_.get();
-  size_t pos = 0;
-  while (pos < path.size()) {
-    while (pos < path.size() && path[pos] == '/') ++pos;
-    if (pos >= path.size()) break;
-    size_t end = path.find('/', pos);
-    if (end == std::string_view::npos) end = path.size();
-    std::string_view comp = path.substr(pos, end - pos);
-    pos = end;
-    if (n->state_.kind != Kind::kDir) return nullptr;
-    auto it = n->children_.find(comp);
-    if (it == n->children_.end()) return nullptr;
-    n = it->second.get();
   }
   return n;
 }

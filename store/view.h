@@ -156,11 +156,11 @@ class View {
   // Resolves a '/'-separated absolute path through existing directories.
   // Returns the node even if it does not exist (deleted) as long as its
   // parent directories exist; nullptr if a component has never existed.
-  const PathNode* Lookup(std::string_view path) const;
+  const PathNode* Lookup(std::string_view path) const { return Walk(path, true); }
 
   // The node at a path whatever its state (deleted directories included):
   // the log's tree, as sync compares it. nullptr if no entry names it.
-  const PathNode* FindPath(std::string_view path) const;
+  const PathNode* FindPath(std::string_view path) const { return Walk(path, false); }
 
   // Whether `author` may write an entry in `node`'s own chain, that is,
   // whether it is granted at `node->parent()` or above.
@@ -183,6 +183,9 @@ class View {
   const std::unordered_map<Hash, ViewEntry*, HashHasher>& incomplete() const { return incomplete_; }
 
  private:
+  // Follows a '/'-separated path from the root; with `through_directories`
+  // every component on the way must currently be a directory.
+  const PathNode* Walk(std::string_view path, bool through_directories) const;
   void Recompute(PathNode* node, std::vector<Change>* changes, Action cause);
   void RecomputeSubtree(PathNode* node, std::vector<Change>* changes, Action cause);
   void Fold(PathNode* node);
