@@ -147,7 +147,7 @@ int CmdGenkey(Io& io, const Globals& g) {
     Fail(created.status());
   }
   if (g.json)
-    io.out << json{{"key_file", path}, {"public_key", ToBase64(kp.public_key)}}.dump() << "\n";
+    io.out << json{{"key_file", path}, {"public_key", ToBase64(kp.public_key)}}.dump(-1, ' ', false, json::error_handler_t::replace) << "\n";
   else
     io.out << ToBase64(kp.public_key) << "\n";
   return 0;
@@ -178,7 +178,7 @@ int CmdBootstrap(Io& io, const Globals& g, const std::string& name, const std::s
                       {"domain", cc.domain},
                       {"root_key", ToBase64(key.public_key)},
                       {"root_digest", ToHex((*store)->view().RootDigest())}}
-                     .dump()
+                     .dump(-1, ' ', false, json::error_handler_t::replace)
               << "\n";
   } else {
     io.out << "bootstrapped '" << name << "' (domain " << cc.domain << ") with root key "
@@ -206,7 +206,7 @@ int CmdLs(Io& io, const Globals& g, const std::string& name, const std::string& 
       io.out << c->name() << (c->state().kind == Kind::kDir ? "/" : "") << "\n";
     }
   }
-  if (g.json) io.out << out.dump() << "\n";
+  if (g.json) io.out << out.dump(-1, ' ', false, json::error_handler_t::replace) << "\n";
   return 0;
 }
 
@@ -262,7 +262,7 @@ int CmdKeys(Io& io, const Globals& g, const std::string& name) {
     for (auto it = n->children().rbegin(); it != n->children().rend(); ++it) stack.push_back(it->second.get());
   }
   if (g.json) {
-    io.out << out.dump() << "\n";
+    io.out << out.dump(-1, ' ', false, json::error_handler_t::replace) << "\n";
   } else {
     for (const auto& k : out) io.out << k["path"].get<std::string>() << " " << k["key"].get<std::string>() << "\n";
   }
@@ -284,7 +284,7 @@ int CmdLog(Io& io, const Globals& g, const std::string& name, const std::string&
                 << ToBase64(e.author) << " " << e.size << "\n";
     }
   }
-  if (g.json) io.out << out.dump() << "\n";
+  if (g.json) io.out << out.dump(-1, ' ', false, json::error_handler_t::replace) << "\n";
   return 0;
 }
 
@@ -332,7 +332,7 @@ int CmdShow(Io& io, const Globals& g, const std::string& name) {
       out.push_back(json{{"path", n->FullPath()}, {"type", KindName(n->state().kind)}, {"entries", entries}});
     for (auto it = n->children().rbegin(); it != n->children().rend(); ++it) stack.push_back(it->second.get());
   }
-  if (g.json) io.out << out.dump() << "\n";
+  if (g.json) io.out << out.dump(-1, ' ', false, json::error_handler_t::replace) << "\n";
   return 0;
 }
 
@@ -358,7 +358,7 @@ int CmdStatus(Io& io, const Globals& g, const std::string& name) {
   for (const auto& item : extra.items()) out[item.key()] = item.value();
   if (extra.contains("node_name")) out["node"] = extra["node_name"];
   if (g.json) {
-    io.out << out.dump() << "\n";
+    io.out << out.dump(-1, ' ', false, json::error_handler_t::replace) << "\n";
   } else {
     io.out << "name:        " << store->name() << "\n"
               << "domain:      " << cc.domain << "\n"
@@ -368,7 +368,7 @@ int CmdStatus(Io& io, const Globals& g, const std::string& name) {
               << "paths:       " << v.path_count() << "\n"
               << "node:        " << out["node"].get<std::string>() << "\n"
               << "daemon:      " << (io.daemon ? "running" : "not running") << "\n";
-    for (const auto& item : extra.items()) io.out << item.key() << ": " << item.value().dump() << "\n";
+    for (const auto& item : extra.items()) io.out << item.key() << ": " << item.value().dump(-1, ' ', false, json::error_handler_t::replace) << "\n";
   }
   return 0;
 }
@@ -380,7 +380,7 @@ int CmdMembers(Io& io, const Globals& g, const std::string& name) {
                   name + "'"));
   json rows = io.daemon->Members();
   if (g.json) {
-    io.out << rows.dump() << "\n";
+    io.out << rows.dump(-1, ' ', false, json::error_handler_t::replace) << "\n";
     return 0;
   }
   for (const auto& m : rows)
@@ -533,6 +533,10 @@ int Execute(const std::vector<std::string>& args, Io& io) {
     if (*members) return CmdMembers(io, g, name);
   } catch (const CommandError& e) {
     io.err << "basefs: " << e.status().message() << "\n";
+    return 1;
+  } catch (const std::exception& e) {
+    // Anything else is a bug, but a command must never take the daemon down.
+    io.err << "basefs: internal error: " << e.what() << "\n";
     return 1;
   }
   return 2;

@@ -1,6 +1,7 @@
 // basefs: the command line. Parses, then runs the command here against the
 // store, or hands it to the daemon serving that filesystem over its control
 // socket (the daemon holds the store's lock while it runs).
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -70,6 +71,7 @@ std::optional<int> Forward(const std::string& socket_path, const std::vector<std
 
 int main(int argc, char** argv) {
   basefs::CryptoInit();
+  ::signal(SIGPIPE, SIG_IGN);  // a daemon that closes early gives an error, not a silent death
   std::vector<std::string> args(argv + 1, argv + argc);
   basefs::Io io{"", std::cout, std::cerr};
   io.read_stdin = [] {

@@ -135,6 +135,8 @@ class Daemon : public DaemonHooks {
     }
     if (node_name_.empty() || node_name_.size() > kMaxNodeNameBytes)
       return Invalid("node name must be 1..64 bytes (--node-name)");
+    if (advertise.size() > kMaxAddressBytes) return Invalid("--advertise address longer than 64 bytes");
+    if (opts_.dns.size() + 4 > kMaxMetaBytes) return Invalid("--dns address too long");
 
     Keyring ring;
     if (!opts_.cluster_key_file.empty()) {
@@ -153,17 +155,18 @@ class Daemon : public DaemonHooks {
     trace_ = std::getenv("BASEFS_TRACE") != nullptr;
     store_->set_entry_listener([this](const Hash& h, const std::string& bytes, bool local) {
       if (trace_) std::cerr << "trace entry " << ToHex(h) << (local ? " local " : " remote ") << WallUs() << std::endl;
-      gossip_->Disseminate(bytes, store_->BlocksOf(h, 16), local);
+      gossip_->Disseminate(bytes, store_->BlocksOf(h, 16), local, !store_->bulk());
     });
     gossip_->set_member_listener([this](const Member& m) {
       if (trace_) std::cerr << "trace member " << m.name << " " << MemberStateName(m.state) << " " << WallUs() << std::endl;
+      const auto prev = last_state_.find(m.name);
+      const bool returning = prev != last_state_.end() && prev->second == MemberState::kFailed;
+      last_state_[m.name] = m.state;
       if (!sync_ || m.state != MemberState::kAlive) return;
       // A member back from failed may hold writes from its side of a
       // partition: reconcile with it at once. New members: at most one
       // session every two seconds (a whole cluster appears at join).
       const uint64_t now = clock_->NowMs();
-      const bool returning = last_state_.count(m.name) && last_state_[m.name] != MemberState::kAlive;
-      last_state_[m.name] = m.state;
       if (returning || now - last_join_sync_ms_ > 2000) {
         if (!returning) last_join_sync_ms_ = now;
         sync_->SyncWith(m.addr);
@@ -240,7 +243,12 @@ class Daemon : public DaemonHooks {
     Io io{r.stdin_bytes, out, err};
     io.daemon = this;
     ControlResponse resp;
-    resp.exit_code = Execute(r.args, io);
+    try {
+      resp.exit_code = Execute(r.args, io);
+    } catch (const std::exception& e) {
+      resp.exit_code = 1;
+      err << "basefs: internal error: " << e.what() << "\n";
+    }
     resp.out = out.str();
     resp.err = err.str();
     return resp;
@@ -288,6 +296,7 @@ Status CloneFilesystem(const Globals& g, const std::string& name, const std::str
                                      std::chrono::system_clock::now().time_since_epoch())
                                      .count());
   };
+  ::signal(SIGPIPE, SIG_IGN);
   std::unique_ptr<Store> store;
   struct stat st {};
   const bool existed = ::stat(fs_dir.c_str(), &st) == 0;
@@ -301,6 +310,9 @@ Status CloneFilesystem(const Globals& g, const std::string& name, const std::str
     session = std::make_unique<SyncSession>(store.get());
   } else {
     session = std::make_unique<SyncSession>(nullptr, SyncOptions(), [&](std::string_view genesis) -> Result<Store*> {
+      auto g_entry = DecodeEntry(genesis, kMaxRemoteFileBytes);
+      if (g_entry.ok() && g_entry->name != name)
+        return Invalid("the peer at " + addr + " serves '" + g_entry->name + "', not '" + name + "'");
       std::error_code ec;
       std::filesystem::create_directories(fs_dir, ec);
       if (ec) return IOError("cannot create " + fs_dir + ": " + ec.message());
@@ -351,6 +363,7 @@ Status CloneFilesystem(const Globals& g, const std::string& name, const std::str
 }
 
 int RunDaemon(const Globals& g, const RunOptions& opts) {
+  ::signal(SIGPIPE, SIG_IGN);  // a peer or client that goes away must not kill us
   if (!opts.mount.empty()) {
     std::cerr << "basefs: the FUSE mount is not available yet; run without --mount\n";
     return 1;

@@ -132,26 +132,32 @@ Result<std::unique_ptr<SyncService>> SyncService::Start(event_base* base, const 
 
 SyncService::~SyncService() {
   conns_.clear();
+  doomed_.clear();
   if (timer_) event_free(timer_);
   if (listener_) evconnlistener_free(listener_);
 }
 
 void SyncService::OnAccept(evconnlistener*, int fd, ::sockaddr*, int, void* arg) {
   auto* self = static_cast<SyncService*>(arg);
-  if (self->conns_.size() >= self->options_.max_sessions) {
+  // Inbound and outbound sessions have separate limits, so peers that hold
+  // connections open cannot stop this node from starting its own.
+  if (self->inbound_ >= self->options_.max_sessions) {
     evutil_closesocket(fd);
     return;
   }
+  ++self->inbound_;
   bufferevent* bev = bufferevent_socket_new(self->base_, fd, BEV_OPT_CLOSE_ON_FREE);
   auto c = std::make_unique<SyncConnection>(
       self->base_, bev, std::make_unique<SyncSession>(self->store_), self->options_, false,
       [self](SyncConnection* conn, const Status& st) { self->Finished(conn, st); });
   SyncConnection* raw = c.get();
+  self->inbound_conns_.insert(raw);
   self->conns_.emplace(raw, std::move(c));
 }
 
 void SyncService::SyncWith(const std::string& addr) {
-  if (addr.empty() || conns_.size() >= options_.max_sessions || PeerFilter::Get().Blocked(addr)) return;
+  if (addr.empty() || conns_.size() - inbound_ >= options_.max_outbound_sessions || PeerFilter::Get().Blocked(addr))
+    return;
   for (const auto& [raw, c] : conns_)
     if (c->peer() == addr) return;
   auto c = ConnectSync(base_, addr, std::make_unique<SyncSession>(store_), options_,
@@ -166,17 +172,19 @@ void SyncService::SyncWith(const std::string& addr) {
 
 void SyncService::Finished(SyncConnection* c, const Status& st) {
   if (st.ok()) ++completed_; else ++failed_;
+  if (inbound_conns_.erase(c)) --inbound_;
   // Free the connection after the current callback has returned.
   auto it = conns_.find(c);
   if (it == conns_.end()) return;
-  SyncConnection* raw = it->second.release();
+  // Freed at the next timer tick (or with the service), never inside its
+  // own callback.
+  doomed_.push_back(std::move(it->second));
   conns_.erase(it);
-  event_base_once(
-      base_, -1, EV_TIMEOUT, [](int, short, void* p) { delete static_cast<SyncConnection*>(p); }, raw, nullptr);
 }
 
 void SyncService::OnTimer(int, short, void* arg) {
   auto* self = static_cast<SyncService*>(arg);
+  self->doomed_.clear();
   ++self->ticks_;
   const uint64_t every = std::max<uint64_t>(1, self->options_.sync_interval_ms / self->options_.repair_check_ms);
   // Periodically with a random member; sooner when this node waits for

@@ -5,7 +5,8 @@
 // failed, and when this node keeps waiting for entries or blocks. Each
 // connection drives one SyncSession (replicate/sync_session.h).
 //
-// Limits: at most max_sessions at once (more are refused), a session ends
+// Limits: at most max_sessions inbound and max_outbound_sessions outbound
+// at once (more are refused), a session ends
 // after deadline_ms or idle_ms without bytes, and reading pauses while more
 // than max_buffered_bytes wait to be sent (back-pressure).
 // Thread-safety: loop thread only. Lifetime: base and store outlive it.
@@ -13,6 +14,8 @@
 
 #include <functional>
 #include <map>
+#include <set>
+#include <vector>
 #include <memory>
 #include <string>
 
@@ -32,7 +35,8 @@ struct SyncServiceOptions {
   uint64_t repair_check_ms = 5000;
   uint64_t deadline_ms = 10 * 60 * 1000;
   uint64_t idle_ms = 30000;
-  size_t max_sessions = 8;
+  size_t max_sessions = 8;           // inbound
+  size_t max_outbound_sessions = 4;
   size_t max_buffered_bytes = 8u << 20;
 };
 
@@ -97,6 +101,9 @@ class SyncService {
   SyncServiceOptions options_;
   std::function<std::string()> pick_peer_;
   std::map<SyncConnection*, std::unique_ptr<SyncConnection>> conns_;
+  std::set<SyncConnection*> inbound_conns_;
+  std::vector<std::unique_ptr<SyncConnection>> doomed_;
+  size_t inbound_ = 0;
   uint64_t completed_ = 0, failed_ = 0;
   uint64_t ticks_ = 0;
 };

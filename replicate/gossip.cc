@@ -141,6 +141,12 @@ void Gossip::Enqueue(std::string key, std::string part) {
     }
   }
   queue_.push_back({std::move(key), std::move(part), 0});
+  // Bounded: past the limit the oldest entry goes (anti-entropy still
+  // carries it); membership facts are never dropped for entries.
+  if (queue_.size() > options_.max_queue) {
+    auto victim = std::find_if(queue_.begin(), queue_.end(), [](const Broadcast& b) { return b.key[0] == 'e'; });
+    queue_.erase(victim != queue_.end() ? victim : queue_.begin());
+  }
 }
 
 void Gossip::Send(const std::string& to, std::vector<std::string> parts, bool piggyback) {
@@ -156,9 +162,12 @@ void Gossip::Send(const std::string& to, std::vector<std::string> parts, bool pi
     }
   }
   if (piggyback && !queue_.empty()) {
-    // Fewest transmissions first.
-    std::stable_sort(queue_.begin(), queue_.end(),
-                     [](const Broadcast& a, const Broadcast& c) { return a.transmits < c.transmits; });
+    // Membership facts first (a refutation must not wait behind entries),
+    // then fewest transmissions first.
+    std::stable_sort(queue_.begin(), queue_.end(), [](const Broadcast& a, const Broadcast& c) {
+      const bool ae = a.key[0] == 'e', ce = c.key[0] == 'e';
+      return ae != ce ? ce : a.transmits < c.transmits;
+    });
     const int limit = RetransmitLimit();
     for (auto it = queue_.begin(); it != queue_.end() && b.room() > 3;) {
       if (b.Add(it->part)) {
@@ -220,6 +229,9 @@ void Gossip::OnDatagram(const std::string& from, std::string_view datagram) {
 
 void Gossip::HandlePart(const std::string& from, const Part& part, std::vector<std::string>* replies) {
   if (const auto* ping = std::get_if<PingPart>(&part)) {
+    // A probe for another name (a node that had this address before) gets
+    // no ack: acking would keep that node alive forever.
+    if (!ping->target.empty() && ping->target != options_.node_name) return;
     // Answer to the address it came from: that is where the prober listens.
     replies->push_back(EncodePart(AckPart{ping->seq, options_.node_name}));
     if (!ping->from_name.empty() && !members_.count(ping->from_name) && !ping->from_addr.empty()) {
@@ -272,14 +284,32 @@ void Gossip::HandlePart(const std::string& from, const Part& part, std::vector<s
 }
 
 void Gossip::ApplyMember(const MemberPart& m) {
+  // An incarnation near the top could wrap on refutation: nobody honest
+  // gets there (it grows by one per refutation).
+  if (m.incarnation >= kMaxIncarnation) return;
   if (m.name == options_.node_name) {
     Member& self = members_[options_.node_name];
     if (left_) return;
-    if (m.state != MemberState::kAlive && m.incarnation >= self.incarnation) Refute(m.incarnation);
+    // Suspected or declared failed: refute. Alive at an incarnation at least
+    // ours: we restarted and others remember an older life; move past it so
+    // that our own news (address, meta, a later leave) is believed.
+    const bool doubted = m.state != MemberState::kAlive && m.incarnation >= self.incarnation;
+    const bool older_life = m.state == MemberState::kAlive && m.incarnation > self.incarnation;
+    if (doubted || older_life) Refute(m.incarnation);
     return;
   }
   auto it = members_.find(m.name);
   if (it == members_.end()) {
+    if (members_.size() >= options_.max_members) return;
+    // A member this node forgot on purpose stays forgotten unless it comes
+    // back alive with a newer incarnation.
+    if (auto t = tombstones_.find(m.name); t != tombstones_.end()) {
+      if (clock_->NowMs() > t->second.second) {
+        tombstones_.erase(t);
+      } else if (m.state != MemberState::kAlive || m.incarnation <= t->second.first) {
+        return;
+      }
+    }
     // A node we never heard of. Failed ones are remembered too: a failure
     // may be a false one on a lossy network, and knowing the node lets the
     // reconnect tick and anti-entropy reach it later (otherwise islands of
@@ -313,7 +343,7 @@ void Gossip::ApplyMember(const MemberPart& m) {
         if (cur.state != MemberState::kAlive) cur.state_since_ms = clock_->NowMs();
         cur.state = MemberState::kAlive;
         if (auto t = suspicion_timers_.find(m.name); t != suspicion_timers_.end()) {
-          clock_->Cancel(t->second);
+          clock_->Cancel(t->second.first);
           suspicion_timers_.erase(t);
         }
         Enqueue("m:" + m.name, EncodePart(PartOf(cur)));
@@ -335,7 +365,7 @@ void Gossip::ApplyMember(const MemberPart& m) {
         cur.state = m.state;
         cur.state_since_ms = clock_->NowMs();
         if (auto t = suspicion_timers_.find(m.name); t != suspicion_timers_.end()) {
-          clock_->Cancel(t->second);
+          clock_->Cancel(t->second.first);
           suspicion_timers_.erase(t);
         }
         Enqueue("m:" + m.name, EncodePart(PartOf(cur)));
@@ -356,7 +386,11 @@ void Gossip::Suspect(const std::string& name, uint64_t incarnation) {
   if (!was_suspect) m.state_since_ms = clock_->NowMs();
   Enqueue("m:" + name, EncodePart(PartOf(m)));
   if (!was_suspect) Notify(m);
-  if (suspicion_timers_.count(name)) return;
+  if (auto t = suspicion_timers_.find(name); t != suspicion_timers_.end()) {
+    if (!was_suspect || incarnation <= t->second.second) return;
+    clock_->Cancel(t->second.first);  // re-armed for the newer incarnation
+    suspicion_timers_.erase(t);
+  }
   const uint64_t inc = m.incarnation;
   Clock::TimerId id = clock_->Schedule(SuspicionTimeoutMs(), [this, name, inc, w = std::weak_ptr<bool>(alive_)] {
     if (w.expired()) return;
@@ -368,7 +402,7 @@ void Gossip::Suspect(const std::string& name, uint64_t incarnation) {
     Enqueue("m:" + name, EncodePart(PartOf(it2->second)));
     Notify(it2->second);
   });
-  suspicion_timers_[name] = id;
+  suspicion_timers_[name] = {id, inc};
 }
 
 void Gossip::Refute(uint64_t incarnation) {
@@ -500,6 +534,7 @@ void Gossip::ReapTick() {
     const Member& m = it->second;
     if ((m.state == MemberState::kFailed || m.state == MemberState::kLeft) &&
         now - m.state_since_ms > options_.reap_after_ms) {
+      tombstones_[m.name] = {m.incarnation, now + 2 * options_.reap_after_ms};
       it = members_.erase(it);
     } else {
       ++it;
@@ -507,9 +542,14 @@ void Gossip::ReapTick() {
   }
 }
 
-void Gossip::Disseminate(const std::string& entry_bytes, const std::vector<std::string>& blocks, bool local) {
+void Gossip::Disseminate(const std::string& entry_bytes, const std::vector<std::string>& blocks, bool local,
+                         bool eager) {
   if (left_) return;
   const std::string part = EncodePart(EntryPart{entry_bytes});
+  if (!eager) {
+    Enqueue(HashKey(entry_bytes), part);
+    return;
+  }
   std::vector<std::string> parts{part};
   if (blocks.size() <= options_.eager_block_limit)
     for (const auto& b : blocks) parts.push_back(EncodePart(BlockPart{b}));

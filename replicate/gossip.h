@@ -67,6 +67,9 @@ struct GossipOptions {
   // Entries with more blocks than this are not pushed eagerly with their
   // blocks; receivers ask for the blocks instead.
   size_t eager_block_limit = 16;
+  // Bounds on what peers can make this node hold.
+  size_t max_queue = 1024;
+  size_t max_members = 10000;
 };
 
 // What gossip needs from the store. The daemon implements it on a Store;
@@ -81,6 +84,9 @@ class EntrySink {
   // What this node waits for: parents of held entries, missing blocks.
   virtual std::vector<Hash> Wanted(size_t max) = 0;
 };
+
+// Facts with an incarnation this high are ignored (refuting one would wrap).
+inline constexpr uint64_t kMaxIncarnation = uint64_t{1} << 62;
 
 struct Member {
   std::string name;
@@ -115,7 +121,10 @@ class Gossip {
 
   // Spreads an entry the store has just accepted (`local`: written on this
   // node), and its blocks if there are few.
-  void Disseminate(const std::string& entry_bytes, const std::vector<std::string>& blocks, bool local);
+  // `eager` false (entries that arrived by sync: history, not news): only
+  // piggybacked, not pushed at once.
+  void Disseminate(const std::string& entry_bytes, const std::vector<std::string>& blocks, bool local,
+                   bool eager = true);
 
   // All members, this node included, sorted by name.
   std::vector<Member> Members() const;
@@ -177,7 +186,9 @@ class Gossip {
   bool probe_acked_ = true;
   // Indirect probes this node runs for others: our seq -> (requester, their seq).
   std::map<uint32_t, std::pair<std::string, uint32_t>> relays_;
-  std::map<std::string, Clock::TimerId> suspicion_timers_;
+  std::map<std::string, std::pair<Clock::TimerId, uint64_t>> suspicion_timers_;  // timer, incarnation
+  // Reaped members: name -> (incarnation, forget-until time).
+  std::map<std::string, std::pair<uint64_t, uint64_t>> tombstones_;
   std::deque<Broadcast> queue_;
   std::vector<std::string> seeds_;
   bool joined_ = false;

@@ -149,6 +149,33 @@ TEST_F(GossipTest, LeaveIsSeenByEveryone) {
   ASSERT_TRUE(RunUntil([&] { return AllSee(6, "node-4", MemberState::kLeft, 4); }, 5000));
 }
 
+TEST_F(GossipTest, ARestartedNodeMovesPastItsOldIncarnation) {
+  StartAll(5);
+  ASSERT_TRUE(RunUntil([&] { return AllSee(5, "node-3", MemberState::kAlive); }, 10000));
+  // Raise node-3's incarnation as a few refutations would.
+  for (int i = 0; i < 3; ++i) nodes_[3]->gossip->SetMeta("v" + std::to_string(i));
+  ASSERT_TRUE(RunUntil([&] { return Seen(0, "node-3")->incarnation >= 4; }, 10000));
+  const uint64_t old_inc = Seen(0, "node-3")->incarnation;
+  // Restart it: a new Gossip starts again at incarnation 1 with new meta.
+  GossipOptions o;
+  o.node_name = "node-3";
+  o.advertise_addr = nodes_[3]->ep->address();
+  nodes_[3]->gossip.reset();  // the old instance lets go of the transport first
+  nodes_[3]->gossip = std::make_unique<Gossip>(o, &clock_, nodes_[3]->ep, nodes_[3]->rnd.get(), nodes_[3]->sink.get());
+  nodes_[3]->gossip->SetMeta("after restart");
+  nodes_[3]->gossip->Start({nodes_[0]->ep->address()});
+  ASSERT_TRUE(RunUntil(
+      [&] {
+        for (size_t i = 0; i < 5; ++i) {
+          auto m = Seen(i, "node-3");
+          if (!m || m->meta != "after restart" || m->incarnation <= old_inc) return false;
+        }
+        return true;
+      },
+      20000))
+      << "the restarted node's news was not believed";
+}
+
 TEST_F(GossipTest, DisseminatesEntriesAndBlocksToEveryMember) {
   StartAll(10);
   ASSERT_TRUE(RunUntil(

@@ -63,12 +63,6 @@ struct Enc {
 
 }  // namespace
 
-uint8_t BucketDigit(std::string_view name, size_t i) {
-  const Hash h = HashBytes(name);
-  const uint8_t byte = h[i / 2];
-  return i % 2 == 0 ? byte >> 4 : byte & 0x0f;
-}
-
 std::string EncodeFrame(const SyncMsg& m) {
   std::string payload;
   std::visit(Enc{&payload}, m);

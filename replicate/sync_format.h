@@ -54,8 +54,11 @@ struct PathSummary {
   std::vector<std::pair<uint8_t, Hash>> sub_buckets;   // digit, digest (large buckets)
 };
 
-// The bucket digit of a child name at depth `i` (0..63).
-uint8_t BucketDigit(std::string_view name, size_t i);
+// The bucket digit at depth `i` (0..63) of a child whose name hashes to `h`.
+inline uint8_t BucketDigit(const Hash& h, size_t i) {
+  const uint8_t byte = h[i / 2];
+  return i % 2 == 0 ? byte >> 4 : byte & 0x0f;
+}
 struct SummaryMsg {
   std::vector<PathSummary> paths;
 };

@@ -44,11 +44,17 @@ Status SyncSession::Feed(std::string_view bytes) {
 namespace {
 const char kHexDigits[] = "0123456789abcdef";
 
-bool InBucket(std::string_view name, const std::string& bucket) {
+bool InBucket(const Hash& name_hash, const std::string& bucket) {
   for (size_t i = 0; i < bucket.size(); ++i)
-    if (kHexDigits[BucketDigit(name, i)] != bucket[i]) return false;
+    if (kHexDigits[BucketDigit(name_hash, i)] != bucket[i]) return false;
   return true;
 }
+
+// Answers stay well under the frame limit: a request whose answer would
+// not fit is answered in part and the rest asked again.
+constexpr size_t kMaxAnswerBytes = 4u << 20;
+// What a peer can make one session hold.
+constexpr size_t kMaxQueued = 1u << 20;
 }  // namespace
 
 std::vector<std::pair<std::string, Hash>> SyncSession::BucketChildren(const PathNode* node,
@@ -56,7 +62,7 @@ std::vector<std::pair<std::string, Hash>> SyncSession::BucketChildren(const Path
   std::vector<std::pair<std::string, Hash>> out;
   if (!node) return out;
   for (const auto& [name, child] : node->children())
-    if (InBucket(name, bucket)) out.emplace_back(name, store_->view().Digest(child.get()));
+    if (InBucket(child->name_hash(), bucket)) out.emplace_back(name, store_->view().Digest(child.get()));
   return out;
 }
 
@@ -89,7 +95,7 @@ PathSummary SyncSession::Summarize(const SummaryRef& ref) const {
     return s;
   }
   std::vector<std::pair<std::string, Hash>> sub[16];
-  for (auto& c : children) sub[BucketDigit(c.first, ref.bucket.size())].push_back(std::move(c));
+  for (auto& c : children) sub[BucketDigit(HashBytes(c.first), ref.bucket.size())].push_back(std::move(c));
   for (uint8_t d = 0; d < 16; ++d)
     if (!sub[d].empty()) s.sub_buckets.emplace_back(d, ListDigest(sub[d]));
   return s;
@@ -106,7 +112,7 @@ void SyncSession::Compare(const PathSummary& s) {
       if (!have.count(h) && asked_.insert(h).second) wanted_.push_back(h);
   }
   for (const auto& [name, digest] : s.children) {
-    if (!ValidateName(name).ok() || !InBucket(name, s.bucket)) continue;  // a lying peer: ignore
+    if (!ValidateName(name).ok() || !InBucket(HashBytes(name), s.bucket)) continue;  // a lying peer: ignore
     const std::string child = s.path == "/" ? "/" + name : s.path + "/" + name;
     const PathNode* c = mine ? store_->view().FindPath(child) : nullptr;
     if (!c || store_->view().Digest(c) != digest) paths_.push_back({child, ""});
@@ -114,7 +120,8 @@ void SyncSession::Compare(const PathSummary& s) {
   if (s.sub_buckets.empty() || s.bucket.size() >= kMaxBucketDigits) return;
   // Compare each sub-bucket with ours; descend where they differ.
   std::vector<std::pair<std::string, Hash>> sub[16];
-  for (auto& c : BucketChildren(mine, s.bucket)) sub[BucketDigit(c.first, s.bucket.size())].push_back(std::move(c));
+  for (auto& c : BucketChildren(mine, s.bucket))
+    sub[BucketDigit(HashBytes(c.first), s.bucket.size())].push_back(std::move(c));
   for (const auto& [digit, digest] : s.sub_buckets) {
     if (!sub[digit].empty() && ListDigest(sub[digit]) == digest) continue;
     paths_.push_back({s.path, s.bucket + kHexDigits[digit]});
@@ -133,14 +140,17 @@ void SyncSession::Pump() {
       Send(w);
       ++in_flight_;
       ++stats_.requests;
+      outstanding_.push_back({});
       continue;
     }
     if (!paths_.empty()) {
       SummaryReqMsg r;
+      std::set<std::pair<std::string, std::string>> seen;
       while (!paths_.empty() && r.paths.size() < kMaxSummaryPaths) {
-        r.paths.push_back(paths_.front());
+        if (seen.insert({paths_.front().path, paths_.front().bucket}).second) r.paths.push_back(paths_.front());
         paths_.pop_front();
       }
+      outstanding_.push_back(r.paths);
       Send(r);
       ++in_flight_;
       ++stats_.requests;
@@ -158,6 +168,7 @@ void SyncSession::Pump() {
       Send(WantMsg{missing});
       ++in_flight_;
       ++stats_.requests;
+      outstanding_.push_back({});
       return;
     }
   }
@@ -213,22 +224,39 @@ Status SyncSession::Handle(const SyncMsg& msg) {
   if (const auto* r = std::get_if<SummaryReqMsg>(&msg)) {
     peer_done_ = false;  // a request after DONE: the peer started another round
     SummaryMsg s;
+    size_t bytes = 0;
+    std::set<std::pair<std::string, std::string>> seen;
     for (const auto& p : r->paths) {
       auto norm = NormalizePath(p.path);
       if (!norm.ok()) return Invalid("sync: bad path in request");
-      s.paths.push_back(Summarize({*norm, p.bucket}));
+      if (!seen.insert({*norm, p.bucket}).second) continue;  // asked twice in one request
+      PathSummary one = Summarize({*norm, p.bucket});
+      bytes += one.path.size() + one.entries.size() * kHashBytes + one.children.size() * 300 + 16 * 33;
+      // The first answer always goes (a single path's history bounds it);
+      // past the budget the rest is left for the peer to ask again.
+      if (!s.paths.empty() && bytes > kMaxAnswerBytes) break;
+      s.paths.push_back(std::move(one));
     }
     Send(s);
     return Status::Ok();
   }
   if (const auto* s = std::get_if<SummaryMsg>(&msg)) {
-    if (in_flight_ == 0) return Invalid("sync: unrequested SUMMARY");
+    if (in_flight_ == 0 || outstanding_.empty() || outstanding_.front().empty())
+      return Invalid("sync: unrequested SUMMARY");
     --in_flight_;
+    std::vector<SummaryRef> asked = std::move(outstanding_.front());
+    outstanding_.pop_front();
+    std::set<std::pair<std::string, std::string>> expected;
+    for (const auto& r : asked) expected.insert({r.path, r.bucket});
     for (const auto& p : s->paths) {
-      auto norm = NormalizePath(p.path);
-      if (!norm.ok() || *norm != p.path) return Invalid("sync: bad path in summary");
+      if (!expected.erase({p.path, p.bucket})) return Invalid("sync: summary of something not asked");
       Compare(p);
     }
+    // A partial answer: ask for the rest again.
+    for (const auto& r : asked)
+      if (expected.count({r.path, r.bucket})) paths_.push_back(r);
+    if (paths_.size() > kMaxQueued || wanted_.size() > kMaxQueued || asked_.size() > 4 * kMaxQueued)
+      return Invalid("sync: the peer's summaries exceed this session's limits");
     Pump();
     return Status::Ok();
   }
@@ -246,8 +274,11 @@ Status SyncSession::Handle(const SyncMsg& msg) {
     return Status::Ok();
   }
   if (const auto* o = std::get_if<ObjectsMsg>(&msg)) {
-    if (in_flight_ == 0) return Invalid("sync: unrequested OBJECTS");
+    if (in_flight_ == 0 || outstanding_.empty() || !outstanding_.front().empty())
+      return Invalid("sync: unrequested OBJECTS");
     --in_flight_;
+    outstanding_.pop_front();
+    Store::BulkScope bulk(store_);  // history, not news: gossip does not push it
     // Blocks first: writes that arrive with their blocks become visible at once.
     for (const auto& b : o->blocks) {
       ++stats_.blocks_received;

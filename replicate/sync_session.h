@@ -85,6 +85,9 @@ class SyncSession {
   bool peer_done_ = false;
   size_t in_flight_ = 0;
   std::deque<SummaryRef> paths_;    // to summarise
+  // Requests in flight, in order: the paths of a summary request, or empty
+  // for a want (answers come back in the order of the requests).
+  std::deque<std::vector<SummaryRef>> outstanding_;
   std::deque<Hash> wanted_;         // entries to fetch
   std::set<Hash> asked_;            // never ask twice in one session
   int idle_rounds_ = 0;

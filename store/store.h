@@ -120,6 +120,19 @@ class Store {
   }
 
   // --- For replication ------------------------------------------------------
+  // True while a bulk transfer (a sync session) stores entries: listeners
+  // may treat those as history rather than news.
+  bool bulk() const { return bulk_ > 0; }
+  class BulkScope {
+   public:
+    explicit BulkScope(Store* s) : s_(s) { ++s_->bulk_; }
+    ~BulkScope() { --s_->bulk_; }
+    BulkScope(const BulkScope&) = delete;
+    BulkScope& operator=(const BulkScope&) = delete;
+
+   private:
+    Store* s_;
+  };
   // The encoded entry with this hash, if stored.
   std::optional<std::string> EntryBytes(const Hash& h) const;
   // A block by hash: stored, or held in memory because nobody asked for it
@@ -177,6 +190,7 @@ class Store {
   // In-memory waits (never stored until they can be applied).
   std::multimap<Hash, Pending> waiting_parent_;  // by parent hash
   std::multimap<Hash, Pending> waiting_author_;  // by author key (as a Hash)
+  int bulk_ = 0;
   std::set<Hash> held_;  // hashes of everything in the two pools
   size_t pending_count_ = 0;
   // Blocks nobody has asked for yet, in memory only (FIFO, bounded).

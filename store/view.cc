@@ -148,6 +148,7 @@ std::vector<Change> View::Apply(const Entry& e, const Hash& h) {
       if (it == dir->children_.end()) {
         auto child = std::make_unique<PathNode>();
         child->name_ = e.name;
+        child->name_hash_ = HashBytes(e.name);
         child->parent_ = dir;
         child->depth_ = dir->depth_ + 1;
         it = dir->children_.emplace(e.name, std::move(child)).first;

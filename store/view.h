@@ -83,6 +83,8 @@ struct NodeState {
 class PathNode {
  public:
   const std::string& name() const { return name_; }
+  // BLAKE2b of the name (sync buckets children by it).
+  const Hash& name_hash() const { return name_hash_; }
   PathNode* parent() const { return parent_; }
   int depth() const { return depth_; }
   std::string FullPath() const;
@@ -98,6 +100,7 @@ class PathNode {
  private:
   friend class View;
   std::string name_;
+  Hash name_hash_{};
   PathNode* parent_ = nullptr;
   int depth_ = 0;
   std::map<std::string, std::unique_ptr<PathNode>, std::less<>> children_;

@@ -165,6 +165,14 @@ TEST_F(CliTest, ClearErrorsAndNothingHalfDone) {
   ExpectOneLineError(Basefs("cat demo /d/f"));
 }
 
+TEST_F(CliTest, JsonOutputSurvivesNamesThatAreNotUtf8) {
+  ASSERT_EQ(Basefs("bootstrap demo").code, 0);
+  ASSERT_EQ(Basefs("write demo \"$(printf '/\\377\\376')\"", "x").code, 0);
+  CmdResult ls = Basefs("ls demo / --json");
+  ASSERT_EQ(ls.code, 0) << ls.err;
+  EXPECT_EQ(json::parse(ls.out).size(), 2u);
+}
+
 TEST_F(CliTest, LockedStoreSaysItIsInUse) {
   ASSERT_EQ(Basefs("bootstrap demo").code, 0);
   CryptoInit();

@@ -90,7 +90,7 @@ class Sim {
     n.store->set_entry_listener([this, np](const Hash& h, const std::string& bytes, bool local) {
       auto it = by_hash_.find(h);
       if (it != by_hash_.end()) writes_[it->second].arrived.emplace(np->id, clock_.NowMs());
-      if (np->gossip) np->gossip->Disseminate(bytes, np->store->BlocksOf(h, 16), local);
+      if (np->gossip) np->gossip->Disseminate(bytes, np->store->BlocksOf(h, 16), local, !np->store->bulk());
     });
     n.gossip->set_member_listener([this, np](const Member& m) {
       // As the daemon does: reconcile at once with a member back from failed.
