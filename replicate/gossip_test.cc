@@ -69,6 +69,12 @@ class GossipTest : public ::testing::Test {
     return pred();
   }
 
+  bool EveryoneSeesAllAlive() {
+    for (auto& n : nodes_)
+      if (n->gossip->alive_count() != nodes_.size()) return false;
+    return true;
+  }
+
   bool AllSee(size_t n, const std::string& name, MemberState state, std::optional<size_t> except = {}) {
     for (size_t i = 0; i < n; ++i) {
       if (except && *except == i) continue;
@@ -88,13 +94,7 @@ class GossipTest : public ::testing::Test {
 
 TEST_F(GossipTest, JoinsThroughOneSeedAndEveryoneSeesEveryone) {
   StartAll(10);
-  EXPECT_TRUE(RunUntil(
-      [&] {
-        for (size_t i = 0; i < 10; ++i)
-          if (nodes_[i]->gossip->alive_count() != 10) return false;
-        return true;
-      },
-      10000));
+  EXPECT_TRUE(RunUntil([&] { return EveryoneSeesAllAlive(); }, 10000));
 }
 
 TEST_F(GossipTest, DetectsAStoppedNode) {
@@ -178,13 +178,7 @@ TEST_F(GossipTest, ARestartedNodeMovesPastItsOldIncarnation) {
 
 TEST_F(GossipTest, DisseminatesEntriesAndBlocksToEveryMember) {
   StartAll(10);
-  ASSERT_TRUE(RunUntil(
-      [&] {
-        for (auto& n : nodes_)
-          if (n->gossip->alive_count() != 10) return false;
-        return true;
-      },
-      10000));
+  ASSERT_TRUE(RunUntil([&] { return EveryoneSeesAllAlive(); }, 10000));
   ASSERT_TRUE(nodes_[3]->store->WriteFile(root_, "/small", "port = 80\n").ok());
   std::string big(60000, '\0');
   for (size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>('a' + (i * 31) % 26);
@@ -217,13 +211,7 @@ TEST_F(GossipTest, DisseminatesEntriesAndBlocksToEveryMember) {
 
 TEST_F(GossipTest, SmallWriteReachesEveryNodeInAFewHops) {
   StartAll(10);
-  ASSERT_TRUE(RunUntil(
-      [&] {
-        for (auto& n : nodes_)
-          if (n->gossip->alive_count() != 10) return false;
-        return true;
-      },
-      10000));
+  ASSERT_TRUE(RunUntil([&] { return EveryoneSeesAllAlive(); }, 10000));
   net_.set_latency_ms(5, 0);
   ASSERT_TRUE(nodes_[0]->store->WriteFile(root_, "/x", "1").ok());
   const uint64_t t0 = clock_.NowMs();
