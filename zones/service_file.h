@@ -1,0 +1,59 @@
+// A service instance file, /services/<service>/<instance> (TOML; see
+// ../shared/DESIGN.md "Names in DNS"). Parsing validates every field and
+// says what is wrong; formatting is what `basefs publish` writes, and parses
+// back to the same instance.
+//
+// Pure functions, thread-compatible.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "store/result.h"
+
+namespace basefs {
+
+inline constexpr size_t kMaxServiceFileBytes = 16 * 1024;
+inline constexpr size_t kMaxTxtStringBytes = 255;
+inline constexpr size_t kMaxTags = 32;
+inline constexpr uint32_t kDefaultServiceTtl = 10;
+inline constexpr uint32_t kMaxServiceTtl = 86400;
+inline constexpr uint32_t kMinCheckIntervalMs = 1000;
+inline constexpr uint32_t kMaxCheckIntervalMs = 3600 * 1000;
+
+struct HealthCheck {
+  enum class Kind { kNone, kTcp, kHttp, kScript };
+  Kind kind = Kind::kNone;
+  std::string target;  // host:port, URL or shell command
+  uint32_t interval_ms = 10000;
+  uint32_t timeout_ms = 2000;
+  bool operator==(const HealthCheck&) const = default;
+};
+
+struct ServiceInstance {
+  uint16_t port = 0;
+  std::string address;  // empty: the owning node's advertised address
+  std::string node;     // empty: the node that wrote the file
+  std::string protocol = "tcp";
+  std::vector<std::string> tags;  // lowercase
+  uint16_t priority = 1;
+  uint16_t weight = 1;
+  uint32_t ttl = kDefaultServiceTtl;
+  std::vector<std::pair<std::string, std::string>> txt;  // sorted by key (TOML tables are unordered)
+  HealthCheck check;
+  bool operator==(const ServiceInstance&) const = default;
+};
+
+Result<ServiceInstance> ParseServiceFile(std::string_view text);
+// TOML text that ParseServiceFile reads back as `s`. Precondition: `s` is
+// valid (ValidateServiceInstance).
+std::string FormatServiceFile(const ServiceInstance& s);
+Status ValidateServiceInstance(const ServiceInstance& s);
+
+// "10s", "500ms", "2m", or a bare number of seconds -> milliseconds.
+Result<uint32_t> ParseDuration(std::string_view text);
+
+}  // namespace basefs
