@@ -16,7 +16,6 @@ bool IsServiceLabel(std::string_view label) {
 }
 
 bool IsZoneLabel(std::string_view label) {
-  if (label == "*") return true;
   if (label.empty() || label.size() > kMaxLabelBytes) return false;
   for (char c : label)
     if (!IsLdh(c) && c != '_') return false;
@@ -30,7 +29,7 @@ bool IsZoneName(std::string_view name) {
   while (start <= name.size()) {
     size_t dot = name.find('.', start);
     if (dot == std::string_view::npos) dot = name.size();
-    if (!IsZoneLabel(name.substr(start, dot - start)) || name.substr(start, dot - start) == "*") return false;
+    if (!IsZoneLabel(name.substr(start, dot - start))) return false;
     start = dot + 1;
   }
   return true;

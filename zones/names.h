@@ -16,7 +16,8 @@ inline constexpr size_t kMaxDnsNameBytes = 253;  // presentation form, without t
 // hyphens (not at either end), 1..63 bytes.
 bool IsServiceLabel(std::string_view label);
 // A label of a /zones owner name: like IsServiceLabel, but underscores
-// (_dmarc, _sip) and "*" as a whole label are allowed too.
+// (_dmarc, _sip) are allowed too, and hyphens anywhere. Wildcards ("*") are
+// not served (docs/dns.md).
 bool IsZoneLabel(std::string_view label);
 // A zone name in presentation form ("example.org" or "example.org."):
 // IsZoneLabel labels, at most 253 bytes.

@@ -1,0 +1,89 @@
+// Prepared answers for every authoritative name: built once per change of
+// the projection (zones/), read by every query until the next one.
+//
+// Build() turns zones into complete response messages with ldns — one per
+// (name, type) that has data, one NODATA per name (empty non-terminals
+// included), CNAMEs chased inside the served zones, additional records per
+// RFC 2782 / RFC 6763 §12 — and a per-zone NXDOMAIN tail (the SOA for the
+// authority section). Answer() is then a hash lookup of the lowercased
+// question name and a copy with ID, flags and the client's question bytes
+// patched in: no allocation, no parsing into objects, no LevelDB.
+//
+// Immutable after Build(); Answer() and Transfer() are safe to call from any
+// thread. The daemon swaps whole tables on change.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "dns/wire.h"
+#include "store/result.h"
+#include "zones/projection.h"
+
+namespace basefs {
+
+inline constexpr size_t kMaxDnsMessageBytes = 65535;
+inline constexpr size_t kAxfrMessageBytes = 16 * 1024;
+
+class AnswerTable {
+ public:
+  // `serials[i]` is the SOA serial of `zones[i]`.
+  static Result<std::unique_ptr<AnswerTable>> Build(const std::vector<Zone>& zones,
+                                                    const std::vector<uint32_t>& serials);
+
+  // Writes the response to query `q` (decoded from `msg`) into `out`
+  // (capacity >= kMaxDnsMessageBytes + 64): the full answer if it fits
+  // `limit` bytes, else one without additional records, else a TC answer.
+  // Returns 0 when the name is outside every zone (forward or refuse it).
+  size_t Answer(const uint8_t* msg, const Query& q, size_t limit, uint8_t* out) const;
+
+  // True when `q`'s name is at or below a zone apex served here.
+  bool Authoritative(const Query& q) const { return FindZone(q) != nullptr; }
+
+  // The messages of an AXFR of the zone whose apex is `q`'s name (SOA first
+  // and last; each message complete, ID 0, at most ~16 KiB), or empty when
+  // `q` does not name a zone apex.
+  std::vector<std::string> Transfer(const Query& q) const;
+
+  size_t name_count() const { return names_.size(); }
+  size_t answer_count() const { return answers_.size(); }
+  uint32_t serial(std::string_view apex) const;
+
+ private:
+  struct Answer_ {
+    std::string full;     // complete message, ID 0, question in lowercase
+    std::string minimal;  // the same without additional records ("" if none)
+  };
+  struct NameEntry {
+    std::vector<std::pair<uint16_t, uint32_t>> by_type;  // qtype -> index into answers_
+    uint32_t fallback = 0;                                // NODATA (or CNAME) answer
+    uint32_t any = 0;                                     // answer to QTYPE=ANY
+  };
+  struct ZoneEntry {
+    std::string apex;             // presentation form
+    std::string soa_tail;         // the SOA record, uncompressed, for NXDOMAIN authority
+    std::vector<std::string> axfr;
+    uint32_t serial = 0;
+  };
+  struct SvHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
+  };
+  using NameMap = std::unordered_map<std::string, NameEntry, SvHash, std::equal_to<>>;
+
+  AnswerTable() = default;
+  const ZoneEntry* FindZone(const Query& q) const;
+  size_t Emit(const Answer_& a, const uint8_t* msg, const Query& q, size_t limit, uint8_t* out) const;
+
+  std::vector<Answer_> answers_;
+  NameMap names_;
+  std::unordered_map<std::string, ZoneEntry, SvHash, std::equal_to<>> zones_;  // key: apex wire name
+
+  friend class AnswerBuilder;
+};
+
+}  // namespace basefs

@@ -1,0 +1,37 @@
+// The DNS query path as a function: (query bytes, transport, answer table)
+// -> a reply, a drop, or "forward it" / "transfer the zone". No sockets, no
+// clock; the server (server.h) does the I/O around it.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "dns/answer_table.h"
+#include "dns/wire.h"
+
+namespace basefs {
+
+// Output buffers passed to Respond must hold this many bytes.
+inline constexpr size_t kResponseBufferBytes = kMaxDnsMessageBytes + 64;
+
+enum class Action {
+  kReply,     // send out[0, len)
+  kDrop,      // send nothing
+  kForward,   // not ours: ask the upstream resolvers (q is decoded)
+  kTransfer,  // AXFR/IXFR over TCP (q is decoded): check the ACL, then table->Transfer
+};
+
+struct Outcome {
+  Action action = Action::kDrop;
+  size_t len = 0;
+};
+
+struct ResponderOptions {
+  bool forward = true;  // false (--no-recursion): REFUSED for names outside our zones
+};
+
+// `table` may be null (nothing to serve yet: every name is "not ours").
+Outcome Respond(const uint8_t* msg, size_t len, bool tcp, const AnswerTable* table, const ResponderOptions& opts,
+                Query* q, uint8_t* out);
+
+}  // namespace basefs
