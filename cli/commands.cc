@@ -17,6 +17,10 @@
 
 #include "cli/cluster_config.h"
 #include "cli/keyfile.h"
+#include "zones/names.h"
+#include "zones/projection.h"
+#include "zones/service_file.h"
+#include "zones/sources.h"
 #include "store/store.h"
 
 namespace basefs {
@@ -225,6 +229,23 @@ int CmdWrite(Io& io, const Globals& g, const std::string& name, const std::strin
   return 0;
 }
 
+// `basefs publish`: validates like the DNS projection, then writes the
+// instance file; `unpublish` removes it.
+int CmdPublish(Io& io, const Globals& g, const std::string& name, const std::string& service,
+               const std::string& instance, const ServiceInstance& inst) {
+  if (!IsServiceLabel(service)) Fail(Invalid("service '" + service + "' is not a DNS label (letters, digits, '-')"));
+  if (!IsServiceLabel(instance)) Fail(Invalid("instance '" + instance + "' is not a DNS label (letters, digits, '-')"));
+  OrDie(ValidateServiceInstance(inst));
+  const std::string text = FormatServiceFile(inst);
+  OrDie(ParseServiceFile(text).status());  // what we write must read back
+  StoreRef store = OrDie(OpenStore(io, g, name));
+  const KeyPair key = OrDie(LoadKey(KeyPath(g)));
+  if (auto dir = store->Stat("/services/" + service); !dir.ok())
+    OrDie(store->Mkdir(key, "/services/" + service, true));
+  OrDie(store->WriteFile(key, "/services/" + service + "/" + instance, text));
+  return 0;
+}
+
 int CmdMkdir(Io& io, const Globals& g, const std::string& name, const std::string& path, bool parents) {
   StoreRef store = OrDie(OpenStore(io, g, name));
   const KeyPair key = OrDie(LoadKey(KeyPath(g)));
@@ -336,6 +357,21 @@ int CmdShow(Io& io, const Globals& g, const std::string& name) {
   return 0;
 }
 
+// Service and zone files that do not parse, with the reason: a function of
+// the files alone, so it needs no daemon.
+json BadFilesJson(const Store& store) {
+  ProjectionInput in;
+  in.domain = "basefs.";
+  std::vector<BadFile> bad;
+  in.files = CollectSources(store, &bad);
+  if (auto text = store.ReadFile("/.cluster"); text.ok())
+    if (auto cc = ParseClusterConfig(*text); cc.ok()) in.domain = cc->domain;
+  for (auto& b : Project(in).bad_files) bad.push_back(std::move(b));
+  json out = json::array();
+  for (const auto& b : bad) out.push_back(json{{"path", b.path}, {"reason", b.reason}});
+  return out;
+}
+
 int CmdStatus(Io& io, const Globals& g, const std::string& name) {
   StoreRef store = OrDie(OpenStore(io, g, name));
   ClusterConfig cc;
@@ -353,7 +389,7 @@ int CmdStatus(Io& io, const Globals& g, const std::string& name) {
            {"root_key", ToBase64(v.root_key())},
            {"seeds", cc.seeds},
            {"daemon", io.daemon != nullptr},
-           {"bad_files", json::array()}};
+           {"bad_files", BadFilesJson(*store)}};
   const json extra = io.daemon ? io.daemon->StatusJson() : json::object();
   for (const auto& item : extra.items()) out[item.key()] = item.value();
   if (extra.contains("node_name")) out["node"] = extra["node_name"];
@@ -369,6 +405,10 @@ int CmdStatus(Io& io, const Globals& g, const std::string& name) {
               << "node:        " << out["node"].get<std::string>() << "\n"
               << "daemon:      " << (io.daemon ? "running" : "not running") << "\n";
     for (const auto& item : extra.items()) io.out << item.key() << ": " << item.value().dump(-1, ' ', false, json::error_handler_t::replace) << "\n";
+    const json& bad = out["bad_files"];
+    io.out << "bad files:   " << bad.size() << (bad.empty() ? "" : " (skipped when serving DNS)") << "\n";
+    for (const auto& b : bad)
+      io.out << "  " << b["path"].get<std::string>() << ": " << b["reason"].get<std::string>() << "\n";
   }
   return 0;
 }
@@ -442,6 +482,30 @@ int Execute(const std::vector<std::string>& args, Io& io) {
   auto* status = app.add_subcommand("status", "root digest, counts, bad files");
   auto* members = app.add_subcommand("members", "every member of the cluster, this node included");
   for (auto* c : {keys, show, status, members}) c->add_option("NAME", name)->required();
+  auto* publish = app.add_subcommand("publish", "publish a service instance (writes /services/SERVICE/INSTANCE)");
+  auto* unpublish = app.add_subcommand("unpublish", "remove a service instance");
+  std::string service, instance, check_tcp, check_http, check_script, check_interval = "10s", check_timeout = "2s";
+  std::vector<std::string> txt;
+  ServiceInstance inst;
+  for (auto* c : {publish, unpublish}) {
+    c->add_option("NAME", name)->required();
+    c->add_option("SERVICE", service)->required();
+    c->add_option("INSTANCE", instance)->required();
+  }
+  publish->add_option("--port", inst.port, "port (1..65535)")->required();
+  publish->add_option("--address", inst.address, "IPv4 or IPv6 address (default: the owning node's)");
+  publish->add_option("--node", inst.node, "owning node (default: the node that writes the file)");
+  publish->add_option("--tag", inst.tags, "tag (repeatable)");
+  publish->add_option("--protocol", inst.protocol, "tcp or udp");
+  publish->add_option("--priority", inst.priority, "SRV priority");
+  publish->add_option("--weight", inst.weight, "SRV weight");
+  publish->add_option("--ttl", inst.ttl, "TTL in seconds");
+  publish->add_option("--txt", txt, "K=V for the TXT record (repeatable)");
+  publish->add_option("--check-tcp", check_tcp, "health check: HOST:PORT accepts a connection");
+  publish->add_option("--check-http", check_http, "health check: URL answers 2xx or 3xx");
+  publish->add_option("--check-script", check_script, "health check: command exits 0");
+  publish->add_option("--check-interval", check_interval, "health check interval (e.g. 10s)");
+  publish->add_option("--check-timeout", check_timeout, "health check timeout (e.g. 2s)");
   auto* get = app.add_subcommand("get", "clone a filesystem from a running peer (or resume a clone)");
   get->add_option("NAME", name)->required();
   get->add_option("ADDR", arg, "ADDR:PORT of a running node")->required();
@@ -460,6 +524,9 @@ int Execute(const std::vector<std::string>& args, Io& io) {
     c->add_option("--recursor", run.recursors, "upstream resolver ADDR[:PORT] (repeatable)");
     c->add_option("--metrics", run.metrics, "ADDR:PORT for HTTP metrics");
     c->add_option("--cluster-key", run.cluster_key_file, "file with the gossip encryption key(s)");
+    c->add_flag("--no-recursion", run.no_recursion, "refuse names outside the cluster domain and /zones");
+    c->add_option("--axfr-allow", run.axfr_allow, "CIDR allowed to transfer zones (repeatable; default loopback)")
+        ->take_all();
   }
   runcmd->add_option("--mount", run.mount, "mount the filesystem at DIR");
 
@@ -530,6 +597,33 @@ int Execute(const std::vector<std::string>& args, Io& io) {
     if (*revert) return CmdRevert(io, g, name, path, arg);
     if (*show) return CmdShow(io, g, name);
     if (*status) return CmdStatus(io, g, name);
+    if (*publish) {
+      for (const auto& kv : txt) {
+        const size_t eq = kv.find('=');
+        if (eq == std::string::npos || eq == 0) Fail(Invalid("--txt wants KEY=VALUE, not '" + kv + "'"));
+        inst.txt.emplace_back(kv.substr(0, eq), kv.substr(eq + 1));
+      }
+      std::sort(inst.txt.begin(), inst.txt.end());
+      inst.node = Lowercase(inst.node);
+      inst.protocol = Lowercase(inst.protocol);
+      for (auto& t : inst.tags) t = Lowercase(t);
+      const int checks = !check_tcp.empty() + !check_http.empty() + !check_script.empty();
+      if (checks > 1) Fail(Invalid("give at most one of --check-tcp, --check-http, --check-script"));
+      if (checks == 1) {
+        inst.check.kind = !check_tcp.empty()    ? HealthCheck::Kind::kTcp
+                          : !check_http.empty() ? HealthCheck::Kind::kHttp
+                                                : HealthCheck::Kind::kScript;
+        inst.check.target = check_tcp + check_http + check_script;
+        inst.check.interval_ms = OrDie(ParseDuration(check_interval));
+        inst.check.timeout_ms = OrDie(ParseDuration(check_timeout));
+      }
+      return CmdPublish(io, g, name, Lowercase(service), Lowercase(instance), inst);
+    }
+    if (*unpublish) {
+      if (!IsServiceLabel(service) || !IsServiceLabel(instance))
+        Fail(Invalid("service and instance must be DNS labels (letters, digits, '-')"));
+      return CmdRm(io, g, name, "/services/" + Lowercase(service) + "/" + Lowercase(instance), false);
+    }
     if (*members) return CmdMembers(io, g, name);
   } catch (const CommandError& e) {
     io.err << "basefs: " << e.status().message() << "\n";

@@ -39,6 +39,8 @@ struct RunOptions {
   std::vector<std::string> join;
   std::vector<std::string> handlers;
   std::vector<std::string> recursors;
+  bool no_recursion = false;                                     // REFUSED instead of forwarding
+  std::vector<std::string> axfr_allow = {"127.0.0.0/8", "::1/128"};  // --axfr-allow CIDR
 };
 
 // What a running daemon offers to commands it executes.

@@ -16,7 +16,9 @@
 #include <sstream>
 
 #include "cli/cluster_config.h"
+#include "cli/keyfile.h"
 #include "daemon/control_server.h"
+#include "daemon/dns_service.h"
 #include "daemon/event_seams.h"
 #include "daemon/sync_service.h"
 #include "replicate/gossip.h"
@@ -73,6 +75,7 @@ class Daemon : public DaemonHooks {
   ~Daemon() override {
     // Members that hold callbacks into the loop go first.
     control_.reset();
+    dns_.reset();
     sync_.reset();
     gossip_.reset();
     transport_.reset();
@@ -151,7 +154,6 @@ class Daemon : public DaemonHooks {
     go.advertise_addr = advertise;
     sink_ = std::make_unique<StoreSink>(store_.get());
     gossip_ = std::make_unique<Gossip>(go, clock_.get(), transport_.get(), &random_, sink_.get(), std::move(ring));
-    gossip_->SetMeta("dns=" + opts_.dns);
     trace_ = std::getenv("BASEFS_TRACE") != nullptr;
     store_->set_entry_listener([this](const Hash& h, const std::string& bytes, bool local) {
       if (trace_) std::cerr << "trace entry " << ToHex(h) << (local ? " local " : " remote ") << WallUs() << std::endl;
@@ -162,6 +164,7 @@ class Daemon : public DaemonHooks {
       const auto prev = last_state_.find(m.name);
       const bool returning = prev != last_state_.end() && prev->second == MemberState::kFailed;
       last_state_[m.name] = m.state;
+      if (dns_) dns_->OnMembership();
       if (!sync_ || m.state != MemberState::kAlive) return;
       // A member back from failed may hold writes from its side of a
       // partition: reconcile with it at once. New members: at most one
@@ -185,6 +188,19 @@ class Daemon : public DaemonHooks {
     BASEFS_ASSIGN_OR_RETURN(sync_, SyncService::Start(base_, bound, store_.get(), sync_opts, [this] {
       return PickSyncPeer(gossip_->Members(), node_name_, random_.Next());
     }));
+    DnsServiceOptions dns_opts;
+    dns_opts.server.listen = opts_.dns;
+    dns_opts.server.forward = !opts_.no_recursion;
+    dns_opts.server.axfr_allow = opts_.axfr_allow;
+    dns_opts.recursors = opts_.recursors;
+    dns_opts.self_node = node_name_;
+    if (auto key = LoadKey(KeyPath(g_)); key.ok()) dns_opts.self_key = ToBase64(key->public_key);
+    BASEFS_ASSIGN_OR_RETURN(dns_, DnsService::Start(base_, clock_.get(), store_.get(), gossip_.get(), dns_opts));
+    // One listener on the store, fanned out to everyone who watches changes.
+    change_watchers_.push_back([this](const Change& c) { dns_->OnChange(c); });
+    store_->set_change_listener([this](const Change& c) {
+      for (const auto& w : change_watchers_) w(c);
+    });
     gossip_->Start(seeds);
     advertise_ = advertise;
 
@@ -194,7 +210,7 @@ class Daemon : public DaemonHooks {
     event_add(sigterm_, nullptr);
     ::signal(SIGPIPE, SIG_IGN);
     std::cerr << "basefs: serving '" << opts_.name << "' as " << node_name_ << " at " << advertise << " (bound "
-              << bound << ")" << std::endl;
+              << bound << "), DNS on " << dns_->local_address() << std::endl;
     return Status::Ok();
   }
 
@@ -219,7 +235,8 @@ class Daemon : public DaemonHooks {
     const GossipCounters& c = gossip_->counters();
     return json{{"node_name", node_name_},
                 {"gossip", advertise_},
-                {"dns", opts_.dns},
+                {"dns", dns_->local_address()},
+                {"dns_server", dns_->StatusJson()},
                 {"members_alive", gossip_->alive_count()},
                 {"members", gossip_->Members().size()},
                 {"pending_entries", store_->pending_count()},
@@ -277,6 +294,8 @@ class Daemon : public DaemonHooks {
   std::unique_ptr<Gossip> gossip_;
   std::unique_ptr<ControlServer> control_;
   std::unique_ptr<SyncService> sync_;
+  std::unique_ptr<DnsService> dns_;
+  std::vector<std::function<void(const Change&)>> change_watchers_;
   std::map<std::string, MemberState> last_state_;
   uint64_t last_join_sync_ms_ = 0;
   event* sigint_ = nullptr;

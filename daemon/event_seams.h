@@ -11,6 +11,7 @@
 #include <memory>
 #include <string>
 
+#include "daemon/sockaddr.h"
 #include "replicate/seams.h"
 #include "store/result.h"
 
@@ -39,10 +40,6 @@ class EventClock : public Clock {
   TimerId next_id_ = 0;
   std::map<TimerId, std::unique_ptr<Timer>> timers_;
 };
-
-// Parses "ADDR:PORT" / "[V6]:PORT" (numeric addresses only).
-Result<sockaddr_storage> ParseSockaddr(const std::string& hp, socklen_t* len);
-std::string FormatSockaddr(const sockaddr* sa);
 
 class UdpTransport : public Transport {
  public:

@@ -26,7 +26,6 @@
 
 namespace basefs {
 
-inline constexpr size_t kMaxDnsMessageBytes = 65535;
 inline constexpr size_t kAxfrMessageBytes = 16 * 1024;
 
 class AnswerTable {

@@ -14,7 +14,7 @@ namespace basefs {
 // Output buffers passed to Respond must hold this many bytes.
 inline constexpr size_t kResponseBufferBytes = kMaxDnsMessageBytes + 64;
 
-enum class Action {
+enum class DnsAction {
   kReply,     // send out[0, len)
   kDrop,      // send nothing
   kForward,   // not ours: ask the upstream resolvers (q is decoded)
@@ -22,7 +22,7 @@ enum class Action {
 };
 
 struct Outcome {
-  Action action = Action::kDrop;
+  DnsAction action = DnsAction::kDrop;
   size_t len = 0;
 };
 

@@ -60,7 +60,7 @@ class ResponderTest : public ::testing::Test {
   }
   Pkt AskPkt(const std::string& wire, bool tcp = false) {
     Outcome o = Ask(wire, tcp);
-    EXPECT_EQ(o.action, Action::kReply);
+    EXPECT_EQ(o.action, DnsAction::kReply);
     ldns_pkt* p = nullptr;
     EXPECT_EQ(ldns_wire2pkt(&p, out_, o.len), LDNS_STATUS_OK);
     return Pkt(p);
@@ -182,7 +182,7 @@ TEST_F(ResponderTest, SrvWithoutRoomForAdditionalDropsItWithoutTc) {
 }
 
 TEST_F(ResponderTest, OutsideTheZonesIsForwardedOrRefused) {
-  EXPECT_EQ(Ask(QueryWire("example.com.", LDNS_RR_TYPE_A)).action, Action::kForward);
+  EXPECT_EQ(Ask(QueryWire("example.com.", LDNS_RR_TYPE_A)).action, DnsAction::kForward);
   opts_.forward = false;
   Pkt p = AskPkt(QueryWire("example.com.", LDNS_RR_TYPE_A));
   EXPECT_EQ(ldns_pkt_get_rcode(p.get()), LDNS_RCODE_REFUSED);
@@ -191,7 +191,7 @@ TEST_F(ResponderTest, OutsideTheZonesIsForwardedOrRefused) {
 TEST_F(ResponderTest, TransferNeedsTcpAndStartsAndEndsWithSoa) {
   Pkt udp = AskPkt(QueryWire("basefs.", LDNS_RR_TYPE_AXFR));
   EXPECT_EQ(ldns_pkt_get_rcode(udp.get()), LDNS_RCODE_FORMERR);
-  EXPECT_EQ(Ask(QueryWire("basefs.", LDNS_RR_TYPE_AXFR), true).action, Action::kTransfer);
+  EXPECT_EQ(Ask(QueryWire("basefs.", LDNS_RR_TYPE_AXFR), true).action, DnsAction::kTransfer);
   const auto msgs = table_->Transfer(q_);
   ASSERT_FALSE(msgs.empty());
   ldns_pkt* first = nullptr;
@@ -225,9 +225,9 @@ std::string Header(uint16_t qd, uint16_t an = 0, uint16_t ns = 0, uint16_t ar = 
 const std::string kQuestion("\x03web\x07service\x06" "basefs\x00\x00\x01\x00\x01", 24);
 
 TEST_F(ResponderTest, ShortHeaderAndResponsesAreDropped) {
-  EXPECT_EQ(Ask(std::string("\x12\x34\x01", 3)).action, Action::kDrop);
-  EXPECT_EQ(Ask("").action, Action::kDrop);
-  EXPECT_EQ(Ask(Header(1, 0, 0, 0, 0x81) + kQuestion).action, Action::kDrop);
+  EXPECT_EQ(Ask(std::string("\x12\x34\x01", 3)).action, DnsAction::kDrop);
+  EXPECT_EQ(Ask("").action, DnsAction::kDrop);
+  EXPECT_EQ(Ask(Header(1, 0, 0, 0, 0x81) + kQuestion).action, DnsAction::kDrop);
 }
 
 TEST_F(ResponderTest, MalformedQueriesGetFormErr) {
@@ -264,7 +264,7 @@ TEST_F(ResponderTest, OtherOpcodesClassesAndVersions) {
   // EDNS version 1: BADVERS (extended rcode 1 in the OPT record).
   std::string v1 = Header(1, 0, 0, 1) + kQuestion + std::string("\x00\x00\x29\x04\xd0\x00\x01\x00\x00\x00\x00", 11);
   Outcome o = Ask(v1);
-  ASSERT_EQ(o.action, Action::kReply);
+  ASSERT_EQ(o.action, DnsAction::kReply);
   ASSERT_GE(o.len, 11u);
   EXPECT_EQ(out_[o.len - 6], 1);  // extended rcode byte of the OPT TTL
 }
@@ -279,7 +279,7 @@ TEST_F(ResponderTest, RandomBytesNeverCrash) {
     if (rng() % 4 == 0) m.resize(rng() % (m.size() + 1));
     Outcome o = Ask(m, rng() % 2);
     ASSERT_LE(o.len, kResponseBufferBytes);
-    if (o.action == Action::kReply) {
+    if (o.action == DnsAction::kReply) {
       ASSERT_GE(o.len, 12u);
     }
   }

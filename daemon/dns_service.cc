@@ -1,0 +1,213 @@
+#include "daemon/dns_service.h"
+
+#include <ctime>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "cli/cluster_config.h"
+#include "zones/names.h"
+#include "replicate/gossip_format.h"
+#include "store/crypto.h"
+#include "zones/sources.h"
+
+namespace basefs {
+namespace {
+
+std::string HostOf(const std::string& hp) {
+  if (!hp.empty() && hp[0] == '[') return hp.substr(1, hp.find(']') - 1);
+  return hp.substr(0, hp.rfind(':'));
+}
+
+std::string ZoneDigest(const Zone& z) {
+  std::string text = z.soa.mname + " " + z.soa.rname + " " + std::to_string(z.soa.refresh) + " " +
+                     std::to_string(z.soa.retry) + " " + std::to_string(z.soa.expire) + " " +
+                     std::to_string(z.soa.minimum) + " " + std::to_string(z.soa.ttl) + "\n";
+  for (const Record& r : z.records)
+    text += r.owner + " " + std::to_string(r.type) + " " + std::to_string(r.ttl) + " " + r.rdata + "\n";
+  return ToHex(HashBytes(text));
+}
+
+}  // namespace
+
+NodeMeta ParseNodeMeta(std::string_view meta) {
+  NodeMeta m;
+  std::istringstream in{std::string(meta)};
+  std::string word;
+  while (in >> word) {
+    if (word.rfind("dns=", 0) == 0) m.dns = word.substr(4);
+    else if (word.rfind("key=", 0) == 0) m.key = word.substr(4);
+    else if (word.rfind("down=", 0) == 0) {
+      std::istringstream ids(word.substr(5));
+      std::string id;
+      while (std::getline(ids, id, ','))
+        if (!id.empty()) m.down.insert(id);
+    }
+  }
+  return m;
+}
+
+std::string FormatNodeMeta(const NodeMeta& m, size_t* dropped) {
+  std::string out = "dns=" + m.dns;
+  if (!m.key.empty()) out += " key=" + m.key;
+  *dropped = 0;
+  std::string down;
+  for (const auto& id : m.down) {
+    const size_t need = (down.empty() ? 6 : 1) + id.size();
+    if (out.size() + down.size() + need > kMaxMetaBytes) {
+      ++*dropped;
+      continue;
+    }
+    down += (down.empty() ? " down=" : ",") + id;
+  }
+  return out + down;
+}
+
+DnsService::DnsService(event_base* base, Clock* clock, Store* store, Gossip* gossip, DnsServiceOptions options)
+    : base_(base), clock_(clock), store_(store), gossip_(gossip), opts_(std::move(options)) {}
+
+DnsService::~DnsService() {
+  if (pending_) clock_->Cancel(pending_);
+  health_.reset();
+  server_.reset();
+  forwarder_.reset();
+}
+
+Result<std::unique_ptr<DnsService>> DnsService::Start(event_base* base, Clock* clock, Store* store, Gossip* gossip,
+                                                      DnsServiceOptions options) {
+  std::unique_ptr<DnsService> s(new DnsService(base, clock, store, gossip, std::move(options)));
+  ForwarderOptions fo;
+  fo.upstreams = s->opts_.recursors;
+  if (fo.upstreams.empty() && s->opts_.server.forward) {
+    std::ifstream in("/etc/resolv.conf");
+    std::stringstream ss;
+    ss << in.rdbuf();
+    fo.upstreams = ParseResolvConf(ss.str());
+  }
+  for (auto& u : fo.upstreams)  // --recursor ADDR: port 53
+    if (u.find(':') == std::string::npos) u += ":53";
+    else if (u.front() != '[' && u.find(':') != u.rfind(':')) u = "[" + u + "]:53";
+  BASEFS_ASSIGN_OR_RETURN(s->forwarder_, Forwarder::Create(base, clock, fo));
+  BASEFS_ASSIGN_OR_RETURN(s->server_, DnsServer::Start(base, s->opts_.server, s->forwarder_.get()));
+  DnsService* raw = s.get();
+  s->health_ = std::make_unique<HealthChecker>(base, clock, [raw] {
+    raw->PublishMeta();
+    raw->ScheduleRebuild();
+  });
+  s->PublishMeta();
+  s->Rebuild();
+  return s;
+}
+
+void DnsService::PublishMeta() {
+  NodeMeta m;
+  m.dns = server_->local_address();
+  m.key = opts_.self_key;
+  m.down = health_ ? health_->failing() : std::set<std::string>{};
+  size_t dropped = 0;
+  const std::string meta = FormatNodeMeta(m, &dropped);
+  if (dropped)
+    std::cerr << "basefs: " << dropped << " failing health checks do not fit the gossip meta; those instances stay in DNS"
+              << std::endl;
+  if (meta != meta_) {
+    meta_ = meta;
+    gossip_->SetMeta(meta);
+  }
+}
+
+void DnsService::OnChange(const Change& c) {
+  if (c.path.rfind("/services", 0) == 0 || c.path.rfind("/zones", 0) == 0 || c.path == "/.cluster" || c.path == "/")
+    ScheduleRebuild();
+}
+
+void DnsService::OnMembership() { ScheduleRebuild(); }
+
+void DnsService::ScheduleRebuild() {
+  if (pending_) return;
+  const uint64_t now = clock_->NowMs();
+  // Space rebuilds by 4x the last one's duration (at most 1 s): a storm of
+  // changes costs at most ~20% of the loop.
+  const uint64_t gap = std::min<uint64_t>(1000, last_duration_ms_ * 4);
+  const uint64_t earliest = last_rebuild_ms_ + gap;
+  pending_ = clock_->Schedule(earliest > now ? earliest - now : 0, [this] {
+    pending_ = 0;
+    Rebuild();
+  });
+}
+
+void DnsService::Rebuild() {
+  const uint64_t start = clock_->NowMs();
+  ProjectionInput in;
+  in.domain = "basefs.";
+  if (auto text = store_->ReadFile("/.cluster"); text.ok())
+    if (auto cc = ParseClusterConfig(*text); cc.ok()) in.domain = cc->domain;
+  in.self_node = opts_.self_node;
+  for (const Member& m : gossip_->Members()) {
+    const NodeMeta meta = ParseNodeMeta(m.meta);
+    in.members.push_back(MemberView{m.name, HostOf(m.addr),
+                                    m.state == MemberState::kAlive || m.state == MemberState::kSuspect, meta.key,
+                                    meta.down});
+  }
+  std::vector<BadFile> bad;
+  in.files = CollectSources(*store_, &bad);
+
+  // Checks of the instances this node owns.
+  std::map<std::string, HealthCheck> checks;
+  for (const SourceFile& f : in.files) {
+    if (f.path.rfind("/services/", 0) != 0) continue;
+    const size_t slash = f.path.find('/', 10);
+    if (slash == std::string::npos) continue;
+    auto s = ParseServiceFile(f.content);
+    if (!s.ok() || s->check.kind == HealthCheck::Kind::kNone) continue;
+    const bool mine = s->node.empty() ? f.author == opts_.self_key : s->node == Lowercase(opts_.self_node);
+    if (mine) checks[InstanceId(f.path.substr(10, slash - 10), f.path.substr(slash + 1))] = s->check;
+  }
+  health_->SetChecks(checks);
+
+  Projection p = Project(in);
+  bad_files_ = bad.size() + p.bad_files.size();
+  std::vector<uint32_t> serials;
+  const uint32_t now_s = static_cast<uint32_t>(::time(nullptr));
+  for (const Zone& z : p.zones) {
+    ZoneState& st = serials_[z.apex];
+    const std::string digest = ZoneDigest(z);
+    if (digest != st.digest) {
+      st.digest = digest;
+      st.serial = std::max(st.serial + 1, now_s);
+    }
+    serials.push_back(st.serial);
+  }
+  auto table = AnswerTable::Build(p.zones, serials);
+  if (!table.ok()) {
+    std::cerr << "basefs: cannot build DNS answers: " << table.status().message() << std::endl;
+  } else {
+    server_->SetTable(std::shared_ptr<const AnswerTable>(std::move(table).value()));
+  }
+  ++rebuilds_;
+  last_rebuild_ms_ = clock_->NowMs();
+  last_duration_ms_ = last_rebuild_ms_ - start;
+}
+
+nlohmann::ordered_json DnsService::StatusJson() const {
+  const DnsCounters& c = server_->counters();
+  const ForwarderCounters& f = forwarder_->counters();
+  nlohmann::ordered_json zones = nlohmann::ordered_json::array();
+  for (const auto& [apex, st] : serials_) zones.push_back({{"zone", apex}, {"serial", st.serial}});
+  return {{"address", server_->local_address()},
+          {"zones", zones},
+          {"names", server_->table() ? server_->table()->name_count() : 0},
+          {"rebuilds", rebuilds_},
+          {"last_rebuild_ms", last_duration_ms_},
+          {"health_checks", health_->check_count()},
+          {"health_failing", health_->failing().size()},
+          {"udp_queries", c.udp_queries},
+          {"tcp_queries", c.tcp_queries},
+          {"dropped", c.dropped},
+          {"forwarded", c.forwarded},
+          {"transfers", c.transfers},
+          {"transfers_refused", c.transfers_refused},
+          {"forward_cache_hits", f.cache_hits},
+          {"forward_servfail", f.servfail}};
+}
+
+}  // namespace basefs

@@ -1,0 +1,234 @@
+#include "daemon/health_checker.h"
+
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <iostream>
+
+#include "daemon/sockaddr.h"
+
+extern char** environ;
+
+namespace basefs {
+
+// One run of one check. Reports exactly once through `done`.
+struct HealthChecker::Probe {
+  HealthChecker* owner = nullptr;
+  std::string id;
+  Clock::TimerId timeout = 0, poll = 0;
+  bool reported = false;
+  bufferevent* bev = nullptr;
+  evhttp_connection* http = nullptr;
+  pid_t pid = -1;
+
+  void Done(bool ok) {
+    if (reported) return;
+    reported = true;
+    // The owner drops this probe later, outside libevent's callback.
+    HealthChecker* o = owner;
+    const std::string check_id = id;
+    o->clock_->Schedule(0, [o, check_id, this] {
+      auto it = o->checks_.find(check_id);
+      if (it != o->checks_.end() && it->second.probe.get() == this) it->second.probe.reset();
+    });
+    o->Report(id, ok);
+  }
+  ~Probe() {
+    Clock* clock = owner->clock_;
+    if (timeout) clock->Cancel(timeout);
+    if (poll) clock->Cancel(poll);
+    if (bev) bufferevent_free(bev);
+    if (http) evhttp_connection_free(http);
+    if (pid > 0) {
+      ::kill(-pid, SIGKILL);
+      ::waitpid(pid, nullptr, 0);  // just killed: returns at once
+    }
+  }
+};
+
+namespace {
+
+// "http://host[:port]/path" -> host, port, path. Numeric hosts or localhost.
+bool ParseHttpUrl(const std::string& url, std::string* host, uint16_t* port, std::string* path) {
+  if (url.rfind("http://", 0) != 0) return false;
+  std::string rest = url.substr(7);
+  const size_t slash = rest.find('/');
+  *path = slash == std::string::npos ? "/" : rest.substr(slash);
+  std::string hp = rest.substr(0, slash);
+  *port = 80;
+  if (!hp.empty() && hp[0] == '[') {
+    const size_t close = hp.find(']');
+    if (close == std::string::npos) return false;
+    *host = hp.substr(1, close - 1);
+    if (close + 1 < hp.size()) {
+      if (hp[close + 1] != ':') return false;
+      *port = static_cast<uint16_t>(std::atoi(hp.c_str() + close + 2));
+    }
+  } else {
+    const size_t colon = hp.rfind(':');
+    *host = hp.substr(0, colon);
+    if (colon != std::string::npos) *port = static_cast<uint16_t>(std::atoi(hp.c_str() + colon + 1));
+  }
+  if (*host == "localhost") *host = "127.0.0.1";
+  return !host->empty() && *port != 0;
+}
+
+}  // namespace
+
+HealthChecker::HealthChecker(event_base* base, Clock* clock, std::function<void()> on_change)
+    : base_(base), clock_(clock), on_change_(std::move(on_change)) {}
+
+HealthChecker::~HealthChecker() {
+  for (auto& [id, c] : checks_) {
+    if (c.next) clock_->Cancel(c.next);
+    c.probe.reset();
+  }
+}
+
+void HealthChecker::SetChecks(const std::map<std::string, HealthCheck>& checks) {
+  bool changed = false;
+  for (auto it = checks_.begin(); it != checks_.end();) {
+    auto want = checks.find(it->first);
+    if (want != checks.end() && want->second == it->second.spec) {
+      ++it;
+      continue;
+    }
+    if (it->second.next) clock_->Cancel(it->second.next);
+    changed |= failing_.erase(it->first) > 0;
+    it = checks_.erase(it);
+  }
+  for (const auto& [id, spec] : checks) {
+    if (checks_.count(id)) continue;
+    checks_[id].spec = spec;
+    Schedule(id, 0);
+  }
+  if (changed) on_change_();
+}
+
+void HealthChecker::Schedule(const std::string& id, uint64_t delay_ms) {
+  auto it = checks_.find(id);
+  if (it == checks_.end()) return;
+  it->second.next = clock_->Schedule(delay_ms, [this, id] {
+    auto jt = checks_.find(id);
+    if (jt == checks_.end()) return;
+    jt->second.next = 0;
+    Run(id);
+    Schedule(id, jt->second.spec.interval_ms);
+  });
+}
+
+void HealthChecker::Report(const std::string& id, bool ok) {
+  if (!checks_.count(id)) return;
+  const bool was_failing = failing_.count(id) > 0;
+  if (ok == !was_failing) return;
+  if (ok) failing_.erase(id);
+  else failing_.insert(id);
+  std::cerr << "basefs: health check of " << id << (ok ? " passes again" : " fails") << std::endl;
+  on_change_();
+}
+
+// Reaps a check script by pid, polling every 20 ms: cheap for the few
+// scripts a node runs, and it never takes another child's exit status.
+void HealthChecker::PollScript(Probe* raw) {
+  raw->poll = clock_->Schedule(20, [this, raw] {
+    raw->poll = 0;
+    int status = 0;
+    if (::waitpid(raw->pid, &status, WNOHANG) == raw->pid) {
+      raw->pid = -1;
+      raw->Done(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+      return;
+    }
+    if (!raw->reported) PollScript(raw);
+  });
+}
+
+void HealthChecker::Run(const std::string& id) {
+  Check& c = checks_.at(id);
+  if (c.probe) return;  // the last run has not finished: its timeout will report
+  auto p = std::make_unique<Probe>();
+  p->owner = this;
+  p->id = id;
+  Probe* raw = p.get();
+  c.probe = std::move(p);
+  raw->timeout = clock_->Schedule(c.spec.timeout_ms, [raw] {
+    raw->timeout = 0;
+    raw->Done(false);
+  });
+  switch (c.spec.kind) {
+    case HealthCheck::Kind::kNone: raw->Done(true); return;
+    case HealthCheck::Kind::kTcp: {
+      std::string target = c.spec.target;
+      if (target.rfind("localhost:", 0) == 0) target = "127.0.0.1" + target.substr(9);
+      socklen_t len = 0;
+      auto ss = ParseSockaddr(target, &len);
+      if (!ss.ok()) {
+        raw->Done(false);
+        return;
+      }
+      raw->bev = bufferevent_socket_new(base_, -1, BEV_OPT_CLOSE_ON_FREE);
+      bufferevent_setcb(
+          raw->bev, nullptr, nullptr,
+          [](bufferevent*, short what, void* arg) {
+            static_cast<Probe*>(arg)->Done((what & BEV_EVENT_CONNECTED) != 0);
+          },
+          raw);
+      if (bufferevent_socket_connect(raw->bev, reinterpret_cast<sockaddr*>(&*ss), static_cast<int>(len)) != 0)
+        raw->Done(false);
+      return;
+    }
+    case HealthCheck::Kind::kHttp: {
+      std::string host, path;
+      uint16_t port = 0;
+      if (!ParseHttpUrl(c.spec.target, &host, &port, &path)) {
+        raw->Done(false);
+        return;
+      }
+      raw->http = evhttp_connection_base_new(base_, nullptr, host.c_str(), port);
+      if (!raw->http) {
+        raw->Done(false);
+        return;
+      }
+      evhttp_connection_set_retries(raw->http, 0);
+      evhttp_request* req = evhttp_request_new(
+          [](evhttp_request* r, void* arg) {
+            const int code = r ? evhttp_request_get_response_code(r) : 0;
+            static_cast<Probe*>(arg)->Done(code >= 200 && code < 400);
+          },
+          raw);
+      evhttp_add_header(evhttp_request_get_output_headers(req), "Host", host.c_str());
+      evhttp_add_header(evhttp_request_get_output_headers(req), "User-Agent", "basefs-health-check");
+      if (evhttp_make_request(raw->http, req, EVHTTP_REQ_GET, path.c_str()) != 0) raw->Done(false);
+      return;
+    }
+    case HealthCheck::Kind::kScript: {
+      posix_spawnattr_t attr;
+      posix_spawnattr_init(&attr);
+      posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
+      posix_spawnattr_setpgroup(&attr, 0);
+      posix_spawn_file_actions_t fa;
+      posix_spawn_file_actions_init(&fa);
+      posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+      posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+      const char* argv[] = {"sh", "-c", c.spec.target.c_str(), nullptr};
+      pid_t pid = -1;
+      const int rc = posix_spawn(&pid, "/bin/sh", &fa, &attr, const_cast<char* const*>(argv), environ);
+      posix_spawn_file_actions_destroy(&fa);
+      posix_spawnattr_destroy(&attr);
+      if (rc != 0) {
+        raw->Done(false);
+        return;
+      }
+      raw->pid = pid;
+      PollScript(raw);
+      return;
+    }
+  }
+}
+
+}  // namespace basefs

@@ -1,0 +1,63 @@
+// Runs the health checks of the service instances this node owns
+// ([check] in their files: tcp, http or script), on the daemon's loop,
+// never blocking it. Results are soft state: the daemon spreads the set of
+// failing instance ids in its gossip meta, never in the log.
+//
+// A check passes until its first result; then each run replaces the
+// result. Scripts run through /bin/sh in their own process group, are
+// killed at their timeout and reaped by pid (never waitpid(-1), so other
+// children of the daemon are left alone).
+//
+// Thread-safety: loop thread only. The event_base and Clock must outlive it.
+#pragma once
+
+#include <sys/types.h>
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+
+#include "replicate/seams.h"
+#include "zones/service_file.h"
+
+struct event_base;
+
+namespace basefs {
+
+class HealthChecker {
+ public:
+  // `on_change` runs (on the loop) whenever the failing set changes.
+  HealthChecker(event_base* base, Clock* clock, std::function<void()> on_change);
+  ~HealthChecker();
+  HealthChecker(const HealthChecker&) = delete;
+  HealthChecker& operator=(const HealthChecker&) = delete;
+
+  // The checks to run, by instance id. Unchanged checks keep their result
+  // and schedule; removed ones stop (and their failure is forgotten).
+  void SetChecks(const std::map<std::string, HealthCheck>& checks);
+  const std::set<std::string>& failing() const { return failing_; }
+  size_t check_count() const { return checks_.size(); }
+
+ private:
+  struct Probe;
+  struct Check {
+    HealthCheck spec;
+    Clock::TimerId next = 0;
+    std::unique_ptr<Probe> probe;
+  };
+  void Schedule(const std::string& id, uint64_t delay_ms);
+  void Run(const std::string& id);
+  void Report(const std::string& id, bool ok);
+  void PollScript(Probe* probe);
+
+  event_base* base_;
+  Clock* clock_;
+  std::function<void()> on_change_;
+  std::map<std::string, Check> checks_;
+  std::set<std::string> failing_;
+  friend struct Probe;
+};
+
+}  // namespace basefs

@@ -1,0 +1,96 @@
+// Forwarding of names outside our zones to upstream resolvers, on the
+// daemon's loop, with a cache.
+//
+// Each upstream query goes out from a fresh UDP socket (a random source
+// port chosen by the kernel) with a random query ID, and only a reply from
+// that upstream, with that ID and the same question, is accepted. Upstreams
+// are tried in order, each for `try_timeout_ms`; when all have failed the
+// client gets SERVFAIL. Answers (NOERROR, NXDOMAIN) are cached for their
+// lowest TTL (negative ones for the SOA minimum, RFC 2308), capped at
+// `max_cache_ttl_s`, and served with TTLs counted down.
+//
+// Thread-safety: loop thread only. The event_base and Clock must outlive it.
+#pragma once
+
+#include <sys/socket.h>
+
+#include <cstdint>
+#include <functional>
+#include <list>
+#include <map>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "dns/wire.h"
+#include "replicate/seams.h"
+#include "store/result.h"
+
+struct event_base;
+struct event;
+
+namespace basefs {
+
+struct ForwarderOptions {
+  std::vector<std::string> upstreams;  // "ADDR:PORT"
+  uint32_t try_timeout_ms = 1500;      // per upstream
+  size_t max_inflight = 4096;          // more concurrent queries are answered SERVFAIL
+  size_t max_cache_entries = 20000;
+  uint32_t max_cache_ttl_s = 3600;
+};
+
+struct ForwarderCounters {
+  uint64_t queries = 0, cache_hits = 0, upstream_sent = 0, upstream_timeouts = 0, servfail = 0, bad_replies = 0;
+};
+
+class Forwarder {
+ public:
+  // Called once with the reply for the client (its ID already set).
+  using ReplyFn = std::function<void(const uint8_t* msg, size_t len)>;
+
+  static Result<std::unique_ptr<Forwarder>> Create(event_base* base, Clock* clock, ForwarderOptions options);
+  ~Forwarder();
+  Forwarder(const Forwarder&) = delete;
+  Forwarder& operator=(const Forwarder&) = delete;
+
+  // Resolves `q` (decoded from msg[0, len)) and calls `reply` exactly once,
+  // possibly before returning (cache hit, nothing to ask), unless the
+  // Forwarder is destroyed first. `udp_limit`: the client's UDP size limit
+  // (0 for TCP clients); larger answers reach it truncated (TC).
+  void Resolve(const uint8_t* msg, size_t len, const Query& q, size_t udp_limit, ReplyFn reply);
+
+  const ForwarderCounters& counters() const { return counters_; }
+  size_t cache_size() const { return cache_.size(); }
+
+ private:
+  struct Pending;
+  struct CacheEntry {
+    std::string wire;  // reply as received (ID 0)
+    uint64_t stored_ms = 0, expires_ms = 0;
+    std::list<std::string>::iterator lru;
+  };
+  Forwarder(event_base* base, Clock* clock, ForwarderOptions options);
+  void Send(Pending* p);
+  void Finish(Pending* p, const uint8_t* reply, size_t len);
+  void Fail(Pending* p);
+  static void OnEvent(int fd, short what, void* arg);
+  void Store(const std::string& key, const uint8_t* reply, size_t len);
+  bool ServeFromCache(const std::string& key, const Query& q, size_t udp_limit, const ReplyFn& reply);
+  void Deliver(const uint8_t* reply, size_t len, const Query& q, size_t udp_limit, const ReplyFn& fn);
+
+  event_base* base_;
+  Clock* clock_;
+  ForwarderOptions opts_;
+  std::vector<std::pair<sockaddr_storage, socklen_t>> upstreams_;
+  std::map<uint64_t, std::unique_ptr<Pending>> pending_;
+  uint64_t next_pending_ = 1;
+  std::unordered_map<std::string, CacheEntry> cache_;
+  std::list<std::string> lru_;  // most recent first
+  ForwarderCounters counters_;
+};
+
+// The nameservers of a resolv.conf text, as "ADDR:53" ("[V6]:53").
+std::vector<std::string> ParseResolvConf(std::string_view text);
+
+}  // namespace basefs

@@ -1,0 +1,314 @@
+#include "dns/server.h"
+
+#include <arpa/inet.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <netinet/in.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "daemon/sockaddr.h"
+
+namespace basefs {
+
+struct DnsServer::Conn {
+  DnsServer* server = nullptr;
+  uint64_t id = 0;
+  bufferevent* bev = nullptr;
+  sockaddr_storage peer{};
+  bool reading = true;
+  ~Conn() {
+    if (bev) bufferevent_free(bev);
+  }
+};
+
+Result<Cidr> Cidr::Parse(const std::string& text) {
+  Cidr c;
+  std::string addr = text;
+  const size_t slash = text.find('/');
+  int max = 0;
+  if (slash != std::string::npos) addr = text.substr(0, slash);
+  if (inet_pton(AF_INET, addr.c_str(), c.addr) == 1) {
+    c.family = AF_INET;
+    max = 32;
+  } else if (inet_pton(AF_INET6, addr.c_str(), c.addr) == 1) {
+    c.family = AF_INET6;
+    max = 128;
+  } else {
+    return Invalid("bad address block '" + text + "' (expected e.g. 10.0.0.0/8 or ::1)");
+  }
+  c.prefix = max;
+  if (slash != std::string::npos) {
+    const std::string p = text.substr(slash + 1);
+    if (p.empty() || p.size() > 3 || p.find_first_not_of("0123456789") != std::string::npos || std::stoi(p) > max)
+      return Invalid("bad prefix length in '" + text + "'");
+    c.prefix = std::stoi(p);
+  }
+  return c;
+}
+
+bool Cidr::Contains(const sockaddr* sa) const {
+  const uint8_t* a = nullptr;
+  uint8_t mapped[4];
+  if (sa->sa_family == AF_INET && family == AF_INET) {
+    a = reinterpret_cast<const uint8_t*>(&reinterpret_cast<const sockaddr_in*>(sa)->sin_addr);
+  } else if (sa->sa_family == AF_INET6) {
+    const auto* v6 = reinterpret_cast<const sockaddr_in6*>(sa);
+    if (family == AF_INET6) {
+      a = v6->sin6_addr.s6_addr;
+    } else if (IN6_IS_ADDR_V4MAPPED(&v6->sin6_addr)) {
+      std::memcpy(mapped, v6->sin6_addr.s6_addr + 12, 4);
+      a = mapped;
+    }
+  }
+  if (!a) return false;
+  const int full = prefix / 8, rest = prefix % 8;
+  if (std::memcmp(a, addr, full) != 0) return false;
+  if (rest == 0) return true;
+  const uint8_t mask = static_cast<uint8_t>(0xff << (8 - rest));
+  return (a[full] & mask) == (addr[full] & mask);
+}
+
+DnsServer::DnsServer(event_base* base, const DnsServerOptions& options, Forwarder* fwd)
+    : base_(base), opts_(options), forwarder_(fwd) {
+  responder_.forward = options.forward && fwd != nullptr;
+}
+
+DnsServer::~DnsServer() {
+  conns_.clear();
+  if (listener_) evconnlistener_free(listener_);
+  if (udp_ev_) event_free(udp_ev_);
+  if (udp_fd_ >= 0) ::close(udp_fd_);
+}
+
+Result<std::unique_ptr<DnsServer>> DnsServer::Start(event_base* base, const DnsServerOptions& options,
+                                                    Forwarder* forwarder) {
+  std::unique_ptr<DnsServer> s(new DnsServer(base, options, forwarder));
+  for (const auto& a : options.axfr_allow) {
+    BASEFS_ASSIGN_OR_RETURN(Cidr c, Cidr::Parse(a));
+    s->axfr_allow_.push_back(c);
+  }
+  socklen_t len = 0;
+  auto ss = ParseSockaddr(options.listen, &len);
+  if (!ss.ok()) return Invalid("bad --dns address: " + ss.status().message());
+  const int fd = ::socket(ss->ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return IOError(std::string("socket: ") + std::strerror(errno));
+  s->udp_fd_ = fd;
+  if (::bind(fd, reinterpret_cast<const sockaddr*>(&*ss), len) != 0)
+    return IOError("cannot bind DNS UDP " + options.listen + ": " + std::strerror(errno) +
+                   " (pick another --dns ADDR:PORT)");
+  const int rcvbuf = 8 << 20;
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+  sockaddr_storage bound{};
+  socklen_t blen = sizeof(bound);
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &blen);
+  s->local_ = FormatSockaddr(reinterpret_cast<sockaddr*>(&bound));
+  // TCP on the same port as UDP (when the UDP port was 0, the one it got).
+  s->listener_ = evconnlistener_new_bind(base, &DnsServer::OnAccept, s.get(),
+                                         LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC, 128,
+                                         reinterpret_cast<sockaddr*>(&bound), static_cast<int>(blen));
+  if (!s->listener_)
+    return IOError("cannot listen on DNS TCP " + s->local_ + ": " + std::strerror(errno) +
+                   " (pick another --dns ADDR:PORT)");
+  s->in_bufs_.assign(options.udp_batch, std::vector<uint8_t>(kMaxDnsMessageBytes));
+  s->out_bufs_.assign(options.udp_batch, std::vector<uint8_t>(kResponseBufferBytes));
+  s->udp_ev_ = event_new(base, fd, EV_READ | EV_PERSIST, &DnsServer::OnUdp, s.get());
+  event_add(s->udp_ev_, nullptr);
+  return s;
+}
+
+void DnsServer::OnUdp(int, short, void* arg) {
+  auto* self = static_cast<DnsServer*>(arg);
+  // Bounded work per wakeup, so TCP, gossip and sync get their turn.
+  for (int round = 0; round < 16; ++round) {
+    const size_t before = self->counters_.udp_queries + self->counters_.dropped;
+    self->ServeUdpBatch();
+    if (self->counters_.udp_queries + self->counters_.dropped - before < self->opts_.udp_batch) break;
+  }
+}
+
+void DnsServer::ServeUdpBatch() {
+  const size_t batch = opts_.udp_batch;
+  std::vector<mmsghdr> in(batch), out(batch);
+  std::vector<iovec> in_iov(batch), out_iov(batch);
+  std::vector<sockaddr_storage> peers(batch);
+  for (size_t i = 0; i < batch; ++i) {
+    in_iov[i] = {in_bufs_[i].data(), in_bufs_[i].size()};
+    in[i] = {};
+    in[i].msg_hdr.msg_iov = &in_iov[i];
+    in[i].msg_hdr.msg_iovlen = 1;
+    in[i].msg_hdr.msg_name = &peers[i];
+    in[i].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
+  }
+  const int n = ::recvmmsg(udp_fd_, in.data(), static_cast<unsigned>(batch), MSG_DONTWAIT, nullptr);
+  if (n <= 0) return;
+  size_t replies = 0;
+  Query q;
+  for (int i = 0; i < n; ++i) {
+    const uint8_t* msg = in_bufs_[i].data();
+    const size_t len = in[i].msg_len;
+    uint8_t* buf = out_bufs_[replies].data();
+    const Outcome o = Respond(msg, len, false, table_.get(), responder_, &q, buf);
+    if (o.action == DnsAction::kDrop || o.action == DnsAction::kTransfer) {
+      ++counters_.dropped;
+      continue;
+    }
+    ++counters_.udp_queries;
+    if (o.action == DnsAction::kForward) {
+      ++counters_.forwarded;
+      sockaddr_storage peer = peers[i];
+      const socklen_t plen = in[i].msg_hdr.msg_namelen;
+      const int fd = udp_fd_;
+      forwarder_->Resolve(msg, len, q, UdpLimit(q), [fd, peer, plen](const uint8_t* reply, size_t rlen) {
+        ::sendto(fd, reply, rlen, MSG_DONTWAIT, reinterpret_cast<const sockaddr*>(&peer), plen);
+      });
+      continue;
+    }
+    out_iov[replies] = {buf, o.len};
+    out[replies] = {};
+    out[replies].msg_hdr.msg_iov = &out_iov[replies];
+    out[replies].msg_hdr.msg_iovlen = 1;
+    out[replies].msg_hdr.msg_name = &peers[i];
+    out[replies].msg_hdr.msg_namelen = in[i].msg_hdr.msg_namelen;
+    ++replies;
+  }
+  size_t sent = 0;
+  while (sent < replies) {
+    const int m = ::sendmmsg(udp_fd_, out.data() + sent, static_cast<unsigned>(replies - sent), MSG_DONTWAIT);
+    if (m <= 0) break;  // a full socket buffer: UDP replies may be lost, clients retry
+    sent += static_cast<size_t>(m);
+  }
+}
+
+void DnsServer::OnAccept(evconnlistener*, int fd, sockaddr* sa, int socklen, void* arg) {
+  auto* self = static_cast<DnsServer*>(arg);
+  if (self->conns_.size() >= self->opts_.max_tcp_connections) {
+    ++self->counters_.tcp_evicted;
+    self->CloseConn(self->conns_.begin()->first);
+  }
+  auto c = std::make_unique<Conn>();
+  c->server = self;
+  c->id = self->next_conn_++;
+  std::memcpy(&c->peer, sa, std::min(static_cast<size_t>(socklen), sizeof(c->peer)));
+  c->bev = bufferevent_socket_new(self->base_, fd, BEV_OPT_CLOSE_ON_FREE);
+  if (!c->bev) {
+    ::close(fd);
+    return;
+  }
+  ++self->counters_.tcp_connections;
+  Conn* raw = c.get();
+  self->conns_.emplace(c->id, std::move(c));
+  bufferevent_setcb(raw->bev, &DnsServer::OnTcpRead, &DnsServer::OnTcpWrite, &DnsServer::OnTcpEvent, raw);
+  const timeval idle{static_cast<time_t>(self->opts_.tcp_idle_timeout_ms / 1000),
+                     static_cast<suseconds_t>((self->opts_.tcp_idle_timeout_ms % 1000) * 1000)};
+  bufferevent_set_timeouts(raw->bev, &idle, &idle);
+  bufferevent_setwatermark(raw->bev, EV_WRITE, self->opts_.max_tcp_pending_bytes / 2, 0);
+  bufferevent_enable(raw->bev, EV_READ | EV_WRITE);
+}
+
+void DnsServer::OnTcpRead(bufferevent* bev, void* arg) {
+  auto* c = static_cast<Conn*>(arg);
+  DnsServer* self = c->server;
+  const uint64_t id = c->id;
+  evbuffer* in = bufferevent_get_input(bev);
+  uint8_t msg[kMaxDnsMessageBytes];
+  while (self->conns_.count(id)) {
+    uint8_t lenbuf[2];
+    if (evbuffer_copyout(in, lenbuf, 2) < 2) return;
+    const size_t len = ReadU16(lenbuf);
+    if (len < kDnsHeaderBytes || len > self->opts_.max_tcp_query_bytes) {
+      ++self->counters_.tcp_bad_length;
+      self->CloseConn(id);
+      return;
+    }
+    if (evbuffer_get_length(in) < 2 + len) return;
+    evbuffer_drain(in, 2);
+    evbuffer_remove(in, msg, len);
+    self->HandleTcpQuery(c, msg, len);
+    if (!self->conns_.count(id)) return;
+    if (evbuffer_get_length(bufferevent_get_output(bev)) > self->opts_.max_tcp_pending_bytes) {
+      // The client is not reading its replies: stop reading its queries.
+      bufferevent_disable(bev, EV_READ);
+      c->reading = false;
+      return;
+    }
+  }
+}
+
+void DnsServer::OnTcpWrite(bufferevent* bev, void* arg) {
+  auto* c = static_cast<Conn*>(arg);
+  if (!c->reading) {
+    c->reading = true;
+    bufferevent_enable(bev, EV_READ);
+    OnTcpRead(bev, arg);  // queries that arrived meanwhile
+  }
+}
+
+void DnsServer::OnTcpEvent(bufferevent*, short what, void* arg) {
+  auto* c = static_cast<Conn*>(arg);
+  if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT)) c->server->CloseConn(c->id);
+}
+
+void DnsServer::CloseConn(uint64_t id) { conns_.erase(id); }
+
+void DnsServer::WriteTcp(Conn* c, const uint8_t* msg, size_t len) {
+  uint8_t prefix[2];
+  WriteU16(prefix, static_cast<uint16_t>(len));
+  evbuffer* out = bufferevent_get_output(c->bev);
+  evbuffer_add(out, prefix, 2);
+  evbuffer_add(out, msg, len);
+}
+
+bool DnsServer::TransferAllowed(const sockaddr* peer) const {
+  for (const Cidr& c : axfr_allow_)
+    if (c.Contains(peer)) return true;
+  return false;
+}
+
+void DnsServer::HandleTcpQuery(Conn* c, const uint8_t* msg, size_t len) {
+  ++counters_.tcp_queries;
+  Query q;
+  std::vector<uint8_t> out(kResponseBufferBytes);
+  const Outcome o = Respond(msg, len, true, table_.get(), responder_, &q, out.data());
+  switch (o.action) {
+    case DnsAction::kDrop: ++counters_.dropped; return;
+    case DnsAction::kReply: WriteTcp(c, out.data(), o.len); return;
+    case DnsAction::kForward: {
+      ++counters_.forwarded;
+      const uint64_t id = c->id;
+      forwarder_->Resolve(msg, len, q, 0, [this, id](const uint8_t* reply, size_t rlen) {
+        auto it = conns_.find(id);
+        if (it != conns_.end()) WriteTcp(it->second.get(), reply, rlen);
+      });
+      return;
+    }
+    case DnsAction::kTransfer: {
+      if (!TransferAllowed(reinterpret_cast<const sockaddr*>(&c->peer))) {
+        ++counters_.transfers_refused;
+        const size_t n = WriteErrorResponse(msg, q, Decoded::kOk, Rcode::kRefused, true, out.data());
+        WriteTcp(c, out.data(), n);
+        return;
+      }
+      const std::vector<std::string> msgs = table_->Transfer(q);
+      if (msgs.empty()) {
+        // A name below an apex: not a zone we could transfer.
+        const size_t n = WriteErrorResponse(msg, q, Decoded::kOk, Rcode::kNotAuth, true, out.data());
+        WriteTcp(c, out.data(), n);
+        return;
+      }
+      ++counters_.transfers;
+      for (const std::string& m : msgs) {
+        std::memcpy(out.data(), m.data(), m.size());
+        WriteU16(out.data(), q.id);
+        WriteTcp(c, out.data(), m.size());
+      }
+      return;
+    }
+  }
+}
+
+}  // namespace basefs

@@ -1,0 +1,107 @@
+// The DNS server at the edge: UDP and TCP sockets on the daemon's libevent
+// loop around the sans-I/O responder (responder.h).
+//
+// UDP reads and writes in batches (recvmmsg/sendmmsg). TCP connections are
+// pipelined (every complete query in the buffer is answered in order of
+// arrival; forwarded ones when their reply comes), closed after
+// `tcp_idle_timeout_ms` without a query, and never block each other: a
+// client whose replies pile up past `max_tcp_pending_bytes` is not read from
+// until it drains them, and at `max_tcp_connections` the oldest connection
+// makes room for a new one. AXFR/IXFR is served over TCP to addresses in
+// `axfr_allow`, REFUSED to others.
+//
+// Thread-safety: loop thread only. The event_base (and the Forwarder, when
+// given) must outlive the server.
+#pragma once
+
+#include <sys/socket.h>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "dns/answer_table.h"
+#include "dns/forwarder.h"
+#include "dns/responder.h"
+
+struct event_base;
+struct event;
+struct evconnlistener;
+struct bufferevent;
+
+namespace basefs {
+
+// An address block such as 127.0.0.0/8 or ::1/128 (a bare address is /32
+// or /128).
+struct Cidr {
+  int family = 0;
+  uint8_t addr[16] = {};
+  int prefix = 0;
+  static Result<Cidr> Parse(const std::string& text);
+  bool Contains(const sockaddr* sa) const;
+};
+
+struct DnsServerOptions {
+  std::string listen = "127.0.0.1:5354";  // UDP and TCP
+  bool forward = true;                     // false: REFUSED outside our zones
+  std::vector<std::string> axfr_allow = {"127.0.0.0/8", "::1/128"};
+  size_t max_tcp_connections = 256;
+  uint32_t tcp_idle_timeout_ms = 10000;
+  size_t max_tcp_pending_bytes = 1 << 20;
+  size_t max_tcp_query_bytes = 16384;  // larger length prefixes close the connection
+  size_t udp_batch = 32;
+};
+
+struct DnsCounters {
+  uint64_t udp_queries = 0, tcp_queries = 0, dropped = 0, forwarded = 0, transfers = 0, transfers_refused = 0,
+           tcp_connections = 0, tcp_evicted = 0, tcp_bad_length = 0;
+};
+
+class DnsServer {
+ public:
+  // `forwarder` may be null (then names outside our zones are REFUSED).
+  static Result<std::unique_ptr<DnsServer>> Start(event_base* base, const DnsServerOptions& options,
+                                                  Forwarder* forwarder);
+  ~DnsServer();
+  DnsServer(const DnsServer&) = delete;
+  DnsServer& operator=(const DnsServer&) = delete;
+
+  // Serves `table` from the next query on (null: nothing is ours).
+  void SetTable(std::shared_ptr<const AnswerTable> table) { table_ = std::move(table); }
+  const AnswerTable* table() const { return table_.get(); }
+  const std::string& local_address() const { return local_; }
+  const DnsCounters& counters() const { return counters_; }
+
+ private:
+  struct Conn;
+  DnsServer(event_base* base, const DnsServerOptions& options, Forwarder* fwd);
+  static void OnUdp(int fd, short what, void* arg);
+  static void OnAccept(evconnlistener* l, int fd, sockaddr* sa, int socklen, void* arg);
+  static void OnTcpRead(bufferevent* bev, void* arg);
+  static void OnTcpWrite(bufferevent* bev, void* arg);
+  static void OnTcpEvent(bufferevent* bev, short what, void* arg);
+  void ServeUdpBatch();
+  void HandleTcpQuery(Conn* c, const uint8_t* msg, size_t len);
+  void WriteTcp(Conn* c, const uint8_t* msg, size_t len);
+  void CloseConn(uint64_t id);
+  bool TransferAllowed(const sockaddr* peer) const;
+
+  event_base* base_;
+  DnsServerOptions opts_;
+  ResponderOptions responder_;
+  Forwarder* forwarder_;
+  std::shared_ptr<const AnswerTable> table_;
+  std::vector<Cidr> axfr_allow_;
+  int udp_fd_ = -1;
+  event* udp_ev_ = nullptr;
+  evconnlistener* listener_ = nullptr;
+  std::string local_;
+  std::map<uint64_t, std::unique_ptr<Conn>> conns_;  // by id: the first is the oldest
+  uint64_t next_conn_ = 1;
+  DnsCounters counters_;
+  // UDP batch buffers (allocated once).
+  std::vector<std::vector<uint8_t>> in_bufs_, out_bufs_;
+};
+
+}  // namespace basefs
