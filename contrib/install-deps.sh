@@ -7,7 +7,7 @@ build_pkgs=(
   build-essential cmake ninja-build pkg-config
   libsodium-dev libleveldb-dev libsnappy-dev libldns-dev libevent-dev libfuse3-dev
   libcli11-dev libtomlplusplus-dev nlohmann-json3-dev libfmt-dev
-  libgtest-dev libgmock-dev dnsutils
+  libgtest-dev libgmock-dev dnsutils bind9-utils
 )
 runtime_pkgs=(fuse3 psmisc procps)
 

@@ -139,7 +139,9 @@ void Forwarder::Deliver(const uint8_t* reply, size_t len, const Query& q, size_t
   if (len > kMaxDnsMessageBytes) return;
   std::memcpy(buf, reply, len);
   WriteU16(buf, q.id);
-  buf[2] = static_cast<uint8_t>((buf[2] & ~0x01) | (q.flags_hi & 0x01));  // the client's RD
+  // The client's RD; AA off (we are not the authority), RA on (we recurse).
+  buf[2] = static_cast<uint8_t>((buf[2] & ~0x05) | (q.flags_hi & 0x01));
+  buf[3] |= 0x80;
   if (udp_limit && len > udp_limit) {
     // Too big for the client's UDP: header and question, TC set.
     const size_t qend = kDnsHeaderBytes + q.qname_len + 4;
