@@ -164,7 +164,9 @@ void DnsService::Rebuild() {
   }
   health_->SetChecks(checks);
 
+  const uint64_t collected = clock_->NowMs();
   Projection p = Project(in);
+  const uint64_t projected = clock_->NowMs();
   bad_files_ = bad.size() + p.bad_files.size();
   std::vector<uint32_t> serials;
   const uint32_t now_s = static_cast<uint32_t>(::time(nullptr));
@@ -177,7 +179,7 @@ void DnsService::Rebuild() {
     }
     serials.push_back(st.serial);
   }
-  auto table = AnswerTable::Build(p.zones, serials);
+  auto table = AnswerTable::Build(p.zones, serials, server_->table());
   if (!table.ok()) {
     std::cerr << "basefs: cannot build DNS answers: " << table.status().message() << std::endl;
   } else {
@@ -186,6 +188,10 @@ void DnsService::Rebuild() {
   ++rebuilds_;
   last_rebuild_ms_ = clock_->NowMs();
   last_duration_ms_ = last_rebuild_ms_ - start;
+  if (std::getenv("BASEFS_TRACE"))
+    std::cerr << "trace dns rebuild collect " << collected - start << " ms, project " << projected - collected
+              << " ms, build " << last_rebuild_ms_ - projected << " ms ("
+              << (server_->table() ? server_->table()->answers_built() : 0) << " answers built)" << std::endl;
 }
 
 nlohmann::ordered_json DnsService::StatusJson() const {

@@ -54,10 +54,11 @@ std::string ToWire(const ldns_pkt* p) {
 
 }  // namespace
 
-// Holds the parsed records of every zone while answers are prepared.
+// Holds the records of every zone while answers are prepared. Records are
+// parsed into ldns objects only for the owners a built answer needs.
 class AnswerBuilder {
  public:
-  explicit AnswerBuilder(AnswerTable* t) : t_(t) {}
+  AnswerBuilder(AnswerTable* t, const AnswerTable* prev) : t_(t), prev_(prev) {}
   ~AnswerBuilder() {
     for (ldns_rr* rr : owned_) ldns_rr_free(rr);
   }
@@ -69,13 +70,12 @@ class AnswerBuilder {
     AnswerTable::ZoneEntry& ze = t_->zones_[key];
     ze.apex = apex;
     ze.serial = serial;
+    ze.source = t_->src_.size();
+    t_->src_.push_back(z);
     apexes_.push_back(apex);
+    serial_of_[apex] = serial;
     const SoaFields& s = z.soa;
-    const std::string soa_text = apex + " " + std::to_string(s.ttl) + " IN SOA " + s.mname + " " + s.rname + " " +
-                                 std::to_string(serial) + " " + std::to_string(s.refresh) + " " +
-                                 std::to_string(s.retry) + " " + std::to_string(s.expire) + " " +
-                                 std::to_string(s.minimum);
-    BASEFS_ASSIGN_OR_RETURN(ldns_rr * soa, Parse(soa_text));
+    BASEFS_ASSIGN_OR_RETURN(ldns_rr * soa, Parse(SoaText(apex, s, serial)));
     sets_[apex][LDNS_RR_TYPE_SOA].push_back(soa);
     // The negative answer's SOA: TTL = min(SOA TTL, minimum) (RFC 2308 §3).
     ldns_rr* neg = ldns_rr_clone(soa);
@@ -88,26 +88,18 @@ class AnswerBuilder {
     ze.soa_tail.assign(reinterpret_cast<char*>(wire), size);
     free(wire);
     for (const Record& r : z.records) {
-      char* type = ldns_rr_type2str(static_cast<ldns_rr_type>(r.type));
-      std::string text = r.owner + " " + std::to_string(r.ttl) + " IN " + (type ? type : "TYPE0") + " " + r.rdata;
-      free(type);
-      auto rr = Parse(text);
-      if (!rr.ok()) return Invalid("record '" + text + "': " + rr.status().message());
-      sets_[Lowercase(r.owner)][r.type].push_back(*rr);
+      const std::string owner = Lowercase(r.owner);
+      recs_[owner].push_back(&r);
+      std::string& text = t_->groups_[owner];
+      text += std::to_string(r.type) + " " + std::to_string(r.ttl) + " " + r.rdata + "\n";
     }
     return Status::Ok();
   }
 
   Status Prepare() {
-    // RFC 2181 §5.2: one TTL per RRset (the lowest).
-    for (auto& [owner, types] : sets_)
-      for (auto& [type, rrs] : types) {
-        uint32_t ttl = UINT32_MAX;
-        for (ldns_rr* rr : rrs) ttl = std::min(ttl, ldns_rr_ttl(rr));
-        for (ldns_rr* rr : rrs) ldns_rr_set_ttl(rr, ttl);
-      }
     // Every owner and every name between it and its apex (empty non-terminals).
-    for (const auto& [owner, types] : sets_) {
+    for (const std::string& apex : apexes_) names_.insert(apex);
+    for (const auto& [owner, recs] : recs_) {
       const std::string* zone = ZoneOf(owner);
       if (!zone) continue;
       for (std::string n = owner; !n.empty(); n = Parent(n)) {
@@ -115,18 +107,85 @@ class AnswerBuilder {
         if (n == *zone) break;
       }
     }
-    for (const std::string& name : names_) BASEFS_RETURN_IF_ERROR(PrepareName(name));
-    for (const std::string& apex : apexes_) BuildTransfer(apex);
+    FindChanges();
+    for (const std::string& name : names_) {
+      if (!full_ && !Dirty(name) && Reuse(name)) continue;
+      BASEFS_RETURN_IF_ERROR(PrepareName(name));
+    }
     return Status::Ok();
   }
 
+  // The AXFR messages of zone `z` (SOA first and last).
+  static std::vector<std::string> Transfer(const Zone& z, uint32_t serial) {
+    AnswerTable scratch;
+    AnswerBuilder b(&scratch, nullptr);
+    if (!b.AddZone(z, serial).ok()) return {};
+    std::vector<std::string> out;
+    const std::string apex = Lowercase(z.apex);
+    ldns_rr* soa = b.sets_[apex][LDNS_RR_TYPE_SOA].front();
+    PktPtr p = b.NewPacket(apex, LDNS_RR_TYPE_AXFR);
+    size_t bytes = 64;
+    auto flush = [&] {
+      out.push_back(ToWire(p.get()));
+      p.reset(ldns_pkt_new());
+      ldns_pkt_set_qr(p.get(), true);
+      ldns_pkt_set_aa(p.get(), true);
+      bytes = 64;
+    };
+    auto add = [&](ldns_rr* rr) {
+      const size_t n = ldns_rr_uncompressed_size(rr);
+      if (bytes + n > kAxfrMessageBytes && ldns_pkt_ancount(p.get()) > 0) flush();
+      ldns_pkt_push_rr(p.get(), LDNS_SECTION_ANSWER, ldns_rr_clone(rr));
+      bytes += n;
+    };
+    add(soa);
+    for (const auto& [owner, recs] : b.recs_) {
+      b.EnsureParsed(owner);
+      for (const auto& [type, rrs] : b.sets_[owner])
+        if (type != LDNS_RR_TYPE_SOA)
+          for (ldns_rr* rr : rrs) add(rr);
+    }
+    add(soa);
+    flush();
+    return out;
+  }
+
  private:
+  static std::string SoaText(const std::string& apex, const SoaFields& s, uint32_t serial) {
+    return apex + " " + std::to_string(s.ttl) + " IN SOA " + s.mname + " " + s.rname + " " + std::to_string(serial) +
+           " " + std::to_string(s.refresh) + " " + std::to_string(s.retry) + " " + std::to_string(s.expire) + " " +
+           std::to_string(s.minimum);
+  }
+
   Result<ldns_rr*> Parse(const std::string& text) {
     ldns_rr* rr = nullptr;
     const ldns_status st = ldns_rr_new_frm_str(&rr, text.c_str(), 0, nullptr, nullptr);
     if (st != LDNS_STATUS_OK || !rr) return Invalid(ldns_get_errorstr_by_id(st));
     owned_.push_back(rr);
     return rr;
+  }
+
+  // Parses the records of `owner` once, one TTL per RRset (the lowest, RFC
+  // 2181 §5.2). Records were checked by the projection; one ldns refuses is
+  // left out (and counted).
+  void EnsureParsed(const std::string& owner) {
+    if (!parsed_.insert(owner).second) return;
+    auto it = recs_.find(owner);
+    if (it == recs_.end()) return;
+    auto& types = sets_[owner];
+    for (const Record* r : it->second) {
+      char* type = ldns_rr_type2str(static_cast<ldns_rr_type>(r->type));
+      const std::string text = r->owner + " " + std::to_string(r->ttl) + " IN " + (type ? type : "TYPE0") + " " + r->rdata;
+      free(type);
+      auto rr = Parse(text);
+      if (rr.ok()) types[r->type].push_back(*rr);
+    }
+    for (auto& [type, rrs] : types) {
+      if (type == LDNS_RR_TYPE_SOA) continue;
+      uint32_t ttl = UINT32_MAX;
+      for (ldns_rr* rr : rrs) ttl = std::min(ttl, ldns_rr_ttl(rr));
+      for (ldns_rr* rr : rrs) ldns_rr_set_ttl(rr, ttl);
+    }
   }
 
   // The most specific served zone holding `name`.
@@ -137,19 +196,123 @@ class AnswerBuilder {
     return best;
   }
 
-  const std::vector<ldns_rr*>* Set(const std::string& owner, uint16_t type) const {
+  const std::vector<ldns_rr*>* Set(const std::string& owner, uint16_t type) {
+    EnsureParsed(owner);
     auto it = sets_.find(owner);
     if (it == sets_.end()) return nullptr;
     auto jt = it->second.find(type);
     return jt == it->second.end() ? nullptr : &jt->second;
   }
 
+  // --- What changed since the previous table ------------------------------
+
+  void FindChanges() {
+    if (!prev_) {
+      full_ = true;
+      return;
+    }
+    // Zones added, removed or with other SOA fields: build everything.
+    if (prev_->src_.size() != t_->src_.size()) full_ = true;
+    for (size_t i = 0; !full_ && i < t_->src_.size(); ++i)
+      full_ = prev_->src_[i].apex != t_->src_[i].apex || !(prev_->src_[i].soa == t_->src_[i].soa);
+    if (full_) return;
+    for (const auto& [owner, text] : t_->groups_) {
+      auto it = prev_->groups_.find(owner);
+      if (it == prev_->groups_.end() || it->second != text) changed_.insert(owner);
+    }
+    for (const auto& [owner, text] : prev_->groups_)
+      if (!t_->groups_.count(owner)) changed_.insert(owner);
+    // Names that appeared or vanished (empty non-terminals included).
+    for (const std::string& n : names_)
+      if (!prev_->names_.count(WireKey(n))) changed_.insert(n);
+    for (const auto& [key, e] : prev_->names_)
+      if (!names_.count(e.name)) changed_.insert(e.name);
+  }
+
+  static std::string Token(const std::string& rdata, size_t index) {
+    size_t pos = 0;
+    for (size_t i = 0; i < index; ++i) {
+      pos = rdata.find(' ', pos);
+      if (pos == std::string::npos) return "";
+      ++pos;
+    }
+    return Lowercase(rdata.substr(pos, rdata.find(' ', pos) - pos));
+  }
+
+  // Targets whose records go into the answers of a record's owner.
+  void Targets(const Record& r, std::vector<std::string>* out) const {
+    switch (r.type) {
+      case LDNS_RR_TYPE_SRV: out->push_back(Token(r.rdata, 3)); break;
+      case LDNS_RR_TYPE_MX: out->push_back(Token(r.rdata, 1)); break;
+      case LDNS_RR_TYPE_NS:
+      case LDNS_RR_TYPE_CNAME:
+      case LDNS_RR_TYPE_PTR: out->push_back(Token(r.rdata, 0)); break;
+      default: break;
+    }
+  }
+
+  // Could the answers of `name` differ from the previous table's (other
+  // than in the SOA serial)? Follows the same links answers follow: SRV,
+  // MX, NS targets; PTR targets and their SRV targets; CNAME chains.
+  bool Dirty(const std::string& name) const {
+    std::vector<std::string> todo{name};
+    std::set<std::string> seen;
+    for (size_t depth = 0; !todo.empty() && depth < 3 * kMaxCnameHops; ++depth) {
+      std::vector<std::string> next;
+      for (const std::string& n : todo) {
+        if (!seen.insert(n).second) continue;
+        if (changed_.count(n)) return true;
+        auto it = recs_.find(n);
+        if (it == recs_.end()) continue;
+        for (const Record* r : it->second) Targets(*r, &next);
+      }
+      todo = std::move(next);
+    }
+    for (const std::string& apex : apexes_)
+      if (name == apex) return true;  // SOA, NS and their glue: always built
+    return false;
+  }
+
+  // Copies the previous table's answers for `name`, patching the serial of
+  // any SOA they end with. False if there is nothing to copy.
+  bool Reuse(const std::string& name) {
+    const std::string key = WireKey(name);
+    auto it = prev_->names_.find(key);
+    if (it == prev_->names_.end()) return false;
+    const AnswerTable::NameEntry& old = it->second;
+    AnswerTable::NameEntry& e = t_->names_[key];
+    e.name = name;
+    auto copy = [&](uint32_t i) {
+      AnswerTable::Answer_ a = prev_->answers_[i];
+      if (!a.soa_zone.empty()) {
+        const uint32_t serial = serial_of_.at(a.soa_zone);
+        for (std::string* w : {&a.full, &a.minimal})
+          if (w->size() >= kDnsHeaderBytes + 20) WriteU32(reinterpret_cast<uint8_t*>(w->data()) + w->size() - 20, serial);
+      }
+      t_->answers_.push_back(std::move(a));
+      return static_cast<uint32_t>(t_->answers_.size() - 1);
+    };
+    for (const auto& [type, i] : old.by_type) e.by_type.emplace_back(type, copy(i));
+    e.fallback = copy(old.fallback);
+    e.any = copy(old.any);
+    return true;
+  }
+
+  static void WriteU32(uint8_t* p, uint32_t v) {
+    p[0] = static_cast<uint8_t>(v >> 24);
+    p[1] = static_cast<uint8_t>(v >> 16);
+    p[2] = static_cast<uint8_t>(v >> 8);
+    p[3] = static_cast<uint8_t>(v);
+  }
+
+  // --- Building answers -----------------------------------------------------
+
   static void Push(ldns_pkt* p, ldns_pkt_section s, const std::vector<ldns_rr*>& rrs, std::set<const ldns_rr*>* seen) {
     for (ldns_rr* rr : rrs)
       if (seen->insert(rr).second) ldns_pkt_push_rr(p, s, ldns_rr_clone(rr));
   }
 
-  void PushAddresses(ldns_pkt* p, const std::string& target, std::set<const ldns_rr*>* seen) const {
+  void PushAddresses(ldns_pkt* p, const std::string& target, std::set<const ldns_rr*>* seen) {
     for (uint16_t t : {LDNS_RR_TYPE_A, LDNS_RR_TYPE_AAAA})
       if (auto* s = Set(target, t)) Push(p, LDNS_SECTION_ADDITIONAL, *s, seen);
   }
@@ -157,7 +320,7 @@ class AnswerBuilder {
   // Additional records for an answer RRset: addresses of SRV/MX/NS targets;
   // for DNS-SD PTRs to service instances, their SRV and TXT and the
   // addresses of the SRV targets (RFC 6763 §12.1).
-  void AddAdditional(ldns_pkt* p, const std::vector<ldns_rr*>& rrs, std::set<const ldns_rr*>* seen) const {
+  void AddAdditional(ldns_pkt* p, const std::vector<ldns_rr*>& rrs, std::set<const ldns_rr*>* seen) {
     for (ldns_rr* rr : rrs) {
       switch (ldns_rr_get_type(rr)) {
         case LDNS_RR_TYPE_SRV: PushAddresses(p, RdfName(ldns_rr_rdf(rr, 3)), seen); break;
@@ -191,15 +354,20 @@ class AnswerBuilder {
     return p;
   }
 
+  void PushNegativeSoa(ldns_pkt* p, const std::string& zone) {
+    ldns_pkt_push_rr(p, LDNS_SECTION_AUTHORITY, ldns_rr_clone(negative_soa_.at(zone)));
+    soa_zone_ = zone;
+  }
+
   // Fills `p` with the answer to (name, qtype): CNAMEs chased inside the
   // served zones, NODATA/NXDOMAIN with the zone's SOA.
-  void Resolve(ldns_pkt* p, std::string name, uint16_t qtype, std::set<const ldns_rr*>* seen) const {
+  void Resolve(ldns_pkt* p, std::string name, uint16_t qtype, std::set<const ldns_rr*>* seen) {
     for (int hop = 0; hop < kMaxCnameHops; ++hop) {
       const std::string* zone = ZoneOf(name);
       if (!zone) return;  // a CNAME out of our zones: the client goes on from there
       if (!names_.count(name)) {
         ldns_pkt_set_rcode(p, LDNS_RCODE_NXDOMAIN);
-        ldns_pkt_push_rr(p, LDNS_SECTION_AUTHORITY, ldns_rr_clone(negative_soa_.at(*zone)));
+        PushNegativeSoa(p, *zone);
         return;
       }
       const auto* cname = Set(name, LDNS_RR_TYPE_CNAME);
@@ -213,7 +381,7 @@ class AnswerBuilder {
         Push(p, LDNS_SECTION_ANSWER, *set, seen);
         AddAdditional(p, *set, seen);
       } else {
-        ldns_pkt_push_rr(p, LDNS_SECTION_AUTHORITY, ldns_rr_clone(negative_soa_.at(*zone)));
+        PushNegativeSoa(p, *zone);
       }
       return;
     }
@@ -230,14 +398,19 @@ class AnswerBuilder {
       a.minimal = ToWire(p);
       if (a.full.size() > kMaxDnsMessageBytes) a.full = a.minimal;
       if (a.minimal.size() > kMaxDnsMessageBytes) a.minimal.clear();
+    } else if (!soa_zone_.empty()) {
+      a.soa_zone = soa_zone_;  // the SOA is the last record
     }
+    soa_zone_.clear();
     if (a.full.size() > kMaxDnsMessageBytes || a.full.size() < kDnsHeaderBytes) {
       // Too big for any transport: SERVFAIL rather than a wrong answer.
       a.full.resize(kDnsHeaderBytes);
       a.full[3] = static_cast<char>(LDNS_RCODE_SERVFAIL);
       for (int i = 4; i < 12; ++i) a.full[i] = 0;
       a.minimal.clear();
+      a.soa_zone.clear();
     }
+    ++t_->built_;
     t_->answers_.push_back(std::move(a));
     return static_cast<uint32_t>(t_->answers_.size() - 1);
   }
@@ -246,7 +419,9 @@ class AnswerBuilder {
     const std::string key = WireKey(name);
     if (key.empty()) return Invalid("bad owner name " + name);
     AnswerTable::NameEntry& e = t_->names_[key];
+    e.name = name;
     std::set<uint16_t> types;
+    EnsureParsed(name);
     auto it = sets_.find(name);
     if (it != sets_.end())
       for (const auto& [type, rrs] : it->second) types.insert(type);
@@ -258,6 +433,7 @@ class AnswerBuilder {
         if (!c) break;
         target = RdfName(ldns_rr_rdf(c->front(), 0));
       }
+      EnsureParsed(target);
       if (auto jt = sets_.find(target); jt != sets_.end())
         for (const auto& [type, rrs] : jt->second)
           if (type != LDNS_RR_TYPE_CNAME) types.insert(type);
@@ -278,8 +454,9 @@ class AnswerBuilder {
     {
       PktPtr p = NewPacket(name, LDNS_RR_TYPE_ANY);
       std::set<const ldns_rr*> seen;
-      if (it == sets_.end()) {
-        ldns_pkt_push_rr(p.get(), LDNS_SECTION_AUTHORITY, ldns_rr_clone(negative_soa_.at(*ZoneOf(name))));
+      it = sets_.find(name);
+      if (it == sets_.end() || it->second.empty()) {
+        PushNegativeSoa(p.get(), *ZoneOf(name));
       } else if (const auto* c = Set(name, LDNS_RR_TYPE_CNAME)) {
         Push(p.get(), LDNS_SECTION_ANSWER, *c, &seen);
       } else {
@@ -290,49 +467,28 @@ class AnswerBuilder {
     return Status::Ok();
   }
 
-  void BuildTransfer(const std::string& apex) {
-    AnswerTable::ZoneEntry& ze = t_->zones_[WireKey(apex)];
-    ldns_rr* soa = Set(apex, LDNS_RR_TYPE_SOA)->front();
-    PktPtr p = NewPacket(apex, LDNS_RR_TYPE_AXFR);
-    size_t bytes = 64;
-    auto flush = [&] {
-      ze.axfr.push_back(ToWire(p.get()));
-      p.reset(ldns_pkt_new());
-      ldns_pkt_set_qr(p.get(), true);
-      ldns_pkt_set_aa(p.get(), true);
-      bytes = 64;
-    };
-    auto add = [&](ldns_rr* rr) {
-      const size_t n = ldns_rr_uncompressed_size(rr);
-      if (bytes + n > kAxfrMessageBytes && ldns_pkt_ancount(p.get()) > 0) flush();
-      ldns_pkt_push_rr(p.get(), LDNS_SECTION_ANSWER, ldns_rr_clone(rr));
-      bytes += n;
-    };
-    add(soa);
-    for (const auto& [owner, types] : sets_) {
-      const std::string* zone = ZoneOf(owner);
-      if (!zone || *zone != apex) continue;
-      for (const auto& [type, rrs] : types)
-        if (type != LDNS_RR_TYPE_SOA)
-          for (ldns_rr* rr : rrs) add(rr);
-    }
-    add(soa);
-    flush();
-  }
-
   AnswerTable* t_;
+  const AnswerTable* prev_;
+  bool full_ = false;
   std::vector<ldns_rr*> owned_;
   std::vector<std::string> apexes_;
+  std::map<std::string, uint32_t> serial_of_;
+  std::map<std::string, std::vector<const Record*>> recs_;  // owner -> records (pointing into t_->src_)
+  std::set<std::string> parsed_;
   std::map<std::string, std::map<uint16_t, std::vector<ldns_rr*>>> sets_;
   std::map<std::string, ldns_rr*> negative_soa_;
   std::set<std::string> names_;
+  std::set<std::string> changed_;
+  std::string soa_zone_;  // set by PushNegativeSoa for Store
 };
 
 Result<std::unique_ptr<AnswerTable>> AnswerTable::Build(const std::vector<Zone>& zones,
-                                                        const std::vector<uint32_t>& serials) {
+                                                        const std::vector<uint32_t>& serials,
+                                                        const AnswerTable* previous) {
   std::unique_ptr<AnswerTable> t(new AnswerTable());
+  t->src_.reserve(zones.size());  // records are pointed to while building
   {
-    AnswerBuilder b(t.get());
+    AnswerBuilder b(t.get(), previous);
     for (size_t i = 0; i < zones.size(); ++i)
       BASEFS_RETURN_IF_ERROR(b.AddZone(zones[i], i < serials.size() ? serials[i] : 1));
     BASEFS_RETURN_IF_ERROR(b.Prepare());
@@ -417,7 +573,8 @@ size_t AnswerTable::Answer(const uint8_t* msg, const Query& q, size_t limit, uin
 
 std::vector<std::string> AnswerTable::Transfer(const Query& q) const {
   auto it = zones_.find(q.name());
-  return it == zones_.end() ? std::vector<std::string>{} : it->second.axfr;
+  if (it == zones_.end()) return {};
+  return AnswerBuilder::Transfer(src_[it->second.source], it->second.serial);
 }
 
 }  // namespace basefs

@@ -30,9 +30,13 @@ inline constexpr size_t kAxfrMessageBytes = 16 * 1024;
 
 class AnswerTable {
  public:
-  // `serials[i]` is the SOA serial of `zones[i]`.
+  // `serials[i]` is the SOA serial of `zones[i]`. With `previous` (the
+  // table being replaced), answers whose records did not change are copied
+  // from it (with the new serial patched into their SOA) instead of being
+  // built again: a change costs in proportion to the names it touches.
   static Result<std::unique_ptr<AnswerTable>> Build(const std::vector<Zone>& zones,
-                                                    const std::vector<uint32_t>& serials);
+                                                    const std::vector<uint32_t>& serials,
+                                                    const AnswerTable* previous = nullptr);
 
   // Writes the response to query `q` (decoded from `msg`) into `out`
   // (capacity >= kMaxDnsMessageBytes + 64): the full answer if it fits
@@ -50,14 +54,19 @@ class AnswerTable {
 
   size_t name_count() const { return names_.size(); }
   size_t answer_count() const { return answers_.size(); }
+  size_t answers_built() const { return built_; }  // the rest were copied from the previous table
   uint32_t serial(std::string_view apex) const;
 
  private:
   struct Answer_ {
     std::string full;     // complete message, ID 0, question in lowercase
     std::string minimal;  // the same without additional records ("" if none)
+    // When the message ends with a zone's SOA (negative answers): that zone
+    // (an apex), whose serial sits in the last 20 bytes.
+    std::string soa_zone;
   };
   struct NameEntry {
+    std::string name;                                     // presentation form
     std::vector<std::pair<uint16_t, uint32_t>> by_type;  // qtype -> index into answers_
     uint32_t fallback = 0;                                // NODATA (or CNAME) answer
     uint32_t any = 0;                                     // answer to QTYPE=ANY
@@ -65,7 +74,7 @@ class AnswerTable {
   struct ZoneEntry {
     std::string apex;             // presentation form
     std::string soa_tail;         // the SOA record, uncompressed, for NXDOMAIN authority
-    std::vector<std::string> axfr;
+    size_t source = 0;            // index into src_
     uint32_t serial = 0;
   };
   struct SvHash {
@@ -81,6 +90,10 @@ class AnswerTable {
   std::vector<Answer_> answers_;
   NameMap names_;
   std::unordered_map<std::string, ZoneEntry, SvHash, std::equal_to<>> zones_;  // key: apex wire name
+  // What this table was built from, for AXFR and for the next Build().
+  std::vector<Zone> src_;
+  std::unordered_map<std::string, std::string> groups_;  // owner -> its records as text
+  size_t built_ = 0;
 
   friend class AnswerBuilder;
 };

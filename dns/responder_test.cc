@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 #include <ldns/ldns.h>
 
+#include <cstring>
+#include <functional>
 #include <random>
 
 namespace basefs {
@@ -282,6 +284,76 @@ TEST_F(ResponderTest, RandomBytesNeverCrash) {
     if (o.action == DnsAction::kReply) {
       ASSERT_GE(o.len, 12u);
     }
+  }
+}
+
+}  // namespace
+}  // namespace basefs
+
+namespace basefs {
+namespace {
+
+// Every answer of an incrementally built table equals a full build's.
+TEST(AnswerTableTest, IncrementalBuildAnswersLikeAFullBuild) {
+  ProjectionInput in;
+  in.domain = "basefs.";
+  in.self_node = "n1";
+  in.members = {{"n1", "10.0.0.1", true, "K1", {}}, {"n2", "10.0.0.2", true, "K2", {}}};
+  for (int i = 0; i < 20; ++i)
+    in.files.push_back({"/services/s" + std::to_string(i % 5) + "/i" + std::to_string(i), i % 2 ? "K1" : "K2",
+                        "port = " + std::to_string(100 + i) + "\ntags = [\"t" + std::to_string(i % 3) + "\"]\n"});
+  in.files.push_back({"/zones/example.org/www", "K1", "A 192.0.2.1\n"});
+  in.files.push_back({"/zones/example.org/alias", "K1", "CNAME www.example.org.\n"});
+  in.files.push_back({"/zones/example.org/mx/@", "K1", "MX 10 www.example.org.\n"});
+
+  std::vector<std::function<void()>> steps = {
+      [&] { in.files.push_back({"/services/s9/new", "K1", "port = 9\n"}); },
+      [&] { in.files.erase(in.files.begin() + 3); },
+      [&] { in.files[0].content = "port = 1\naddress = \"192.0.2.99\"\n"; },
+      [&] { in.members[1].alive = false; },
+      [&] { in.members[0].failing.insert(InstanceId("s1", "i1")); },
+      [&] { in.files.back().content = "MX 20 alias.example.org.\n"; },
+      [&] { in.files.push_back({"/zones/example.org/www", "K1", "A 192.0.2.2\n"}); },
+      [&] { in.files.push_back({"/zones/example.org/deep/er/x", "K1", "TXT x\n"}); },
+      [&] { in.members[1].alive = true; },
+  };
+  Projection p = Project(in);
+  uint32_t serial = 100;
+  auto prev = AnswerTable::Build(p.zones, {serial, serial});
+  ASSERT_TRUE(prev.ok());
+  std::unique_ptr<AnswerTable> table = std::move(prev).value();
+  for (size_t step = 0; step < steps.size(); ++step) {
+    steps[step]();
+    p = Project(in);
+    ++serial;
+    auto inc = AnswerTable::Build(p.zones, {serial, serial}, table.get());
+    auto full = AnswerTable::Build(p.zones, {serial, serial});
+    ASSERT_TRUE(inc.ok() && full.ok());
+    EXPECT_LT((*inc)->answers_built(), (*full)->answers_built()) << "step " << step;
+    std::set<std::string> names = {"basefs.", "example.org.", "nope.example.org.", "x.nope.basefs."};
+    for (const Zone& z : p.zones)
+      for (const Record& r : z.records)
+        for (std::string n = r.owner; n.find('.') != std::string::npos && n.size() > 1; n = n.substr(n.find('.') + 1))
+          names.insert(n);
+    for (const std::string& name : names) {
+      for (uint16_t type : {1, 2, 5, 6, 12, 15, 16, 28, 33, 255, 65280}) {
+        uint8_t qbuf[512];
+        size_t qlen = 0;
+        ASSERT_TRUE(NameToWire(name, qbuf + 12, &qlen));
+        std::memset(qbuf, 0, 12);
+        qbuf[5] = 1;
+        WriteU16(qbuf + 12 + qlen, type);
+        WriteU16(qbuf + 14 + qlen, 1);
+        Query q;
+        ASSERT_EQ(DecodeQuery(qbuf, 16 + qlen, &q), Decoded::kOk);
+        static uint8_t a[kResponseBufferBytes], b[kResponseBufferBytes];
+        const size_t na = (*inc)->Answer(qbuf, q, kMaxDnsMessageBytes, a);
+        const size_t nb = (*full)->Answer(qbuf, q, kMaxDnsMessageBytes, b);
+        ASSERT_EQ(std::string(reinterpret_cast<char*>(a), na), std::string(reinterpret_cast<char*>(b), nb))
+            << "step " << step << " " << name << " type " << type;
+      }
+    }
+    table = std::move(inc).value();
   }
 }
 

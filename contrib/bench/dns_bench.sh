@@ -1,0 +1,174 @@
+#!/usr/bin/env bash
+# DNS benchmark (issue 6): the same zone served by basefs, NSD and Knot on
+# this machine, each server pinned to CPU 0 and dnsperf to CPU 1, one query
+# file for all three. Prints queries/s at full load, latency (p50/p99) at a
+# fixed 20,000 queries/s, the ratios to NSD, and the time from `basefs
+# publish` on one node to the record being answered by another node's DNS.
+#
+# The zone: SERVICES services with one instance each, published through
+# `basefs publish`, then fetched from basefs by AXFR for NSD and Knot.
+#
+# Usage: contrib/bench/dns_bench.sh [SERVICES=1000] [SECONDS=10]
+# Needs dnsperf, nsd, knot (installed with apt-get when missing and root).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+SERVICES=${1:-1000}
+SECS=${2:-10}
+BASEFS=${BASEFS:-$PWD/build/cli/basefs}
+[ -x "$BASEFS" ] || { echo "build first: contrib/build.sh" >&2; exit 1; }
+for tool in dnsperf nsd knotd dig; do
+  if ! command -v "$tool" >/dev/null; then
+    [ "$(id -u)" = 0 ] || { echo "missing $tool: apt-get install dnsperf nsd knot dnsutils" >&2; exit 1; }
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q dnsperf nsd knot dnsutils >/dev/null
+  fi
+done
+
+W=$(mktemp -d /tmp/basefs-dnsbench.XXXXXX)
+PIDS=()
+cleanup() {
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+  rm -rf "$W"
+}
+trap cleanup EXIT
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_for() {  # wait_for SECONDS CMD...
+  local end=$((SECONDS + $1)); shift
+  until "$@" >/dev/null 2>&1; do
+    if [ $SECONDS -ge $end ]; then
+      echo "timed out waiting for: $*" >&2
+      tail -n 5 "$W"/*.log "$W"/*.out >&2 2>/dev/null || true
+      return 1
+    fi
+    sleep 0.05
+  done
+}
+
+P_BASEFS=$(free_port); P_NSD=$(free_port); P_KNOT=$(free_port)
+export BASEFS_HOME=$W/a
+"$BASEFS" bootstrap bench >/dev/null
+taskset -c 0 "$BASEFS" run bench --bind 127.0.0.1:0 --dns 127.0.0.1:$P_BASEFS --node-name a --no-recursion \
+  >"$W/a.log" 2>&1 &
+PIDS+=($!)
+wait_for 20 test -S "$W/a/bench/control.sock"
+
+echo "publishing $SERVICES services through 'basefs publish'..."
+start=$(date +%s.%N)
+for i in $(seq 1 "$SERVICES"); do
+  "$BASEFS" publish bench "svc$i" i1 --port $((1000 + i % 60000)) --address "10.$((i / 65536 % 256)).$((i / 256 % 256)).$((i % 256))"
+done
+echo "  $(python3 -c "print(f'{$SERVICES / ($(date +%s.%N) - $start):.0f}')") publishes/s"
+wait_for 30 sh -c "dig +short -p $P_BASEFS @127.0.0.1 SRV svc$SERVICES.service.basefs. | grep -q svc$SERVICES"
+
+# (the closing SOA of the transfer is dropped: a zone file has one)
+dig +nocmd +nostats +nocomments -p "$P_BASEFS" @127.0.0.1 AXFR basefs. | awk '!($4 == "SOA" && seen++)' >"$W/basefs.zone"
+echo "zone: $(grep -c . "$W/basefs.zone") records (AXFR from basefs)"
+
+mkdir -p "$W/knot"
+cat >"$W/nsd.conf" <<CONF
+server:
+  ip-address: 127.0.0.1@$P_NSD
+  server-count: 1
+  username: ""
+  chroot: ""
+  zonesdir: "$W"
+  pidfile: "$W/nsd.pid"
+  xfrdfile: "$W/xfrd.state"
+  zonelistfile: "$W/zone.list"
+  database: ""
+  logfile: "$W/nsd.log"
+  rrl-ratelimit: 0
+  verbosity: 0
+remote-control:
+  control-enable: no
+zone:
+  name: basefs.
+  zonefile: basefs.zone
+CONF
+taskset -c 0 nsd -d -c "$W/nsd.conf" >"$W/nsd.out" 2>&1 &
+PIDS+=($!)
+cat >"$W/knot.conf" <<CONF
+server:
+  rundir: "$W/knot"
+  listen: 127.0.0.1@$P_KNOT
+  udp-workers: 1
+  tcp-workers: 1
+  background-workers: 1
+database:
+  storage: "$W/knot"
+log:
+  - target: stderr
+    any: error
+zone:
+  - domain: basefs.
+    storage: "$W"
+    file: "basefs.zone"
+    journal-content: none
+    zonefile-sync: -1
+CONF
+taskset -c 0 knotd -c "$W/knot.conf" >"$W/knot.out" 2>&1 &
+PIDS+=($!)
+for p in $P_NSD $P_KNOT; do
+  wait_for 20 sh -c "dig +short -p $p @127.0.0.1 SRV svc1.service.basefs. | grep -q svc1"
+done
+
+# One query file for everyone: service A, RFC 2782 SRV, instance TXT, NXDOMAIN.
+Q=$W/queries
+for i in $(seq 1 "$SERVICES"); do
+  echo "svc$i.service.basefs. A"
+  echo "_svc$i._tcp.basefs. SRV"
+  echo "i1.svc$i.instance.basefs. TXT"
+  echo "nope$i.service.basefs. A"
+done | shuf --random-source=<(yes) >"$Q"
+
+load() {  # load PORT -> queries/s
+  taskset -c 1 dnsperf -s 127.0.0.1 -p "$1" -d "$Q" -l "$SECS" -c 8 -q 1000 -T 1 2>/dev/null |
+    awk '/Queries per second/ {print $4} /Queries lost/ {lost=$3} END {}'
+}
+latency() {  # latency PORT -> "p50_us p99_us lost"
+  taskset -c 1 dnsperf -s 127.0.0.1 -p "$1" -d "$Q" -l 5 -Q 20000 -c 4 -q 1000 -T 1 -v 2>/dev/null |
+    awk '$1 == ">" {print $NF * 1e6}' | sort -n |
+    awk '{a[NR] = $1} END {if (NR == 0) {print "- -"; exit} printf "%.0f %.0f\n", a[int(NR * 0.5)], a[int(NR * 0.99)]}'
+}
+declare -A QPS P50 P99
+for s in basefs:$P_BASEFS nsd:$P_NSD knot:$P_KNOT; do
+  name=${s%%:*}; port=${s##*:}
+  QPS[$name]=$(load "$port")
+  read -r P50[$name] P99[$name] < <(latency "$port")
+done
+echo
+echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
+echo "servers on CPU 0, dnsperf on CPU 1; $((SERVICES * 4)) distinct queries; ${SECS}s at full load"
+printf "%-8s %12s %14s %14s\n" server "queries/s" "p50 @20k (us)" "p99 @20k (us)"
+for name in basefs nsd knot; do
+  printf "%-8s %12s %14s %14s\n" "$name" "${QPS[$name]}" "${P50[$name]}" "${P99[$name]}"
+done
+python3 - "${QPS[basefs]}" "${QPS[nsd]}" "${QPS[knot]}" "${P99[basefs]}" "${P99[nsd]}" <<'PY'
+import sys
+b, n, k, pb, pn = (float(x) if x not in ("", "-") else 0.0 for x in sys.argv[1:])
+print(f"basefs/nsd queries/s: {b / n:.2f}x   basefs/knot: {b / k:.2f}x   p99 basefs/nsd: {pb / pn:.2f}x" if n and k and pn else "ratio: n/a")
+PY
+
+# Publish on node a, answered by node b's DNS.
+echo
+P_B=$(free_port)
+export BASEFS_HOME=$W/b
+KEY_B=$("$BASEFS" genkey)
+BASEFS_HOME=$W/a "$BASEFS" grant bench /services "$KEY_B" >/dev/null
+GOSSIP_A=$(grep -o 'at [0-9.]*:[0-9]*' "$W/a.log" | head -1 | cut -d' ' -f2)
+"$BASEFS" run bench --bind 127.0.0.1:0 --dns 127.0.0.1:$P_B --node-name b --no-recursion --join "$GOSSIP_A" \
+  >"$W/b.log" 2>&1 &
+PIDS+=($!)
+wait_for 60 sh -c "dig +short -p $P_B @127.0.0.1 SRV svc$SERVICES.service.basefs. | grep -q svc$SERVICES"
+export BASEFS_HOME=$W/a
+times=()
+for r in 1 2 3 4 5 6 7 8 9 10; do
+  t0=$(date +%s%N)
+  "$BASEFS" publish bench "new$r" i1 --port 80 --address 192.0.2.$r
+  t1=$(date +%s%N)
+  until dig +short +tries=1 +time=1 -p "$P_B" @127.0.0.1 "new$r.service.basefs." | grep -q 192.0.2; do :; done
+  t2=$(date +%s%N)
+  times+=("$(( (t1 - t0) / 1000000 )) $(( (t2 - t0) / 1000000 ))")
+done
+printf '%s\n' "${times[@]}" | sort -n -k2 | awk '{w[NR]=$1; t[NR]=$2} END {
+  printf "publish on a -> answered by b: median %d ms, max %d ms over %d runs (the publish command itself: median %d ms)\n", t[int((NR+1)/2)], t[NR], NR, w[int((NR+1)/2)]}'
