@@ -4,7 +4,7 @@
 // A change under /services or /zones, a membership change or a health
 // change schedules one rebuild on the loop (changes that arrive together
 // are coalesced; while a sync streams history, rebuilds are spaced by a
-// multiple of the last rebuild's duration so they stay a small share of
+// twice the last rebuild's duration so they stay a small share of
 // the loop). A rebuild reads the files, projects them, raises the serial of
 // every zone whose records changed and swaps in a new AnswerTable.
 //

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <map>
 #include <set>
+#include <unordered_set>
 
 #include "zones/names.h"
 
@@ -73,7 +74,6 @@ class AnswerBuilder {
     ze.source = t_->src_.size();
     t_->src_.push_back(z);
     apexes_.push_back(apex);
-    serial_of_[apex] = serial;
     const SoaFields& s = z.soa;
     BASEFS_ASSIGN_OR_RETURN(ldns_rr * soa, Parse(SoaText(apex, s, serial)));
     sets_[apex][LDNS_RR_TYPE_SOA].push_back(soa);
@@ -108,8 +108,9 @@ class AnswerBuilder {
       }
     }
     FindChanges();
+    if (!full_) FindDirty();
     for (const std::string& name : names_) {
-      if (!full_ && !Dirty(name) && Reuse(name)) continue;
+      if (!full_ && !dirty_.count(name) && Reuse(name)) continue;
       BASEFS_RETURN_IF_ERROR(PrepareName(name));
     }
     return Status::Ok();
@@ -196,6 +197,14 @@ class AnswerBuilder {
     return best;
   }
 
+  bool HasType(const std::string& owner, uint16_t type) const {
+    auto it = recs_.find(owner);
+    if (it == recs_.end()) return false;
+    for (const Record* r : it->second)
+      if (r->type == type) return true;
+    return false;
+  }
+
   const std::vector<ldns_rr*>* Set(const std::string& owner, uint16_t type) {
     EnsureParsed(owner);
     auto it = sets_.find(owner);
@@ -226,7 +235,7 @@ class AnswerBuilder {
     for (const std::string& n : names_)
       if (!prev_->names_.count(WireKey(n))) changed_.insert(n);
     for (const auto& [key, e] : prev_->names_)
-      if (!names_.count(e.name)) changed_.insert(e.name);
+      if (!names_.count(e->name)) changed_.insert(e->name);
   }
 
   static std::string Token(const std::string& rdata, size_t index) {
@@ -251,58 +260,39 @@ class AnswerBuilder {
     }
   }
 
-  // Could the answers of `name` differ from the previous table's (other
-  // than in the SOA serial)? Follows the same links answers follow: SRV,
-  // MX, NS targets; PTR targets and their SRV targets; CNAME chains.
-  bool Dirty(const std::string& name) const {
-    std::vector<std::string> todo{name};
-    std::set<std::string> seen;
-    for (size_t depth = 0; !todo.empty() && depth < 3 * kMaxCnameHops; ++depth) {
-      std::vector<std::string> next;
-      for (const std::string& n : todo) {
-        if (!seen.insert(n).second) continue;
-        if (changed_.count(n)) return true;
-        auto it = recs_.find(n);
-        if (it == recs_.end()) continue;
-        for (const Record* r : it->second) Targets(*r, &next);
-      }
-      todo = std::move(next);
+  // Names whose answers could differ from the previous table's (other
+  // than in the SOA serial): the changed owners and, transitively, every
+  // owner whose answers follow a link to them — SRV, MX and NS targets, PTR
+  // targets (and their SRV targets), CNAME chains.
+  void FindDirty() {
+    std::unordered_map<std::string, std::vector<const std::string*>> linked_from;
+    std::vector<std::string> targets;
+    for (const auto& [owner, recs] : recs_) {
+      targets.clear();
+      for (const Record* r : recs) Targets(*r, &targets);
+      for (const auto& t : targets) linked_from[t].push_back(&owner);
     }
-    for (const std::string& apex : apexes_)
-      if (name == apex) return true;  // SOA, NS and their glue: always built
-    return false;
+    std::vector<std::string> todo(changed_.begin(), changed_.end());
+    dirty_.insert(changed_.begin(), changed_.end());
+    while (!todo.empty()) {
+      const std::string n = std::move(todo.back());
+      todo.pop_back();
+      auto it = linked_from.find(n);
+      if (it == linked_from.end()) continue;
+      for (const std::string* from : it->second)
+        if (dirty_.insert(*from).second) todo.push_back(*from);
+    }
+    for (const std::string& apex : apexes_) dirty_.insert(apex);  // SOA, NS and their glue: always built
   }
 
-  // Copies the previous table's answers for `name`, patching the serial of
-  // any SOA they end with. False if there is nothing to copy.
+  // Shares the previous table's answers for `name` (their SOA serial is
+  // written at query time). False if there is nothing to share.
   bool Reuse(const std::string& name) {
     const std::string key = WireKey(name);
     auto it = prev_->names_.find(key);
     if (it == prev_->names_.end()) return false;
-    const AnswerTable::NameEntry& old = it->second;
-    AnswerTable::NameEntry& e = t_->names_[key];
-    e.name = name;
-    auto copy = [&](uint32_t i) {
-      AnswerTable::Answer_ a = prev_->answers_[i];
-      if (!a.soa_zone.empty()) {
-        const uint32_t serial = serial_of_.at(a.soa_zone);
-        for (std::string* w : {&a.full, &a.minimal})
-          if (w->size() >= kDnsHeaderBytes + 20) WriteU32(reinterpret_cast<uint8_t*>(w->data()) + w->size() - 20, serial);
-      }
-      t_->answers_.push_back(std::move(a));
-      return static_cast<uint32_t>(t_->answers_.size() - 1);
-    };
-    for (const auto& [type, i] : old.by_type) e.by_type.emplace_back(type, copy(i));
-    e.fallback = copy(old.fallback);
-    e.any = copy(old.any);
+    t_->names_[key] = it->second;
     return true;
-  }
-
-  static void WriteU32(uint8_t* p, uint32_t v) {
-    p[0] = static_cast<uint8_t>(v >> 24);
-    p[1] = static_cast<uint8_t>(v >> 16);
-    p[2] = static_cast<uint8_t>(v >> 8);
-    p[3] = static_cast<uint8_t>(v);
   }
 
   // --- Building answers -----------------------------------------------------
@@ -328,6 +318,7 @@ class AnswerBuilder {
         case LDNS_RR_TYPE_NS: PushAddresses(p, RdfName(ldns_rr_rdf(rr, 0)), seen); break;
         case LDNS_RR_TYPE_PTR: {
           const std::string target = RdfName(ldns_rr_rdf(rr, 0));
+          if (!HasType(target, LDNS_RR_TYPE_TXT)) break;  // not an instance: no parsing needed
           const auto* srv = Set(target, LDNS_RR_TYPE_SRV);
           const auto* txt = Set(target, LDNS_RR_TYPE_TXT);
           if (!srv || !txt) break;
@@ -388,7 +379,7 @@ class AnswerBuilder {
   }
 
   // Encodes `p` (and its variant without additional records).
-  uint32_t Store(ldns_pkt* p) {
+  AnswerTable::Answer_ Store(ldns_pkt* p) {
     AnswerTable::Answer_ a;
     a.full = ToWire(p);
     if (ldns_pkt_arcount(p) > 0) {
@@ -399,7 +390,7 @@ class AnswerBuilder {
       if (a.full.size() > kMaxDnsMessageBytes) a.full = a.minimal;
       if (a.minimal.size() > kMaxDnsMessageBytes) a.minimal.clear();
     } else if (!soa_zone_.empty()) {
-      a.soa_zone = soa_zone_;  // the SOA is the last record
+      a.soa_zone = WireKey(soa_zone_);  // the SOA is the last record
     }
     soa_zone_.clear();
     if (a.full.size() > kMaxDnsMessageBytes || a.full.size() < kDnsHeaderBytes) {
@@ -411,14 +402,14 @@ class AnswerBuilder {
       a.soa_zone.clear();
     }
     ++t_->built_;
-    t_->answers_.push_back(std::move(a));
-    return static_cast<uint32_t>(t_->answers_.size() - 1);
+    return a;
   }
 
   Status PrepareName(const std::string& name) {
     const std::string key = WireKey(name);
     if (key.empty()) return Invalid("bad owner name " + name);
-    AnswerTable::NameEntry& e = t_->names_[key];
+    auto entry = std::make_shared<AnswerTable::NameEntry>();
+    AnswerTable::NameEntry& e = *entry;
     e.name = name;
     std::set<uint16_t> types;
     EnsureParsed(name);
@@ -464,6 +455,7 @@ class AnswerBuilder {
       }
       e.any = Store(p.get());
     }
+    t_->names_[key] = std::move(entry);
     return Status::Ok();
   }
 
@@ -472,13 +464,13 @@ class AnswerBuilder {
   bool full_ = false;
   std::vector<ldns_rr*> owned_;
   std::vector<std::string> apexes_;
-  std::map<std::string, uint32_t> serial_of_;
   std::map<std::string, std::vector<const Record*>> recs_;  // owner -> records (pointing into t_->src_)
   std::set<std::string> parsed_;
   std::map<std::string, std::map<uint16_t, std::vector<ldns_rr*>>> sets_;
   std::map<std::string, ldns_rr*> negative_soa_;
   std::set<std::string> names_;
   std::set<std::string> changed_;
+  std::unordered_set<std::string> dirty_;
   std::string soa_zone_;  // set by PushNegativeSoa for Store
 };
 
@@ -493,6 +485,7 @@ Result<std::unique_ptr<AnswerTable>> AnswerTable::Build(const std::vector<Zone>&
       BASEFS_RETURN_IF_ERROR(b.AddZone(zones[i], i < serials.size() ? serials[i] : 1));
     BASEFS_RETURN_IF_ERROR(b.Prepare());
   }
+  for (const auto& [key, e] : t->names_) t->answer_count_ += e->by_type.size() + 2;
   return t;
 }
 
@@ -529,6 +522,17 @@ size_t AnswerTable::Emit(const Answer_& a, const uint8_t* msg, const Query& q, s
   } else {
     std::memcpy(out, w->data(), w->size());
     len = w->size();
+    if (!a.soa_zone.empty() && w == &a.full) {
+      auto z = zones_.find(a.soa_zone);
+      if (z != zones_.end()) {
+        const uint32_t s = z->second.serial;
+        uint8_t* at = out + len - 20;
+        at[0] = static_cast<uint8_t>(s >> 24);
+        at[1] = static_cast<uint8_t>(s >> 16);
+        at[2] = static_cast<uint8_t>(s >> 8);
+        at[3] = static_cast<uint8_t>(s);
+      }
+    }
   }
   // The client's own question bytes (its letter case, its QTYPE/QCLASS).
   std::memcpy(out + kDnsHeaderBytes, msg + kDnsHeaderBytes, q.question_end - kDnsHeaderBytes);
@@ -557,18 +561,18 @@ size_t AnswerTable::Answer(const uint8_t* msg, const Query& q, size_t limit, uin
     if (q.edns) len = AppendOpt(out, len, q);
     return len;
   }
-  const NameEntry& e = it->second;
-  uint32_t idx = e.fallback;
+  const NameEntry& e = *it->second;
+  const Answer_* a = &e.fallback;
   if (q.qtype == LDNS_RR_TYPE_ANY) {
-    idx = e.any;
+    a = &e.any;
   } else {
-    for (const auto& [type, i] : e.by_type)
+    for (const auto& [type, ans] : e.by_type)
       if (type == q.qtype) {
-        idx = i;
+        a = &ans;
         break;
       }
   }
-  return Emit(answers_[idx], msg, q, limit, out);
+  return Emit(*a, msg, q, limit, out);
 }
 
 std::vector<std::string> AnswerTable::Transfer(const Query& q) const {

@@ -53,7 +53,7 @@ class AnswerTable {
   std::vector<std::string> Transfer(const Query& q) const;
 
   size_t name_count() const { return names_.size(); }
-  size_t answer_count() const { return answers_.size(); }
+  size_t answer_count() const { return answer_count_; }
   size_t answers_built() const { return built_; }  // the rest were copied from the previous table
   uint32_t serial(std::string_view apex) const;
 
@@ -61,15 +61,18 @@ class AnswerTable {
   struct Answer_ {
     std::string full;     // complete message, ID 0, question in lowercase
     std::string minimal;  // the same without additional records ("" if none)
-    // When the message ends with a zone's SOA (negative answers): that zone
-    // (an apex), whose serial sits in the last 20 bytes.
+    // When the message ends with a zone's SOA (negative answers): that
+    // zone's apex (wire form). Its serial, in the last 20 bytes, is written
+    // at query time, so answers outlive serial changes unchanged.
     std::string soa_zone;
   };
+  // All answers of one name; immutable, shared by successive tables while
+  // the name's records stay the same.
   struct NameEntry {
-    std::string name;                                     // presentation form
-    std::vector<std::pair<uint16_t, uint32_t>> by_type;  // qtype -> index into answers_
-    uint32_t fallback = 0;                                // NODATA (or CNAME) answer
-    uint32_t any = 0;                                     // answer to QTYPE=ANY
+    std::string name;                                    // presentation form
+    std::vector<std::pair<uint16_t, Answer_>> by_type;  // by qtype
+    Answer_ fallback;                                    // NODATA (or CNAME) answer
+    Answer_ any;                                         // answer to QTYPE=ANY
   };
   struct ZoneEntry {
     std::string apex;             // presentation form
@@ -81,13 +84,13 @@ class AnswerTable {
     using is_transparent = void;
     size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
   };
-  using NameMap = std::unordered_map<std::string, NameEntry, SvHash, std::equal_to<>>;
+  using NameMap = std::unordered_map<std::string, std::shared_ptr<const NameEntry>, SvHash, std::equal_to<>>;
 
   AnswerTable() = default;
   const ZoneEntry* FindZone(const Query& q) const;
   size_t Emit(const Answer_& a, const uint8_t* msg, const Query& q, size_t limit, uint8_t* out) const;
 
-  std::vector<Answer_> answers_;
+  size_t answer_count_ = 0;
   NameMap names_;
   std::unordered_map<std::string, ZoneEntry, SvHash, std::equal_to<>> zones_;  // key: apex wire name
   // What this table was built from, for AXFR and for the next Build().

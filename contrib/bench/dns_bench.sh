@@ -121,32 +121,47 @@ for i in $(seq 1 "$SERVICES"); do
   echo "nope$i.service.basefs. A"
 done | shuf --random-source=<(yes) >"$Q"
 
-load() {  # load PORT -> queries/s
-  taskset -c 1 dnsperf -s 127.0.0.1 -p "$1" -d "$Q" -l "$SECS" -c 8 -q 1000 -T 1 2>/dev/null |
-    awk '/Queries per second/ {print $4} /Queries lost/ {lost=$3} END {}'
+HZ=$(getconf CLK_TCK)
+cpu_ticks() {  # cpu_ticks PATTERN -> user+system ticks of the matching processes
+  local t=0 p
+  for p in $(pgrep -f -- "$1"); do t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat"))); done
+  echo "$t"
+}
+load() {  # load PORT PATTERN -> "queries/s queries-per-server-CPU-second"
+  local before after out
+  before=$(cpu_ticks "$2")
+  out=$(taskset -c 1 dnsperf -s 127.0.0.1 -p "$1" -d "$Q" -l "$SECS" -c 8 -q 1000 -T 1 2>/dev/null)
+  after=$(cpu_ticks "$2")
+  awk -v cpu="$(( after - before ))" -v hz="$HZ" '/Queries completed/ {done = $3} /Queries per second/ {qps = $4}
+    END {printf "%.0f %.0f\n", qps, cpu > 0 ? done / (cpu / hz) : 0}' <<<"$out"
 }
 latency() {  # latency PORT -> "p50_us p99_us lost"
   taskset -c 1 dnsperf -s 127.0.0.1 -p "$1" -d "$Q" -l 5 -Q 20000 -c 4 -q 1000 -T 1 -v 2>/dev/null |
     awk '$1 == ">" {print $NF * 1e6}' | sort -n |
     awk '{a[NR] = $1} END {if (NR == 0) {print "- -"; exit} printf "%.0f %.0f\n", a[int(NR * 0.5)], a[int(NR * 0.99)]}'
 }
-declare -A QPS P50 P99
+declare -A QPS CPUQ P50 P99 PAT
+PAT[basefs]="--dns 127.0.0.1:$P_BASEFS"; PAT[nsd]="$W/nsd.conf"; PAT[knot]="$W/knot.conf"
 for s in basefs:$P_BASEFS nsd:$P_NSD knot:$P_KNOT; do
   name=${s%%:*}; port=${s##*:}
-  QPS[$name]=$(load "$port")
+  read -r QPS[$name] CPUQ[$name] < <(load "$port" "${PAT[$name]}")
   read -r P50[$name] P99[$name] < <(latency "$port")
 done
 echo
 echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
 echo "servers on CPU 0, dnsperf on CPU 1; $((SERVICES * 4)) distinct queries; ${SECS}s at full load"
-printf "%-8s %12s %14s %14s\n" server "queries/s" "p50 @20k (us)" "p99 @20k (us)"
+echo "(queries/s is capped by dnsperf when it uses all of CPU 1; queries per server CPU-second is"
+echo " the server's own cost: answered queries / CPU time the server used during the run)"
+printf "%-8s %12s %16s %14s %14s\n" server "queries/s" "q/CPU-second" "p50 @20k (us)" "p99 @20k (us)"
 for name in basefs nsd knot; do
-  printf "%-8s %12s %14s %14s\n" "$name" "${QPS[$name]}" "${P50[$name]}" "${P99[$name]}"
+  printf "%-8s %12s %16s %14s %14s\n" "$name" "${QPS[$name]}" "${CPUQ[$name]}" "${P50[$name]}" "${P99[$name]}"
 done
-python3 - "${QPS[basefs]}" "${QPS[nsd]}" "${QPS[knot]}" "${P99[basefs]}" "${P99[nsd]}" <<'PY'
+python3 - "${QPS[basefs]}" "${QPS[nsd]}" "${QPS[knot]}" "${CPUQ[basefs]}" "${CPUQ[nsd]}" "${CPUQ[knot]}" "${P99[basefs]}" "${P99[nsd]}" <<'PY'
 import sys
-b, n, k, pb, pn = (float(x) if x not in ("", "-") else 0.0 for x in sys.argv[1:])
-print(f"basefs/nsd queries/s: {b / n:.2f}x   basefs/knot: {b / k:.2f}x   p99 basefs/nsd: {pb / pn:.2f}x" if n and k and pn else "ratio: n/a")
+b, n, k, cb, cn, ck, pb, pn = (float(x) if x not in ("", "-") else 0.0 for x in sys.argv[1:])
+r = lambda x, y: f"{x / y:.2f}x" if y else "n/a"
+print(f"basefs/nsd: queries/s {r(b, n)}, per CPU-second {r(cb, cn)}, p99 {r(pb, pn)}")
+print(f"basefs/knot: queries/s {r(b, k)}, per CPU-second {r(cb, ck)}")
 PY
 
 # Publish on node a, answered by node b's DNS.
