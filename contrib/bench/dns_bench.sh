@@ -50,6 +50,7 @@ export BASEFS_HOME=$W/a
 taskset -c 0 "$BASEFS" run bench --bind 127.0.0.1:0 --dns 127.0.0.1:$P_BASEFS --node-name a --no-recursion \
   >"$W/a.log" 2>&1 &
 PIDS+=($!)
+PID_BASEFS=$!
 wait_for 20 test -S "$W/a/bench/control.sock"
 
 echo "publishing $SERVICES services through 'basefs publish'..."
@@ -87,6 +88,7 @@ zone:
 CONF
 taskset -c 0 nsd -d -c "$W/nsd.conf" >"$W/nsd.out" 2>&1 &
 PIDS+=($!)
+PID_NSD=$!
 cat >"$W/knot.conf" <<CONF
 server:
   rundir: "$W/knot"
@@ -108,6 +110,7 @@ zone:
 CONF
 taskset -c 0 knotd -c "$W/knot.conf" >"$W/knot.out" 2>&1 &
 PIDS+=($!)
+PID_KNOT=$!
 for p in $P_NSD $P_KNOT; do
   wait_for 20 sh -c "dig +short -p $p @127.0.0.1 SRV svc1.service.basefs. | grep -q svc1"
 done
@@ -122,18 +125,20 @@ for i in $(seq 1 "$SERVICES"); do
 done | shuf --random-source=<(yes) >"$Q"
 
 HZ=$(getconf CLK_TCK)
-cpu_ticks() {  # cpu_ticks PATTERN -> user+system ticks of the matching processes
+cpu_ticks() {  # cpu_ticks PID -> user+system ticks of the process and its children (NSD forks)
   local t=0 p
-  for p in $(pgrep -f -- "$1"); do t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat"))); done
+  for p in "$1" $(pgrep -P "$1") $(for c in $(pgrep -P "$1"); do pgrep -P "$c"; done); do
+    [ -r "/proc/$p/stat" ] && t=$((t + $(sed 's/.*) //' "/proc/$p/stat" | awk '{print $12 + $13}')))
+  done
   echo "$t"
 }
-load() {  # load PORT PATTERN -> "queries/s queries-per-server-CPU-second"
+load() {  # load PORT PID -> "queries/s queries-per-server-CPU-second"
   local before after out
   before=$(cpu_ticks "$2")
   out=$(taskset -c 1 dnsperf -s 127.0.0.1 -p "$1" -d "$Q" -l "$SECS" -c 8 -q 1000 -T 1 2>/dev/null)
   after=$(cpu_ticks "$2")
   awk -v cpu="$(( after - before ))" -v hz="$HZ" '/Queries completed/ {done = $3} /Queries per second/ {qps = $4}
-    END {printf "%.0f %.0f\n", qps, cpu > 0 ? done / (cpu / hz) : 0}' <<<"$out"
+    END {printf "%.0f %.0f\n", qps, (cpu > 0 ? done / (cpu / hz) : 0)}' <<<"$out"
 }
 latency() {  # latency PORT -> "p50_us p99_us lost"
   taskset -c 1 dnsperf -s 127.0.0.1 -p "$1" -d "$Q" -l 5 -Q 20000 -c 4 -q 1000 -T 1 -v 2>/dev/null |
@@ -141,7 +146,7 @@ latency() {  # latency PORT -> "p50_us p99_us lost"
     awk '{a[NR] = $1} END {if (NR == 0) {print "- -"; exit} printf "%.0f %.0f\n", a[int(NR * 0.5)], a[int(NR * 0.99)]}'
 }
 declare -A QPS CPUQ P50 P99 PAT
-PAT[basefs]="--dns 127.0.0.1:$P_BASEFS"; PAT[nsd]="$W/nsd.conf"; PAT[knot]="$W/knot.conf"
+PAT[basefs]=$PID_BASEFS; PAT[nsd]=$PID_NSD; PAT[knot]=$PID_KNOT
 for s in basefs:$P_BASEFS nsd:$P_NSD knot:$P_KNOT; do
   name=${s%%:*}; port=${s##*:}
   read -r QPS[$name] CPUQ[$name] < <(load "$port" "${PAT[$name]}")
