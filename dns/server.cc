@@ -116,6 +116,12 @@ Result<std::unique_ptr<DnsServer>> DnsServer::Start(event_base* base, const DnsS
                    " (pick another --dns ADDR:PORT)");
   s->in_bufs_.assign(options.udp_batch, std::vector<uint8_t>(kMaxDnsMessageBytes));
   s->out_bufs_.assign(options.udp_batch, std::vector<uint8_t>(kResponseBufferBytes));
+  s->tcp_out_.resize(kResponseBufferBytes);
+  s->in_msgs_.resize(options.udp_batch);
+  s->out_msgs_.resize(options.udp_batch);
+  s->in_iov_.resize(options.udp_batch);
+  s->out_iov_.resize(options.udp_batch);
+  s->peers_.resize(options.udp_batch);
   s->udp_ev_ = event_new(base, fd, EV_READ | EV_PERSIST, &DnsServer::OnUdp, s.get());
   event_add(s->udp_ev_, nullptr);
   return s;
@@ -133,9 +139,11 @@ void DnsServer::OnUdp(int, short, void* arg) {
 
 void DnsServer::ServeUdpBatch() {
   const size_t batch = opts_.udp_batch;
-  std::vector<mmsghdr> in(batch), out(batch);
-  std::vector<iovec> in_iov(batch), out_iov(batch);
-  std::vector<sockaddr_storage> peers(batch);
+  std::vector<mmsghdr>& in = in_msgs_;
+  std::vector<mmsghdr>& out = out_msgs_;
+  std::vector<iovec>& in_iov = in_iov_;
+  std::vector<iovec>& out_iov = out_iov_;
+  std::vector<sockaddr_storage>& peers = peers_;
   for (size_t i = 0; i < batch; ++i) {
     in_iov[i] = {in_bufs_[i].data(), in_bufs_[i].size()};
     in[i] = {};
@@ -272,7 +280,7 @@ bool DnsServer::TransferAllowed(const sockaddr* peer) const {
 void DnsServer::HandleTcpQuery(Conn* c, const uint8_t* msg, size_t len) {
   ++counters_.tcp_queries;
   Query q;
-  std::vector<uint8_t> out(kResponseBufferBytes);
+  std::vector<uint8_t>& out = tcp_out_;
   const Outcome o = Respond(msg, len, true, table_.get(), responder_, &q, out.data());
   switch (o.action) {
     case DnsAction::kDrop: ++counters_.dropped; return;

@@ -15,6 +15,7 @@
 #pragma once
 
 #include <sys/socket.h>
+#include <sys/uio.h>
 
 #include <map>
 #include <memory>
@@ -102,6 +103,10 @@ class DnsServer {
   DnsCounters counters_;
   // UDP batch buffers (allocated once).
   std::vector<std::vector<uint8_t>> in_bufs_, out_bufs_;
+  std::vector<uint8_t> tcp_out_;
+  std::vector<mmsghdr> in_msgs_, out_msgs_;
+  std::vector<iovec> in_iov_, out_iov_;
+  std::vector<sockaddr_storage> peers_;
 };
 
 }  // namespace basefs
