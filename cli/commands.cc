@@ -462,6 +462,8 @@ int Execute(const std::vector<std::string>& args, Io& io) {
     c->add_option("--cluster-key", run.cluster_key_file, "file with the gossip encryption key(s)");
   }
   runcmd->add_option("--mount", run.mount, "mount the filesystem at DIR");
+  for (auto* c : {runcmd, mount})
+    c->add_flag("--read-only", run.read_only, "mount read-only: every change through the mount fails with EROFS");
 
   std::vector<std::string> reversed(args.rbegin(), args.rend());
   try {
