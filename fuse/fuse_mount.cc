@@ -55,6 +55,7 @@ struct FuseMount::OpenFile {
   std::string data;     // the content, once loaded
   bool loaded = false;  // `data` holds the content (clean or dirty)
   bool dirty = false;   // `data` differs from the store
+  bool written = false; // write() or truncate since the last save
   bool stored = true;   // false: created here, no entry yet
   bool unlinked = false;
   bool exec = false;    // wanted executable bit of an unstored file
@@ -291,6 +292,7 @@ class FuseMount::Ops {
       }
     }
     f->dirty = false;
+    f->written = false;
     (void)ino;
     return 0;
   }
@@ -411,6 +413,7 @@ class FuseMount::Ops {
         if (f->data.size() != size) {
           Resize(m, f, size);
           f->dirty = true;
+          f->written = true;
         }
       } else {
         auto n = m->store_->Stat(path);
@@ -999,12 +1002,21 @@ class FuseMount::Ops {
     }
     std::memcpy(f->data.data() + off, buf, size);
     f->dirty = true;
+    f->written = true;
     fuse_reply_write(req, size);
   }
 
+  // close(2) of any descriptor. Only content that was written (or
+  // truncated) since the last save is stored here: the close of a dup made
+  // right after open (a shell's `> file`) must not store an empty file
+  // first. Creation or O_TRUNC alone is stored at release or fsync.
   static void Flush(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) {
     FuseMount* m = Self(req);
     OpenFile* f = Open(m, ino);
+    if (f && !f->written && !f->failed) {
+      fuse_reply_err(req, 0);
+      return;
+    }
     fuse_reply_err(req, f ? Save(m, ino, f) : 0);
   }
 
@@ -1273,7 +1285,7 @@ Result<std::unique_ptr<FuseMount>> FuseMount::Mount(event_base* base, Store* sto
                                                     MountOptions options, std::function<void()> on_unmounted) {
   if (options.status_files.size() > MountOptions::kMaxStatusFiles)
     return Invalid("too many .basefs files");
-  const std::string& dir = options.dir;
+  const std::string dir = options.dir;
   struct stat st {};
   if (::stat(dir.c_str(), &st) != 0) {
     const int e = errno;
