@@ -33,6 +33,13 @@ constexpr const char* kXattrAuthor = "user.basefs.author";
 constexpr const char* kXattrHash = "user.basefs.hash";
 constexpr const char* kXattrRevisions = "user.basefs.revisions";
 
+// FNV-1a of a path with the top bit set: never a number the table gives.
+uint64_t PathIno(const std::string& path) {
+  uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : path) h = (h ^ c) * 1099511628211ull;
+  return h | (1ull << 63);
+}
+
 bool IsStatusIno(uint64_t ino) { return ino >= kStatusDirIno && ino < kFirstDynamicIno; }
 
 std::string ParentOf(const std::string& path) {
@@ -756,6 +763,10 @@ class FuseMount::Ops {
     if (auto old = m->inodes_.Find(to)) {
       if (OpenFile* f = Open(m, *old)) f->unlinked = true;
     }
+    if (auto old = m->unstored_.find(to); old != m->unstored_.end()) {
+      m->open_.at(old->second)->unlinked = true;  // replaced before it was ever saved
+      m->unstored_.erase(old);
+    }
     m->inodes_.Move(from, to);
     if (auto ino = m->inodes_.Find(to)) {
       if (OpenFile* f = Open(m, *ino)) f->path = to;
@@ -1106,7 +1117,16 @@ class FuseMount::Ops {
       if (!plus || dots) {
         struct stat st {};
         st.st_mode = item.type;
-        st.st_ino = dots ? ino : 0;
+        // What getdents shows as d_ino: the inode if the kernel holds one,
+        // else a number derived from the path (lookup gives the real one).
+        st.st_ino = ino;
+        if (!dots && dir) {
+          std::string path;
+          if (ChildPath(*dir, item.name, &path) == 0) {
+            auto known = m->inodes_.Find(path);
+            st.st_ino = known ? *known : PathIno(path);
+          }
+        }
         const size_t need = plus ? [&] {
           fuse_entry_param e{};
           e.attr = st;
@@ -1349,8 +1369,9 @@ void FuseMount::OnReadable(int, short, void* arg) {
   auto* self = static_cast<FuseMount*>(arg);
   if (self->Pump(self->options_.max_requests_per_wakeup)) return;
   // Unmounted from outside: stop watching, then tell the owner.
+  // fuse_session_unmount still runs at destruction: it frees libfuse's
+  // copy of the mount point and finds the mount already gone.
   event_del(self->ev_);
-  self->mounted_ = false;
   std::cerr << "basefs: " << self->options_.dir << " was unmounted" << std::endl;
   if (self->on_unmounted_) self->on_unmounted_();
 }

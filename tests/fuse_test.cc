@@ -58,6 +58,10 @@ class FuseTest : public ::testing::Test {
   void TearDown() override {
     for (pid_t p : pids_) testing::Stop(p);
     if (root_.empty()) return;
+    if (HasFailure()) {
+      for (int i = 0; i < 3; ++i)
+        if (fs::exists(Log(i))) std::cerr << "--- daemon log " << i << ":\n" << testing::Slurp(Log(i));
+    }
     Cleanup();
   }
 
