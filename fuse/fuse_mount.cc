@@ -802,6 +802,9 @@ class FuseMount::Ops {
     // The kernel keeps cached pages across opens: changes that did not
     // come through this mount invalidate them.
     fi->keep_cache = 1;
+    // A descriptor that cannot write has nothing to save at close: spare
+    // the kernel the flush round trip.
+    if ((fi->flags & O_ACCMODE) == O_RDONLY) fi->noflush = 1;
   }
 
   static void OpenFileOp(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
@@ -1063,7 +1066,10 @@ class FuseMount::Ops {
     if (vanished) {
       // Created here but never stored (EFBIG, a failed save): the kernel's
       // entry for it must go.
-      if (auto parent = m->inodes_.Find(ParentOf(path))) m->notifier_->Entry(*parent, NameOf(path));
+      if (auto parent = m->inodes_.Find(ParentOf(path))) {
+        m->notifier_->Entry(*parent, NameOf(path));
+        m->notifier_->Inode(*parent);
+      }
     }
     fuse_reply_err(req, 0);
   }
@@ -1096,6 +1102,13 @@ class FuseMount::Ops {
     const uint64_t fh = m->next_fh_++;
     m->dirs_[fh] = std::move(items);
     fi->fh = fh;
+    // The kernel may keep the listing: its own creates and removes reset
+    // it, and OnChange drops it (inval_inode on the directory) for the rest.
+    // `.basefs/` is not cached.
+    if (ino != kStatusDirIno) {
+      fi->cache_readdir = 1;
+      fi->keep_cache = 1;
+    }
     fuse_reply_open(req, fi);
   }
 
@@ -1398,7 +1411,10 @@ void FuseMount::OnChange(const Change& c) {
   }
   if (c.path == "/") return;
   if (!ino || (c.cause != Action::kWrite && c.cause != Action::kMode)) {
-    if (auto parent = inodes_.Find(ParentOf(c.path))) notifier_->Entry(*parent, NameOf(c.path));
+    if (auto parent = inodes_.Find(ParentOf(c.path))) {
+      notifier_->Entry(*parent, NameOf(c.path));
+      notifier_->Inode(*parent);  // its cached listing
+    }
   }
 }
 

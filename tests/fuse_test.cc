@@ -361,6 +361,10 @@ TEST_F(FuseTest, WriteOnOneMountAppearsInAnotherAndRunsItsHandler) {
   ASSERT_EQ(Run("mkdir " + m0 + "/services && echo 'port = 80' > " + m0 + "/services/web").code, 0);
   ASSERT_TRUE(testing::WaitFor([&] { return Read(m1 + "/services/web") == "port = 80\n"; }, 15s))
       << testing::Slurp(Log(1));
+  EXPECT_EQ(Run("ls " + m1 + "/services").out, "web\n");
+  ASSERT_EQ(Run("echo 'port = 81' > " + m0 + "/services/api").code, 0);
+  EXPECT_TRUE(testing::WaitFor([&] { return Run("ls " + m1 + "/services").out == "api\nweb\n"; }, 15s))
+      << "a cached listing is dropped on a remote create";
   // An update replaces cached pages and attributes on the other node.
   ASSERT_EQ(Run("echo 'port = 8080' > " + m0 + "/services/web").code, 0);
   ASSERT_TRUE(testing::WaitFor([&] { return Read(m1 + "/services/web") == "port = 8080\n"; }, 15s));
@@ -375,6 +379,7 @@ TEST_F(FuseTest, WriteOnOneMountAppearsInAnotherAndRunsItsHandler) {
   // A delete disappears there too.
   ASSERT_EQ(Run("rm " + m0 + "/services/web").code, 0);
   ASSERT_TRUE(testing::WaitFor([&] { return !fs::exists(m1 + "/services/web"); }, 15s));
+  EXPECT_TRUE(testing::WaitFor([&] { return Run("ls " + m1 + "/services").out == "api\n"; }, 15s));
   ASSERT_TRUE(testing::WaitFor([&] { return Read(hlog).find("demo delete /services/web\n") != std::string::npos; },
                                15s));
 }
