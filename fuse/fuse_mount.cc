@@ -1074,33 +1074,52 @@ class FuseMount::Ops {
     fuse_reply_err(req, 0);
   }
 
+  // The entries of directory `ino` (".", ".." first). Returns an errno.
+  static int ListDir(FuseMount* m, uint64_t ino, std::vector<DirItem>* items) {
+    *items = {{".", S_IFDIR}, {"..", S_IFDIR}};
+    if (ino == kStatusDirIno) {
+      for (const StatusFile& f : m->options_.status_files) items->push_back({f.name, S_IFREG});
+      return 0;
+    }
+    const std::string* p = m->inodes_.PathOf(ino);
+    if (!p) return ENOENT;
+    auto list = m->store_->List(*p);
+    if (!list.ok()) return ErrnoFor(list.status());
+    if (ino == InodeTable::kRootIno) items->push_back({kStatusDirName, S_IFDIR});
+    for (const PathNode* c : *list) {
+      if (ino == InodeTable::kRootIno && c->name() == kStatusDirName) continue;  // shadowed
+      const Kind k = c->state().kind;
+      items->push_back(
+          {c->name(), static_cast<mode_t>(k == Kind::kDir ? S_IFDIR : k == Kind::kSymlink ? S_IFLNK : S_IFREG)});
+    }
+    for (const auto& [path, fino] : m->unstored_)
+      if (ParentOf(path) == *p && !m->store_->Stat(path).ok()) items->push_back({NameOf(path), S_IFREG});
+    return 0;
+  }
+
+  // The listing is taken at the first readdir of the handle, not here: when
+  // the kernel has the listing cached it opens the directory but never
+  // reads it.
   static void Opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     FuseMount* m = Self(req);
-    std::vector<DirItem> items{{".", S_IFDIR}, {"..", S_IFDIR}};
-    if (ino == kStatusDirIno) {
-      for (const StatusFile& f : m->options_.status_files) items.push_back({f.name, S_IFREG});
-    } else {
+    if (ino != kStatusDirIno) {
       const std::string* p = m->inodes_.PathOf(ino);
       if (!p) {
         fuse_reply_err(req, ENOENT);
         return;
       }
-      auto list = m->store_->List(*p);
-      if (!list.ok()) {
-        fuse_reply_err(req, ErrnoFor(list.status()));
+      auto n = m->store_->Stat(*p);
+      if (!n.ok()) {
+        fuse_reply_err(req, ErrnoFor(n.status()));
         return;
       }
-      if (ino == InodeTable::kRootIno) items.push_back({kStatusDirName, S_IFDIR});
-      for (const PathNode* c : *list) {
-        if (ino == InodeTable::kRootIno && c->name() == kStatusDirName) continue;  // shadowed
-        const Kind k = c->state().kind;
-        items.push_back({c->name(), static_cast<mode_t>(k == Kind::kDir ? S_IFDIR : k == Kind::kSymlink ? S_IFLNK : S_IFREG)});
+      if ((*n)->state().kind != Kind::kDir) {
+        fuse_reply_err(req, ENOTDIR);
+        return;
       }
-      for (const auto& [path, fino] : m->unstored_)
-        if (ParentOf(path) == *p && !m->store_->Stat(path).ok()) items.push_back({NameOf(path), S_IFREG});
     }
     const uint64_t fh = m->next_fh_++;
-    m->dirs_[fh] = std::move(items);
+    m->dirs_[fh];  // empty until the first readdir
     fi->fh = fh;
     // The kernel may keep the listing: its own creates and removes reset
     // it, and OnChange drops it (inval_inode on the directory) for the rest.
@@ -1118,6 +1137,12 @@ class FuseMount::Ops {
     if (it == m->dirs_.end()) {
       fuse_reply_err(req, EBADF);
       return;
+    }
+    if (it->second.empty()) {
+      if (int e = ListDir(m, ino, &it->second)) {
+        fuse_reply_err(req, e);
+        return;
+      }
     }
     const std::vector<DirItem>& items = it->second;
     std::string out(size, '\0');

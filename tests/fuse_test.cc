@@ -104,6 +104,8 @@ class FuseTest : public ::testing::Test {
     std::vector<std::string> argv = {BASEFS_BIN, "--data-dir", Dir(i), "mount", "demo", Mnt(i),
                                      "--bind", "127.0.0.1:0", "--dns", "127.0.0.1:0",
                                      "--node-name", "n" + std::to_string(i)};
+    if (use_run_) argv = {BASEFS_BIN, "--data-dir", Dir(i), "run", "demo", "--mount", Mnt(i),
+                          "--bind", "127.0.0.1:0", "--dns", "127.0.0.1:0", "--node-name", "n" + std::to_string(i)};
     argv.insert(argv.end(), extra.begin(), extra.end());
     const pid_t pid = testing::Spawn(argv, Log(i));
     pids_.push_back(pid);
@@ -162,6 +164,7 @@ class FuseTest : public ::testing::Test {
   std::vector<pid_t> pids_;
   pid_t last_pid_ = -1;
   std::string skip_reason_;
+  bool use_run_ = false;
 };
 
 #define MOUNT_OR_SKIP(var, ...)                                  \
@@ -261,6 +264,29 @@ TEST_F(FuseTest, MvRmAndEditorStyleReplace) {
   ASSERT_EQ(Run("rm -r " + m + "/e").code, 0);
   EXPECT_FALSE(fs::exists(m + "/e"));
   EXPECT_NE(Run(Cli(0, "cat demo /e/conf")).code, 0);
+}
+
+TEST_F(FuseTest, ChmodTruncateAppendAndHardLink) {
+  MOUNT_OR_SKIP(addr, 0);
+  const std::string m = Mnt(0);
+  ASSERT_EQ(Run("printf 'hello\\n' > " + m + "/f").code, 0);
+  ASSERT_EQ(Run("echo more >> " + m + "/f").code, 0);
+  EXPECT_EQ(Read(m + "/f"), "hello\nmore\n");
+  ASSERT_EQ(Run("truncate -s 3 " + m + "/f").code, 0);
+  EXPECT_EQ(Run(Cli(0, "cat demo /f")).out, "hel");
+  ASSERT_EQ(Run("chmod 755 " + m + "/f").code, 0);
+  EXPECT_EQ(Run("stat -c %a " + m + "/f").out, "755\n");
+  ASSERT_EQ(Run("chmod 600 " + m + "/f").code, 0);
+  EXPECT_EQ(Run("stat -c %a " + m + "/f").out, "644\n") << "only the executable bit is stored";
+  json log = json::parse(Run(Cli(0, "log demo /f --json")).out);
+  ASSERT_EQ(log.size(), 5u) << log.dump();
+  EXPECT_EQ(log[0]["action"], "mode");
+  EXPECT_EQ(log[1]["action"], "mode");
+  ASSERT_EQ(Run("chmod 644 " + m + "/f").code, 0);
+  EXPECT_EQ(json::parse(Run(Cli(0, "log demo /f --json")).out).size(), 5u) << "no change, no entry";
+  ASSERT_EQ(Run("ln " + m + "/f " + m + "/hard").code, 0);
+  EXPECT_EQ(Read(m + "/hard"), "hel");
+  EXPECT_EQ(json::parse(Run(Cli(0, "log demo /hard --json")).out)[0]["action"], "link");
 }
 
 TEST_F(FuseTest, ErrorsTheToolsExpect) {
@@ -417,8 +443,31 @@ TEST_F(FuseTest, HandlersRunWithoutAMountAndCoalesceStorms) {
   EXPECT_LE(lines, 22u);
 }
 
+TEST_F(FuseTest, BlockedHandlersNeverDelayTheMount) {
+  // Every handler run blocks on a FIFO until the test opens it.
+  const std::string gate = (root_ / "gate").string();
+  ASSERT_EQ(::mkfifo(gate.c_str(), 0600), 0);
+  MOUNT_OR_SKIP(addr, 0, {"--handler", "/**=cat " + gate + " > /dev/null"});
+  const std::string m = Mnt(0);
+  // Far more changes than handler slots; each command has a deadline.
+  for (int i = 0; i < 12; ++i)
+    ASSERT_EQ(Run("timeout 10 sh -c 'echo " + std::to_string(i) + " > " + m + "/f" + std::to_string(i) + "'").code, 0);
+  EXPECT_EQ(Run("timeout 10 cat " + m + "/f11").out, "11\n");
+  EXPECT_EQ(Run("timeout 10 " + Cli(0, "cat demo /f3")).out, "3\n");
+  EXPECT_EQ(Run("timeout 10 ls " + m + " | wc -l").out, "12\n");
+  EXPECT_EQ(Run("ps --ppid " + std::to_string(last_pid_) + " -o comm= | grep -c sh").out, "4\n")
+      << "at most four runs at once";
+  // Stop the node, then let the blocked runs finish.
+  testing::Stop(last_pid_);
+  std::erase(pids_, last_pid_);
+  const int fd = ::open(gate.c_str(), O_RDWR);
+  ASSERT_GE(fd, 0);
+  ::close(fd);
+}
+
 TEST_F(FuseTest, ReadOnlyMountAnswersErofs) {
   ASSERT_EQ(Run("echo x | " + Cli(0, "write demo /f")).code, 0);
+  use_run_ = true;  // `basefs run NAME --mount DIR` is the same as `basefs mount NAME DIR`
   MOUNT_OR_SKIP(addr, 0, {"--read-only"});
   const std::string m = Mnt(0);
   EXPECT_EQ(Read(m + "/f"), "x\n");
