@@ -28,6 +28,8 @@ constexpr uint64_t kFirstStatusFileIno = 3;
 constexpr uint64_t kFirstDynamicIno = 64;
 constexpr const char* kStatusDirName = ".basefs";
 constexpr int kMaxLinkHops = 8;
+// Handle-less directory listings kept between the reads of one pass.
+constexpr size_t kMaxListings = 1024;
 // The xattrs each path exposes (read-only).
 constexpr const char* kXattrAuthor = "user.basefs.author";
 constexpr const char* kXattrHash = "user.basefs.hash";
@@ -307,7 +309,10 @@ class FuseMount::Ops {
   // --- Callbacks ------------------------------------------------------------
 
   static void Init(void* userdata, fuse_conn_info* conn) {
-    (void)userdata;
+    auto* m = static_cast<FuseMount*>(userdata);
+    // Directories need no open handle: the kernel then caches listings
+    // without asking us at every opendir (see Opendir).
+    m->no_opendir_ = (conn->capable & FUSE_CAP_NO_OPENDIR_SUPPORT) != 0;
     // Whole-file buffering is ours; the kernel's writeback cache would only
     // delay the moment we learn of a write.
     conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
@@ -1102,6 +1107,12 @@ class FuseMount::Ops {
   // reads it.
   static void Opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     FuseMount* m = Self(req);
+    if (m->no_opendir_) {
+      // The kernel stops sending opendir/releasedir, reads with no handle
+      // (fh 0) and caches listings (dropped as for cache_readdir below).
+      fuse_reply_err(req, ENOSYS);
+      return;
+    }
     if (ino != kStatusDirIno) {
       const std::string* p = m->inodes_.PathOf(ino);
       if (!p) {
@@ -1133,18 +1144,32 @@ class FuseMount::Ops {
 
   static void ReaddirCommon(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi, bool plus) {
     FuseMount* m = Self(req);
-    auto it = m->dirs_.find(fi->fh);
-    if (it == m->dirs_.end()) {
-      fuse_reply_err(req, EBADF);
-      return;
+    std::vector<DirItem>* listing = nullptr;
+    if (fi->fh == 0) {
+      // No handle: the listing of a read from offset 0 serves the reads
+      // that continue it, and is dropped at the end. (A change between two
+      // reads of one pass, with another pass starting meanwhile, can shift
+      // entries: the kernel's own listing cache makes that rare.)
+      if (m->listings_.size() >= kMaxListings) m->listings_.clear();
+      auto [lit, fresh] = m->listings_.try_emplace(ino);
+      if (fresh || off == 0) lit->second.clear();
+      listing = &lit->second;
+    } else {
+      auto it = m->dirs_.find(fi->fh);
+      if (it == m->dirs_.end()) {
+        fuse_reply_err(req, EBADF);
+        return;
+      }
+      listing = &it->second;
     }
-    if (it->second.empty()) {
-      if (int e = ListDir(m, ino, &it->second)) {
+    if (listing->empty()) {
+      if (int e = ListDir(m, ino, listing)) {
+        if (fi->fh == 0) m->listings_.erase(ino);
         fuse_reply_err(req, e);
         return;
       }
     }
-    const std::vector<DirItem>& items = it->second;
+    const std::vector<DirItem>& items = *listing;
     std::string out(size, '\0');
     size_t used = 0;
     const std::string* dir = ino == kStatusDirIno ? nullptr : m->inodes_.PathOf(ino);
@@ -1205,6 +1230,7 @@ class FuseMount::Ops {
       }
       used += need;
     }
+    if (used == 0 && fi->fh == 0) m->listings_.erase(ino);  // the end of a pass
     fuse_reply_buf(req, out.data(), used);
   }
 
@@ -1415,8 +1441,25 @@ void FuseMount::OnReadable(int, short, void* arg) {
 }
 
 bool FuseMount::Pump(int max) {
+  const long spin_us = options_.spin_us;
+  timespec start{};
+  bool spinning = false;
   for (int i = 0; i < max; ++i) {
     const int res = fuse_session_receive_buf(se_, buf_.get());
+    if (res == -EAGAIN && spin_us > 0) {
+      timespec now{};
+      clock_gettime(CLOCK_MONOTONIC, &now);
+      if (!spinning) {
+        start = now;
+        spinning = true;
+      }
+      if ((now.tv_sec - start.tv_sec) * 1000000 + (now.tv_nsec - start.tv_nsec) / 1000 < spin_us) {
+        --i;
+        continue;
+      }
+      return true;
+    }
+    spinning = false;
     if (res == -EINTR || res == -EAGAIN) return true;
     if (res <= 0) {
       if (fuse_session_exited(se_)) return false;

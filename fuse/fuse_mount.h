@@ -70,6 +70,12 @@ struct MountOptions {
   size_t max_queued_invalidations = 65536;
   // Requests answered per wakeup of the loop before it serves others.
   int max_requests_per_wakeup = 64;
+  // After a request, keep polling the device this long for the next one
+  // before going back to sleep in the loop: a process working through many
+  // files sends its next request within microseconds, and a sleep and
+  // wake-up costs more than that (most on virtual machines). Bounded by
+  // max_requests_per_wakeup too; 0 turns it off.
+  int spin_us = 30;
   // The files of `.basefs/` (at most kMaxStatusFiles).
   std::vector<StatusFile> status_files;
   static constexpr size_t kMaxStatusFiles = 16;
@@ -128,6 +134,10 @@ class FuseMount {
   // Set while a request of this mount changes the store: the kernel
   // already knows about those changes.
   bool in_local_op_ = false;
+  // The kernel opens directories without asking us (FUSE_CAP_NO_OPENDIR).
+  bool no_opendir_ = false;
+  // Listings of handle-less directory reads in progress, by inode.
+  std::unordered_map<uint64_t, std::vector<DirItem>> listings_;
   unsigned uid_ = 0, gid_ = 0;
 };
 
