@@ -190,7 +190,12 @@ class FuseMount::Ops {
     }
     if (auto it = m->open_.find(ino); it != m->open_.end()) {
       const OpenFile& f = *it->second;
-      if (f.unlinked) return ENOENT;
+      if (f.unlinked) {
+        // Still open after its name went: the buffer's attributes.
+        *st = StatOfOpen(m, ino, f);
+        st->st_nlink = 0;
+        return 0;
+      }
       if (!f.stored || f.dirty) {
         *st = StatOfOpen(m, ino, f);
         if (f.stored) {
@@ -284,6 +289,13 @@ class FuseMount::Ops {
     f->data.resize(size);
   }
 
+  // Forgets that `path` is the unsaved file `ino` (not a newer file that
+  // took the name after this one was unlinked or renamed over).
+  static void DropUnstored(FuseMount* m, const std::string& path, uint64_t ino) {
+    auto it = m->unstored_.find(path);
+    if (it != m->unstored_.end() && it->second == ino) m->unstored_.erase(it);
+  }
+
   // Stores an open file's unsaved content as one write entry (plus a mode
   // entry for a new executable file). Returns an errno, 0 on success.
   static int Save(FuseMount* m, uint64_t ino, OpenFile* f) {
@@ -294,7 +306,7 @@ class FuseMount::Ops {
     if (!st.ok()) return ErrnoFor(st);
     if (!f->stored) {
       f->stored = true;
-      m->unstored_.erase(f->path);
+      DropUnstored(m, f->path, ino);
       if (f->exec) {
         st = m->store_->SetExec(*m->key_, f->path, true);
         if (!st.ok()) return ErrnoFor(st);
@@ -302,7 +314,6 @@ class FuseMount::Ops {
     }
     f->dirty = false;
     f->written = false;
-    (void)ino;
     return 0;
   }
 
@@ -541,6 +552,7 @@ class FuseMount::Ops {
       OpenFile* f = m->open_.at(u->second).get();
       f->unlinked = true;
       m->unstored_.erase(u);
+      m->inodes_.Detach(path);
       fuse_reply_err(req, 0);
       return;
     }
@@ -562,6 +574,7 @@ class FuseMount::Ops {
     if (auto ino = m->inodes_.Find(path)) {
       if (OpenFile* f = Open(m, *ino)) f->unlinked = true;
     }
+    m->inodes_.Detach(path);  // a new file at this path is a new inode
     fuse_reply_err(req, 0);
   }
 
@@ -593,6 +606,7 @@ class FuseMount::Ops {
     }
     LocalOp local(m);
     Status st = m->store_->Remove(*m->key_, path, false);
+    if (st.ok()) m->inodes_.Detach(path);
     fuse_reply_err(req, ErrnoFor(st));
   }
 
@@ -1065,7 +1079,7 @@ class FuseMount::Ops {
     }
     const bool vanished = !f->stored && !f->unlinked;
     const std::string path = f->path;
-    if (!f->stored) m->unstored_.erase(f->path);
+    if (!f->stored) DropUnstored(m, f->path, ino);
     Unload(m, f);
     m->open_.erase(ino);
     if (vanished) {

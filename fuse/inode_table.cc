@@ -63,6 +63,14 @@ void InodeTable::Move(const std::string& from, const std::string& to) {
   by_path_[to] = ino;
 }
 
+void InodeTable::Detach(const std::string& path) {
+  if (path == "/") return;
+  auto it = by_path_.find(path);
+  if (it == by_path_.end()) return;
+  by_ino_[it->second].attached = false;
+  by_path_.erase(it);
+}
+
 uint64_t InodeTable::lookups(uint64_t ino) const {
   auto it = by_ino_.find(ino);
   return it == by_ino_.end() ? 0 : it->second.lookups;

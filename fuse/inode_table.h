@@ -42,6 +42,9 @@ class InodeTable {
   // is detached. Paths below `from` are not moved (callers only rename
   // leaves and empty directories).
   void Move(const std::string& from, const std::string& to);
+  // `path` was removed: a number held for it is detached, so that a new
+  // file at the same path gets a new number.
+  void Detach(const std::string& path);
   size_t size() const { return by_ino_.size(); }
   uint64_t lookups(uint64_t ino) const;
 

@@ -58,5 +58,18 @@ TEST(InodeTableTest, MoveKeepsTheNumberAndDetachesTheOverwritten) {
   EXPECT_EQ(t.size(), 1u);
 }
 
+TEST(InodeTableTest, DetachGivesANewFileANewNumber) {
+  InodeTable t;
+  const uint64_t a = t.Ref("/a");
+  t.Detach("/a");
+  EXPECT_EQ(t.PathOf(a), nullptr);
+  const uint64_t b = t.Ref("/a");
+  EXPECT_NE(a, b);
+  t.Forget(a, 1);
+  EXPECT_EQ(t.Find("/a"), b);
+  t.Detach("/");
+  EXPECT_NE(t.PathOf(InodeTable::kRootIno), nullptr);
+}
+
 }  // namespace
 }  // namespace basefs

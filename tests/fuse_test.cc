@@ -284,8 +284,17 @@ TEST_F(FuseTest, ChmodTruncateAppendAndHardLink) {
   EXPECT_EQ(log[1]["action"], "mode");
   ASSERT_EQ(Run("chmod 644 " + m + "/f").code, 0);
   EXPECT_EQ(json::parse(Run(Cli(0, "log demo /f --json")).out).size(), 5u) << "no change, no entry";
+  // Replaced while an old descriptor is open: the new file is stored, the
+  // old descriptor's writes go nowhere.
+  const int old_fd = ::open((m + "/f").c_str(), O_WRONLY);
+  ASSERT_GE(old_fd, 0);
+  ASSERT_EQ(Run("rm " + m + "/f && echo new > " + m + "/f").code, 0);
+  ASSERT_EQ(::write(old_fd, "stale", 5), 5);
+  EXPECT_EQ(::close(old_fd), 0);
+  EXPECT_EQ(Read(m + "/f"), "new\n");
+  EXPECT_EQ(Run(Cli(0, "cat demo /f")).out, "new\n");
   ASSERT_EQ(Run("ln " + m + "/f " + m + "/hard").code, 0);
-  EXPECT_EQ(Read(m + "/hard"), "hel");
+  EXPECT_EQ(Read(m + "/hard"), "new\n");
   EXPECT_EQ(json::parse(Run(Cli(0, "log demo /hard --json")).out)[0]["action"], "link");
 }
 
