@@ -529,6 +529,8 @@ int Execute(const std::vector<std::string>& args, Io& io) {
         ->take_all();
   }
   runcmd->add_option("--mount", run.mount, "mount the filesystem at DIR");
+  for (auto* c : {runcmd, mount})
+    c->add_flag("--read-only", run.read_only, "mount read-only: every change through the mount fails with EROFS");
 
   std::vector<std::string> reversed(args.rbegin(), args.rend());
   try {

@@ -33,6 +33,7 @@ struct RunOptions {
   std::string advertise;
   std::string dns = "127.0.0.1:5354";
   std::string mount;
+  bool read_only = false;  // --read-only: mount without write access (EROFS)
   std::string node_name;
   std::string metrics;
   std::string cluster_key_file;

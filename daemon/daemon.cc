@@ -20,7 +20,9 @@
 #include "daemon/control_server.h"
 #include "daemon/dns_service.h"
 #include "daemon/event_seams.h"
+#include "daemon/handler_runner.h"
 #include "daemon/sync_service.h"
+#include "fuse/fuse_mount.h"
 #include "replicate/gossip.h"
 #include "replicate/store_sink.h"
 #include "replicate/sync_peer.h"
@@ -74,6 +76,8 @@ class Daemon : public DaemonHooks {
   Daemon(const Globals& g, const RunOptions& opts) : g_(g), opts_(opts) {}
   ~Daemon() override {
     // Members that hold callbacks into the loop go first.
+    mount_.reset();
+    handlers_.reset();
     control_.reset();
     dns_.reset();
     sync_.reset();
@@ -155,6 +159,10 @@ class Daemon : public DaemonHooks {
     sink_ = std::make_unique<StoreSink>(store_.get());
     gossip_ = std::make_unique<Gossip>(go, clock_.get(), transport_.get(), &random_, sink_.get(), std::move(ring));
     trace_ = std::getenv("BASEFS_TRACE") != nullptr;
+    // One change listener for the store; each subsystem adds a watcher.
+    store_->set_change_listener([this](const Change& c) {
+      for (const auto& watch : change_watchers_) watch(c);
+    });
     store_->set_entry_listener([this](const Hash& h, const std::string& bytes, bool local) {
       if (trace_) std::cerr << "trace entry " << ToHex(h) << (local ? " local " : " remote ") << WallUs() << std::endl;
       gossip_->Disseminate(bytes, store_->BlocksOf(h, 16), local, !store_->bulk());
@@ -196,13 +204,11 @@ class Daemon : public DaemonHooks {
     dns_opts.self_node = node_name_;
     if (auto key = LoadKey(KeyPath(g_)); key.ok()) dns_opts.self_key = ToBase64(key->public_key);
     BASEFS_ASSIGN_OR_RETURN(dns_, DnsService::Start(base_, clock_.get(), store_.get(), gossip_.get(), dns_opts));
-    // One listener on the store, fanned out to everyone who watches changes.
     change_watchers_.push_back([this](const Change& c) { dns_->OnChange(c); });
-    store_->set_change_listener([this](const Change& c) {
-      for (const auto& w : change_watchers_) w(c);
-    });
     gossip_->Start(seeds);
     advertise_ = advertise;
+
+    BASEFS_RETURN_IF_ERROR(StartHandlersAndMount(bound));
 
     sigint_ = evsignal_new(base_, SIGINT, &Daemon::OnSignal, this);
     sigterm_ = evsignal_new(base_, SIGTERM, &Daemon::OnSignal, this);
@@ -211,6 +217,7 @@ class Daemon : public DaemonHooks {
     ::signal(SIGPIPE, SIG_IGN);
     std::cerr << "basefs: serving '" << opts_.name << "' as " << node_name_ << " at " << advertise << " (bound "
               << bound << "), DNS on " << dns_->local_address() << std::endl;
+    if (mount_) std::cerr << "basefs: mounted at " << mount_->dir() << std::endl;
     return Status::Ok();
   }
 
@@ -255,6 +262,46 @@ class Daemon : public DaemonHooks {
   }
 
  private:
+  // Handlers (--handler) and the FUSE mount (--mount): both watch changes.
+  Status StartHandlersAndMount(const std::string& bound) {
+    BASEFS_ASSIGN_OR_RETURN(handlers_, HandlerRunner::Create(base_, opts_.name, opts_.handlers));
+    change_watchers_.push_back(
+        [this](const Change& c) { handlers_->OnChange(c.path, EventTypeFor(store_->view(), c)); });
+    if (opts_.mount.empty()) return Status::Ok();
+    std::optional<KeyPair> key;
+    if (auto k = LoadKey(KeyPath(g_)); k.ok()) {
+      key = *k;
+    } else {
+      std::cerr << "basefs: no key at " << KeyPath(g_) << " (" << k.status().message()
+                << "): mounting read-only" << std::endl;
+    }
+    MountOptions mo;
+    mo.dir = std::filesystem::absolute(opts_.mount).lexically_normal().string();
+    if (mo.dir.size() > 1 && mo.dir.back() == '/') mo.dir.pop_back();
+    mo.read_only = opts_.read_only;
+    const auto text = [](std::string s) { return s + "\n"; };
+    const std::string public_key = key ? ToBase64(key->public_key) : "";
+    mo.status_files = {
+        {"members", [this] { return Members().dump(2) + "\n"; }},
+        {"root_digest", [this, text] { return text(ToHex(store_->view().RootDigest())); }},
+        {"public_key", [public_key, text] { return public_key.empty() ? "" : text(public_key); }},
+        {"ports",
+         [this, bound] {
+           return json{{"gossip", bound}, {"sync", bound}, {"advertise", advertise_}, {"dns", dns_->local_address()},
+                       {"metrics", opts_.metrics}}
+                      .dump(2) +
+                  "\n";
+         }},
+        {"status", [this] { return StatusJson().dump(2) + "\n"; }},
+    };
+    BASEFS_ASSIGN_OR_RETURN(mount_, FuseMount::Mount(base_, store_.get(), key, std::move(mo), [this] {
+                              // Unmounted from outside: the node stops as on SIGTERM.
+                              OnSignal(0, 0, this);
+                            }));
+    change_watchers_.push_back([this](const Change& c) { mount_->OnChange(c); });
+    return Status::Ok();
+  }
+
   ControlResponse Handle(const ControlRequest& r) {
     std::ostringstream out, err;
     Io io{r.stdin_bytes, out, err};
@@ -296,6 +343,8 @@ class Daemon : public DaemonHooks {
   std::unique_ptr<SyncService> sync_;
   std::unique_ptr<DnsService> dns_;
   std::vector<std::function<void(const Change&)>> change_watchers_;
+  std::unique_ptr<HandlerRunner> handlers_;
+  std::unique_ptr<FuseMount> mount_;
   std::map<std::string, MemberState> last_state_;
   uint64_t last_join_sync_ms_ = 0;
   event* sigint_ = nullptr;
@@ -383,10 +432,6 @@ Status CloneFilesystem(const Globals& g, const std::string& name, const std::str
 
 int RunDaemon(const Globals& g, const RunOptions& opts) {
   ::signal(SIGPIPE, SIG_IGN);  // a peer or client that goes away must not kill us
-  if (!opts.mount.empty()) {
-    std::cerr << "basefs: the FUSE mount is not available yet; run without --mount\n";
-    return 1;
-  }
   Daemon d(g, opts);
   Status st = d.Init();
   if (!st.ok()) {

@@ -1,0 +1,144 @@
+// FuseMount: the view mounted with libfuse3's low-level API, served on the
+// daemon's libevent loop.
+//
+// The session's /dev/fuse descriptor is a non-blocking persistent read
+// event on the loop; each wakeup reads and answers a bounded batch of
+// requests (fuse_session_receive_buf / fuse_session_process_buf). Every
+// callback decodes its arguments, calls the store, and replies exactly once.
+// Cache invalidations for changes that did not come through the mount
+// (replication, the control socket) go through a Notifier thread, never
+// from the loop (see notifier.h for the deadlock this avoids).
+//
+// Writes: each open regular file keeps its content in memory (shared by all
+// handles of the inode); the new content becomes one signed write entry
+// when a handle is closed (flush) or fsynced, and close/fsync returns only
+// after that entry is synced to LevelDB. Until then nothing is acknowledged:
+// a killed daemon or a forced unmount loses the unsaved buffer and never
+// leaves a half-written entry. A file created through the mount exists only
+// in that buffer (and in this mount's listings) until its first flush.
+// Writes past `max_file_bytes` fail with EFBIG and make the handle's
+// content unstorable: nothing is written for it.
+//
+// The root shows a read-only `.basefs/` directory (not in the log) whose
+// files are rendered by callbacks at open time (docs/fuse.md).
+//
+// Thread-safety: loop thread only (the Notifier has its own thread).
+// Lifetime: the event_base and the Store must outlive the mount; the
+// destructor unmounts.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "fuse/inode_table.h"
+#include "store/store.h"
+
+struct event_base;
+struct event;
+struct fuse_session;
+struct fuse_buf;
+
+namespace basefs {
+
+class Notifier;
+
+// One file of `.basefs/`: its name and how to render its content.
+struct StatusFile {
+  std::string name;
+  std::function<std::string()> render;
+};
+
+struct MountOptions {
+  std::string dir;
+  // Mount read-only (the kernel answers EROFS to every change).
+  bool read_only = false;
+  // Largest file a write may make (the store's limit; EFBIG beyond).
+  uint64_t max_file_bytes = kDefaultMaxFileBytes;
+  // Content held for open files, all together; writes beyond get ENOSPC
+  // and reads beyond are served without keeping the content.
+  uint64_t max_buffered_bytes = 256ull << 20;
+  // How long the kernel may keep attributes and directory entries without
+  // asking again. Changes are also invalidated explicitly; this bounds
+  // staleness only if an invalidation had to be dropped.
+  double cache_timeout_s = 10.0;
+  // Invalidations waiting for the Notifier thread.
+  size_t max_queued_invalidations = 65536;
+  // Requests answered per wakeup of the loop before it serves others.
+  int max_requests_per_wakeup = 64;
+  // After a request, keep polling the device this long for the next one
+  // before going back to sleep in the loop: a process working through many
+  // files sends its next request within microseconds, and a sleep and
+  // wake-up costs more than that (most on virtual machines). Bounded by
+  // max_requests_per_wakeup too; 0 turns it off.
+  int spin_us = 30;
+  // The files of `.basefs/` (at most kMaxStatusFiles).
+  std::vector<StatusFile> status_files;
+  static constexpr size_t kMaxStatusFiles = 16;
+};
+
+class FuseMount {
+ public:
+  // Mounts `store` at `options.dir`. Writes are signed with `key`; without
+  // one the mount is read-only. `on_unmounted` runs (on the loop) when the
+  // mount goes away from outside (fusermount3 -u, umount).
+  // Fails with a message saying what to do for a missing directory, a stale
+  // mount left by a killed daemon (ENOTCONN), or no FUSE permission.
+  static Result<std::unique_ptr<FuseMount>> Mount(event_base* base, Store* store, std::optional<KeyPair> key,
+                                                  MountOptions options, std::function<void()> on_unmounted);
+  ~FuseMount();
+  FuseMount(const FuseMount&) = delete;
+  FuseMount& operator=(const FuseMount&) = delete;
+
+  // Store change listener: drops the kernel's cached state for `c.path`
+  // unless the change came from this mount's own request.
+  void OnChange(const Change& c);
+
+  const std::string& dir() const { return options_.dir; }
+
+  // --- The operations (public for the C callbacks in fuse_mount.cc) -----
+  struct OpenFile;
+  struct DirItem;
+  class Ops;
+
+ private:
+  FuseMount(event_base* base, Store* store, std::optional<KeyPair> key, MountOptions options,
+            std::function<void()> on_unmounted);
+  static void OnReadable(int fd, short what, void* arg);
+  // Reads and answers up to `max` requests; false once the session ended.
+  bool Pump(int max);
+
+  event_base* base_;
+  Store* store_;
+  std::optional<KeyPair> key_;
+  MountOptions options_;
+  std::function<void()> on_unmounted_;
+  fuse_session* se_ = nullptr;
+  bool mounted_ = false;
+  event* ev_ = nullptr;
+  std::unique_ptr<fuse_buf> buf_;
+  std::unique_ptr<Notifier> notifier_;
+  InodeTable inodes_;
+  // Open regular files by inode; created-but-not-yet-stored files by path.
+  std::unordered_map<uint64_t, std::unique_ptr<OpenFile>> open_;
+  std::unordered_map<std::string, uint64_t> unstored_;
+  uint64_t buffered_bytes_ = 0;
+  // Directory listings and `.basefs/` snapshots by file handle.
+  std::unordered_map<uint64_t, std::vector<DirItem>> dirs_;
+  std::unordered_map<uint64_t, std::string> snapshots_;
+  uint64_t next_fh_ = 1;
+  // Set while a request of this mount changes the store: the kernel
+  // already knows about those changes.
+  bool in_local_op_ = false;
+  // The kernel opens directories without asking us (FUSE_CAP_NO_OPENDIR).
+  bool no_opendir_ = false;
+  // Listings of handle-less directory reads in progress, by inode.
+  std::unordered_map<uint64_t, std::vector<DirItem>> listings_;
+  unsigned uid_ = 0, gid_ = 0;
+};
+
+}  // namespace basefs

@@ -1,0 +1,527 @@
+// The FUSE mount as users meet it: real `basefs mount` daemons, a real
+// kernel mount, and the tools people use on configuration trees (cp -a,
+// diff -r, find, grep -r, mv, rm -r, shell redirections). Skipped, with the
+// reason printed, only where /dev/fuse is missing or mounting is not
+// permitted. Conditions are waited for with deadlines; nothing sleeps for a
+// fixed time. Only processes started here are signalled, by PID.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+
+#include "tests/process_util.h"
+
+namespace basefs {
+namespace {
+
+using json = nlohmann::json;
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+
+struct Sh {
+  int code = -1;
+  std::string out, err;
+};
+
+bool IsMounted(const std::string& dir) {
+  std::ifstream in("/proc/self/mounts");
+  std::string dev, mnt, rest;
+  while (in >> dev >> mnt && std::getline(in, rest))
+    if (mnt == dir) return true;
+  return false;
+}
+
+class FuseTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (::access("/dev/fuse", R_OK | W_OK) != 0)
+      GTEST_SKIP() << "/dev/fuse is not usable here (" << std::strerror(errno) << "): FUSE tests skipped";
+    root_ = fs::temp_directory_path() /
+            ("basefs-fuse-" + std::to_string(getpid()) + "-" +
+             ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    Cleanup();
+    fs::create_directories(root_);
+    ASSERT_EQ(Run(Cli(0, "bootstrap demo")).code, 0);
+  }
+
+  void TearDown() override {
+    for (pid_t p : pids_) testing::Stop(p);
+    if (root_.empty()) return;
+    if (HasFailure()) {
+      for (int i = 0; i < 3; ++i)
+        if (fs::exists(Log(i))) std::cerr << "--- daemon log " << i << ":\n" << testing::Slurp(Log(i));
+    }
+    Cleanup();
+  }
+
+  // Unmounts whatever is left under root_, then removes it (never through
+  // a live mount).
+  void Cleanup() {
+    for (int i = 0; i < 3; ++i) {
+      const std::string m = Mnt(i);
+      if (IsMounted(m)) testing::RunShell("fusermount3 -u -z " + m);
+    }
+    for (int i = 0; i < 3; ++i)
+      if (IsMounted(Mnt(i))) return;  // leave it rather than delete through it
+    std::error_code ec;
+    fs::remove_all(root_, ec);
+  }
+
+  std::string Dir(int i) const { return (root_ / ("n" + std::to_string(i))).string(); }
+  std::string Mnt(int i) const { return (root_ / ("mnt" + std::to_string(i))).string(); }
+  std::string Log(int i) const { return (root_ / ("log" + std::to_string(i))).string(); }
+  std::string Cli(int i, const std::string& args) const {
+    return std::string(BASEFS_BIN) + " --data-dir " + Dir(i) + " " + args;
+  }
+
+  Sh Run(const std::string& cmd) {
+    const std::string o = (root_ / "sh.out").string(), e = (root_ / "sh.err").string();
+    const int st = std::system(("( " + cmd + " ) >" + o + " 2>" + e).c_str());
+    Sh r;
+    r.code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    r.out = testing::Slurp(o);
+    r.err = testing::Slurp(e);
+    return r;
+  }
+
+  // Starts `basefs mount demo MNT` for node i; returns its gossip address,
+  // or "" if the daemon did not come up (the log says why).
+  std::string Mount(int i, const std::vector<std::string>& extra = {}) {
+    std::error_code ec;
+    fs::create_directories(Mnt(i), ec);  // a stale mount point answers ENOTCONN
+    fs::remove(Log(i), ec);              // not the previous daemon's lines
+    std::vector<std::string> argv = {BASEFS_BIN, "--data-dir", Dir(i), "mount", "demo", Mnt(i),
+                                     "--bind", "127.0.0.1:0", "--dns", "127.0.0.1:0",
+                                     "--node-name", "n" + std::to_string(i)};
+    if (use_run_) argv = {BASEFS_BIN, "--data-dir", Dir(i), "run", "demo", "--mount", Mnt(i),
+                          "--bind", "127.0.0.1:0", "--dns", "127.0.0.1:0", "--node-name", "n" + std::to_string(i)};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    const pid_t pid = testing::Spawn(argv, Log(i));
+    pids_.push_back(pid);
+    last_pid_ = pid;
+    std::string addr;
+    const std::regex re("serving 'demo' as n[0-9]+ at ([0-9.]+:[0-9]+)");
+    testing::WaitFor(
+        [&] {
+          const std::string log = testing::Slurp(Log(i));
+          std::smatch m;
+          if (log.find("mounted at") != std::string::npos && std::regex_search(log, m, re)) {
+            addr = m[1];
+            return true;
+          }
+          siginfo_t info{};
+          // It gave up (the log says why): exited, not yet reaped.
+          return ::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0 && info.si_pid == pid;
+        },
+        10s);
+    return addr;
+  }
+
+  // Mount() that skips the test if the kernel refuses us the mount.
+  std::string MountOrSkip(int i, const std::vector<std::string>& extra = {}) {
+    std::string addr = Mount(i, extra);
+    if (addr.empty()) {
+      const std::string log = testing::Slurp(Log(i));
+      // Lack of privilege (a user without fusermount3, a container without
+      // CAP_SYS_ADMIN) is a reason to skip; any other failure fails.
+      if (log.find("cannot mount") != std::string::npos &&
+          (log.find("not permitted") != std::string::npos || log.find("Permission denied") != std::string::npos))
+        skip_reason_ = "mounting FUSE is not permitted here: " + log;
+    }
+    return addr;
+  }
+
+  // Waits for process `pid` (ours) to exit; returns its exit code or -1.
+  int WaitExit(pid_t pid, std::chrono::milliseconds deadline) {
+    int code = -1;
+    testing::WaitFor(
+        [&] {
+          int st = 0;
+          if (::waitpid(pid, &st, WNOHANG) != pid) return false;
+          code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+          return true;
+        },
+        deadline);
+    if (code != -1) std::erase(pids_, pid);
+    return code;
+  }
+
+  static std::string Read(const std::string& path) { return testing::Slurp(path); }
+  static void WriteLocal(const std::string& path, const std::string& content) {
+    std::ofstream(path, std::ios::binary) << content;
+  }
+
+  fs::path root_;
+  std::vector<pid_t> pids_;
+  pid_t last_pid_ = -1;
+  std::string skip_reason_;
+  bool use_run_ = false;
+};
+
+#define MOUNT_OR_SKIP(var, ...)                                  \
+  const std::string var = MountOrSkip(__VA_ARGS__);              \
+  if (var.empty() && !skip_reason_.empty()) GTEST_SKIP() << skip_reason_; \
+  ASSERT_FALSE(var.empty()) << testing::Slurp(Log(0))
+
+// A tree with files of several sizes (inline, chunked), nested directories,
+// relative and absolute symlinks and an executable.
+void MakeTree(const fs::path& src) {
+  fs::create_directories(src / "etc/app/conf.d");
+  fs::create_directories(src / "bin");
+  fs::create_directories(src / "empty");
+  std::ofstream(src / "etc/app/main.toml") << "port = 8080\nneedle = yes\n";
+  std::ofstream(src / "etc/app/conf.d/10-big.conf") << std::string(600, 'x') << "\nneedle = deep\n";
+  std::string large;
+  for (int i = 0; large.size() < 200000; ++i) large += "line " + std::to_string(i * 7919 % 100003) + "\n";
+  std::ofstream(src / "etc/app/large.txt") << large;
+  std::ofstream(src / "etc/app/empty.conf");
+  std::ofstream(src / "bin/run.sh") << "#!/bin/sh\necho ran\n";
+  fs::permissions(src / "bin/run.sh", fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                                          fs::perms::others_read | fs::perms::others_exec);
+  fs::create_symlink("../etc/app/main.toml", src / "bin/main.link");
+  fs::create_symlink("/etc/hostname", src / "bin/abs.link");
+}
+
+TEST_F(FuseTest, CpTreeInAndDiffBackAlsoAfterRemount) {
+  MOUNT_OR_SKIP(addr, 0);
+  const fs::path src = root_ / "src";
+  MakeTree(src);
+  const std::string m = Mnt(0);
+  Sh cp = Run("cp -a " + src.string() + " " + m + "/");
+  ASSERT_EQ(cp.code, 0) << cp.err;
+  Sh diff = Run("diff -r " + src.string() + " " + m + "/src");
+  EXPECT_EQ(diff.code, 0) << diff.out << diff.err;
+  EXPECT_EQ(Run("find " + m + "/src -type f | wc -l").out, "5\n");
+  EXPECT_EQ(Run("find " + m + "/src -type l | wc -l").out, "2\n");
+  EXPECT_EQ(Run("find " + m + "/src -type d -name empty").out, m + "/src/empty\n");
+  EXPECT_EQ(Run(m + "/src/bin/run.sh").out, "ran\n") << "the executable bit survives";
+  Sh grep = Run("grep -r needle " + m + "/src | sort");
+  EXPECT_EQ(grep.out, m + "/src/etc/app/conf.d/10-big.conf:needle = deep\n" + m +
+                          "/src/etc/app/main.toml:needle = yes\n");
+  EXPECT_EQ(Run("readlink " + m + "/src/bin/main.link").out, "../etc/app/main.toml\n");
+  // The same content through the command line (the daemon's store).
+  EXPECT_EQ(Run(Cli(0, "cat demo /src/etc/app/main.toml")).out, "port = 8080\nneedle = yes\n");
+
+  // Stop (which unmounts) and mount again: everything was stored.
+  testing::Stop(last_pid_);
+  std::erase(pids_, last_pid_);
+  ASSERT_FALSE(IsMounted(m));
+  MOUNT_OR_SKIP(again, 0);
+  Sh diff2 = Run("diff -r " + src.string() + " " + m + "/src");
+  EXPECT_EQ(diff2.code, 0) << diff2.out << diff2.err;
+}
+
+TEST_F(FuseTest, ManyWriteCallsBecomeOneEntryStoredWhenCloseReturns) {
+  MOUNT_OR_SKIP(addr, 0);
+  const std::string f = Mnt(0) + "/f";
+  // 3,000 one-byte write(2) calls, then close.
+  ASSERT_EQ(Run("head -c 3000 /dev/zero | tr '\\0' a | dd of=" + f + " bs=1 status=none").code, 0);
+  Sh log = Run(Cli(0, "log demo /f --json"));
+  ASSERT_EQ(log.code, 0) << log.err;
+  json l = json::parse(log.out);
+  ASSERT_EQ(l.size(), 1u) << log.out;
+  EXPECT_EQ(l[0]["action"], "write");
+  EXPECT_EQ(l[0]["size"], 3000);
+  // A shell redirection (open, dup, close, write, close) is one entry too.
+  ASSERT_EQ(Run("echo hello > " + Mnt(0) + "/g").code, 0);
+  EXPECT_EQ(json::parse(Run(Cli(0, "log demo /g --json")).out).size(), 1u);
+  EXPECT_EQ(Run(Cli(0, "cat demo /g")).out, "hello\n");
+}
+
+TEST_F(FuseTest, MvRmAndEditorStyleReplace) {
+  MOUNT_OR_SKIP(addr, 0);
+  const std::string m = Mnt(0);
+  ASSERT_EQ(Run("mkdir -p " + m + "/d/sub && echo one > " + m + "/d/a && echo two > " + m + "/d/sub/b").code, 0);
+  // Rename of a file.
+  ASSERT_EQ(Run("mv " + m + "/d/a " + m + "/d/renamed").code, 0);
+  EXPECT_EQ(Read(m + "/d/renamed"), "one\n");
+  EXPECT_FALSE(fs::exists(m + "/d/a"));
+  EXPECT_EQ(Run(Cli(0, "cat demo /d/renamed")).out, "one\n");
+  // Rename of a directory with children (mv copies and removes).
+  Sh mvdir = Run("mv " + m + "/d " + m + "/e");
+  ASSERT_EQ(mvdir.code, 0) << mvdir.err;
+  EXPECT_EQ(Read(m + "/e/sub/b"), "two\n");
+  EXPECT_FALSE(fs::exists(m + "/d"));
+  // Editor-style save: write a temporary file, then rename it over.
+  ASSERT_EQ(Run("printf 'v1\\n' > " + m + "/e/conf").code, 0);
+  ASSERT_EQ(Run("cd " + m + "/e && printf 'v2\\n' > .conf.swp && sync .conf.swp && mv .conf.swp conf").code, 0);
+  EXPECT_EQ(Read(m + "/e/conf"), "v2\n");
+  EXPECT_FALSE(fs::exists(m + "/e/.conf.swp"));
+  EXPECT_EQ(Run(Cli(0, "cat demo /e/conf")).out, "v2\n");
+  // rmdir of a non-empty directory fails; rm -r removes everything.
+  Sh rmdir = Run("rmdir " + m + "/e");
+  EXPECT_NE(rmdir.code, 0);
+  EXPECT_NE(rmdir.err.find("not empty"), std::string::npos) << rmdir.err;
+  ASSERT_EQ(Run("rm -r " + m + "/e").code, 0);
+  EXPECT_FALSE(fs::exists(m + "/e"));
+  EXPECT_NE(Run(Cli(0, "cat demo /e/conf")).code, 0);
+}
+
+TEST_F(FuseTest, ChmodTruncateAppendAndHardLink) {
+  MOUNT_OR_SKIP(addr, 0);
+  const std::string m = Mnt(0);
+  ASSERT_EQ(Run("printf 'hello\\n' > " + m + "/f").code, 0);
+  ASSERT_EQ(Run("echo more >> " + m + "/f").code, 0);
+  EXPECT_EQ(Read(m + "/f"), "hello\nmore\n");
+  ASSERT_EQ(Run("truncate -s 3 " + m + "/f").code, 0);
+  EXPECT_EQ(Run(Cli(0, "cat demo /f")).out, "hel");
+  ASSERT_EQ(Run("chmod 755 " + m + "/f").code, 0);
+  EXPECT_EQ(Run("stat -c %a " + m + "/f").out, "755\n");
+  ASSERT_EQ(Run("chmod 600 " + m + "/f").code, 0);
+  EXPECT_EQ(Run("stat -c %a " + m + "/f").out, "644\n") << "only the executable bit is stored";
+  json log = json::parse(Run(Cli(0, "log demo /f --json")).out);
+  ASSERT_EQ(log.size(), 5u) << log.dump();
+  EXPECT_EQ(log[0]["action"], "mode");
+  EXPECT_EQ(log[1]["action"], "mode");
+  ASSERT_EQ(Run("chmod 644 " + m + "/f").code, 0);
+  EXPECT_EQ(json::parse(Run(Cli(0, "log demo /f --json")).out).size(), 5u) << "no change, no entry";
+  // Replaced while an old descriptor is open: the new file is stored, the
+  // old descriptor's writes go nowhere.
+  const int old_fd = ::open((m + "/f").c_str(), O_WRONLY);
+  ASSERT_GE(old_fd, 0);
+  ASSERT_EQ(Run("rm " + m + "/f && echo new > " + m + "/f").code, 0);
+  ASSERT_EQ(::write(old_fd, "stale", 5), 5);
+  EXPECT_EQ(::close(old_fd), 0);
+  EXPECT_EQ(Read(m + "/f"), "new\n");
+  EXPECT_EQ(Run(Cli(0, "cat demo /f")).out, "new\n");
+  ASSERT_EQ(Run("ln " + m + "/f " + m + "/hard").code, 0);
+  EXPECT_EQ(Read(m + "/hard"), "new\n");
+  EXPECT_EQ(json::parse(Run(Cli(0, "log demo /hard --json")).out)[0]["action"], "link");
+}
+
+TEST_F(FuseTest, ErrorsTheToolsExpect) {
+  MOUNT_OR_SKIP(addr, 0);
+  const std::string m = Mnt(0);
+  ASSERT_EQ(Run("mkdir " + m + "/d && echo x > " + m + "/f").code, 0);
+  EXPECT_NE(Run("mkdir " + m + "/d").err.find("File exists"), std::string::npos);
+  EXPECT_NE(Run("cat " + m + "/nope").err.find("No such file"), std::string::npos);
+  EXPECT_NE(Run("cat " + m + "/f/x").err.find("Not a directory"), std::string::npos);
+  EXPECT_NE(Run("echo y > " + m + "/d").err.find("Is a directory"), std::string::npos);
+  EXPECT_NE(Run("touch " + m + "/" + std::string(256, 'n')).err.find("File name too long"), std::string::npos);
+  // The extended attributes of a path.
+  char buf[256];
+  const ssize_t n = ::getxattr((m + "/f").c_str(), "user.basefs.revisions", buf, sizeof(buf));
+  ASSERT_GT(n, 0) << std::strerror(errno);
+  EXPECT_EQ(std::string(buf, static_cast<size_t>(n)), "1");
+  const ssize_t h = ::getxattr((m + "/f").c_str(), "user.basefs.hash", buf, sizeof(buf));
+  ASSERT_EQ(h, 64);
+  const std::string hash(buf, 64);
+  EXPECT_EQ(json::parse(Run(Cli(0, "log demo /f --json")).out)[0]["hash"], hash);
+  EXPECT_GT(::getxattr((m + "/f").c_str(), "user.basefs.author", buf, sizeof(buf)), 40);
+  EXPECT_NE(::setxattr((m + "/f").c_str(), "user.basefs.hash", "x", 1, 0), 0);
+}
+
+TEST_F(FuseTest, KeyWithoutGrantGetsPermissionDenied) {
+  const std::string other = (root_ / "other.key").string();
+  Sh gen = Run(Cli(0, "genkey --key " + other));
+  ASSERT_EQ(gen.code, 0);
+  const std::string pub = gen.out.substr(0, gen.out.size() - 1);
+  ASSERT_EQ(Run(Cli(0, "grant demo /team " + pub)).code, 0);
+  ASSERT_EQ(Run(Cli(0, "write demo /root-file") + " </dev/null").code, 0);
+  MOUNT_OR_SKIP(addr, 0, {"--key", other});
+  const std::string m = Mnt(0);
+  Sh denied = Run("echo x > " + m + "/x");
+  EXPECT_NE(denied.code, 0);
+  EXPECT_NE(denied.err.find("Permission denied"), std::string::npos) << denied.err;
+  EXPECT_NE(Run("mkdir " + m + "/y").err.find("Permission denied"), std::string::npos);
+  EXPECT_NE(Run("rm " + m + "/root-file").err.find("Permission denied"), std::string::npos);
+  EXPECT_NE(Run("echo x >> " + m + "/root-file").err.find("Permission denied"), std::string::npos);
+  EXPECT_TRUE(fs::exists(m + "/root-file"));
+  EXPECT_FALSE(fs::exists(m + "/x"));
+  // Inside the grant the same key writes.
+  Sh ok = Run("echo mine > " + m + "/team/f");
+  ASSERT_EQ(ok.code, 0) << ok.err;
+  EXPECT_EQ(Read(m + "/team/f"), "mine\n");
+  EXPECT_EQ(Read(m + "/.basefs/public_key"), pub + "\n");
+}
+
+TEST_F(FuseTest, OversizedWriteFailsWithEfbigAndStoresNothing) {
+  MOUNT_OR_SKIP(addr, 0);
+  const std::string m = Mnt(0);
+  ASSERT_EQ(Run("echo small > " + m + "/kept").code, 0);
+  const std::string over = "head -c " + std::to_string((16 << 20) + 1) + " /dev/zero";
+  Sh big = Run(over + " > " + m + "/big");
+  EXPECT_NE(big.code, 0);
+  EXPECT_NE(big.err.find("File too large"), std::string::npos) << big.err;
+  Sh over_kept = Run(over + " > " + m + "/kept");
+  EXPECT_NE(over_kept.code, 0);
+  EXPECT_NE(Run(Cli(0, "cat demo /big")).code, 0) << "nothing stored for a new file";
+  EXPECT_EQ(Run(Cli(0, "cat demo /kept")).out, "small\n") << "the previous content stays";
+  EXPECT_EQ(json::parse(Run(Cli(0, "log demo /kept --json")).out).size(), 1u);
+  EXPECT_TRUE(testing::WaitFor([&] { return !fs::exists(m + "/big"); }, 5s));
+  EXPECT_EQ(Read(m + "/kept"), "small\n");
+}
+
+TEST_F(FuseTest, StatusDirectoryShowsLiveState) {
+  MOUNT_OR_SKIP(addr, 0);
+  const std::string m = Mnt(0);
+  EXPECT_EQ(Run("ls " + m + "/.basefs").out, "members\nports\npublic_key\nroot_digest\nstatus\n");
+  const std::string digest0 = Read(m + "/.basefs/root_digest");
+  EXPECT_EQ(digest0, json::parse(Run(Cli(0, "status demo --json")).out)["root_digest"].get<std::string>() + "\n");
+  ASSERT_EQ(Run("echo x > " + m + "/x").code, 0);
+  const std::string digest1 = Read(m + "/.basefs/root_digest");
+  EXPECT_NE(digest1, digest0) << "rendered live";
+  json members = json::parse(Read(m + "/.basefs/members"));
+  ASSERT_EQ(members.size(), 1u);
+  EXPECT_EQ(members[0]["name"], "n0");
+  json ports = json::parse(Read(m + "/.basefs/ports"));
+  EXPECT_EQ(ports["gossip"], addr);
+  EXPECT_TRUE(ports.contains("dns"));
+  Sh key = Run(Cli(0, "genkey"));
+  EXPECT_EQ(Read(m + "/.basefs/public_key"), key.out);
+  EXPECT_NE(Run("echo x > " + m + "/.basefs/members").err.find("Read-only"), std::string::npos);
+  EXPECT_NE(Run("touch " + m + "/.basefs/new").code, 0);
+  EXPECT_NE(Run("rm " + m + "/.basefs/members").code, 0);
+}
+
+TEST_F(FuseTest, WriteOnOneMountAppearsInAnotherAndRunsItsHandler) {
+  fs::copy(Dir(0), Dir(1), fs::copy_options::recursive);
+  MOUNT_OR_SKIP(seed, 0);
+  const std::string hlog = (root_ / "handler.log").string();
+  MOUNT_OR_SKIP(addr1, 1,
+                {"--join", seed, "--handler",
+                 "/services/**=echo \"$BASEFS_NAME $BASEFS_EVENT_TYPE $BASEFS_EVENT_PATH\" >> " + hlog});
+  const std::string m0 = Mnt(0), m1 = Mnt(1);
+  // Node 1's kernel caches a negative entry and a listing first.
+  EXPECT_FALSE(fs::exists(m1 + "/services"));
+  ASSERT_EQ(Run("mkdir " + m0 + "/services && echo 'port = 80' > " + m0 + "/services/web").code, 0);
+  ASSERT_TRUE(testing::WaitFor([&] { return Read(m1 + "/services/web") == "port = 80\n"; }, 15s))
+      << testing::Slurp(Log(1));
+  EXPECT_EQ(Run("ls " + m1 + "/services").out, "web\n");
+  ASSERT_EQ(Run("echo 'port = 81' > " + m0 + "/services/api").code, 0);
+  EXPECT_TRUE(testing::WaitFor([&] { return Run("ls " + m1 + "/services").out == "api\nweb\n"; }, 15s))
+      << "a cached listing is dropped on a remote create";
+  // An update replaces cached pages and attributes on the other node.
+  ASSERT_EQ(Run("echo 'port = 8080' > " + m0 + "/services/web").code, 0);
+  ASSERT_TRUE(testing::WaitFor([&] { return Read(m1 + "/services/web") == "port = 8080\n"; }, 15s));
+  ASSERT_TRUE(testing::WaitFor(
+      [&] {
+        const std::string h = Read(hlog);
+        return h.find("demo create /services/web\n") != std::string::npos &&
+               h.find("demo update /services/web\n") != std::string::npos;
+      },
+      15s))
+      << Read(hlog);
+  // A delete disappears there too.
+  ASSERT_EQ(Run("rm " + m0 + "/services/web").code, 0);
+  ASSERT_TRUE(testing::WaitFor([&] { return !fs::exists(m1 + "/services/web"); }, 15s));
+  EXPECT_TRUE(testing::WaitFor([&] { return Run("ls " + m1 + "/services").out == "api\n"; }, 15s));
+  ASSERT_TRUE(testing::WaitFor([&] { return Read(hlog).find("demo delete /services/web\n") != std::string::npos; },
+                               15s));
+}
+
+TEST_F(FuseTest, ChangesFromTheCommandLineReachTheKernelCache) {
+  MOUNT_OR_SKIP(addr, 0);
+  const std::string m = Mnt(0);
+  ASSERT_EQ(Run("echo one > " + m + "/f").code, 0);
+  EXPECT_EQ(Read(m + "/f"), "one\n");
+  EXPECT_FALSE(fs::exists(m + "/g"));
+  ASSERT_EQ(Run("echo two | " + Cli(0, "write demo /f")).code, 0);
+  ASSERT_EQ(Run("echo new | " + Cli(0, "write demo /g")).code, 0);
+  EXPECT_TRUE(testing::WaitFor([&] { return Read(m + "/f") == "two\n"; }, 5s)) << Read(m + "/f");
+  EXPECT_TRUE(testing::WaitFor([&] { return Read(m + "/g") == "new\n"; }, 5s));
+}
+
+TEST_F(FuseTest, HandlersRunWithoutAMountAndCoalesceStorms) {
+  const std::string hlog = (root_ / "handler.log").string();
+  fs::create_directories(Mnt(0));
+  const pid_t pid = testing::Spawn({BASEFS_BIN, "--data-dir", Dir(0), "run", "demo", "--bind", "127.0.0.1:0",
+                                    "--dns", "127.0.0.1:0", "--node-name", "n0", "--handler",
+                                    "/conf/*=echo \"$BASEFS_EVENT_TYPE $BASEFS_EVENT_PATH\" >> " + hlog},
+                                   Log(0));
+  pids_.push_back(pid);
+  ASSERT_TRUE(testing::WaitFor([&] { return testing::Slurp(Log(0)).find("serving") != std::string::npos; }, 10s));
+  ASSERT_EQ(Run(Cli(0, "mkdir demo /conf")).code, 0);
+  for (int i = 0; i < 20; ++i) ASSERT_EQ(Run("echo " + std::to_string(i) + " | " + Cli(0, "write demo /conf/a")).code, 0);
+  ASSERT_EQ(Run(Cli(0, "rm demo /conf/a")).code, 0);
+  ASSERT_TRUE(testing::WaitFor([&] { return Read(hlog).find("delete /conf/a\n") != std::string::npos; }, 10s))
+      << Read(hlog);
+  const std::string h = Read(hlog);
+  EXPECT_EQ(h.find("mkdir /conf"), std::string::npos) << "/conf itself is not under /conf/*";
+  EXPECT_EQ(h.rfind("create /conf/a\n", 0), 0u) << h;
+  size_t lines = std::count(h.begin(), h.end(), '\n');
+  EXPECT_LE(lines, 22u);
+}
+
+TEST_F(FuseTest, BlockedHandlersNeverDelayTheMount) {
+  // Every handler run blocks on a FIFO until the test opens it.
+  const std::string gate = (root_ / "gate").string();
+  ASSERT_EQ(::mkfifo(gate.c_str(), 0600), 0);
+  MOUNT_OR_SKIP(addr, 0, {"--handler", "/**=cat " + gate + " > /dev/null"});
+  const std::string m = Mnt(0);
+  // Far more changes than handler slots; each command has a deadline.
+  for (int i = 0; i < 12; ++i)
+    ASSERT_EQ(Run("timeout 10 sh -c 'echo " + std::to_string(i) + " > " + m + "/f" + std::to_string(i) + "'").code, 0);
+  EXPECT_EQ(Run("timeout 10 cat " + m + "/f11").out, "11\n");
+  EXPECT_EQ(Run("timeout 10 " + Cli(0, "cat demo /f3")).out, "3\n");
+  EXPECT_EQ(Run("timeout 10 ls " + m + " | wc -l").out, "12\n");
+  EXPECT_EQ(Run("ps --ppid " + std::to_string(last_pid_) + " -o comm= | grep -c sh").out, "4\n")
+      << "at most four runs at once";
+  // Stop the node, then let the blocked runs finish.
+  testing::Stop(last_pid_);
+  std::erase(pids_, last_pid_);
+  const int fd = ::open(gate.c_str(), O_RDWR);
+  ASSERT_GE(fd, 0);
+  ::close(fd);
+}
+
+TEST_F(FuseTest, ReadOnlyMountAnswersErofs) {
+  ASSERT_EQ(Run("echo x | " + Cli(0, "write demo /f")).code, 0);
+  use_run_ = true;  // `basefs run NAME --mount DIR` is the same as `basefs mount NAME DIR`
+  MOUNT_OR_SKIP(addr, 0, {"--read-only"});
+  const std::string m = Mnt(0);
+  EXPECT_EQ(Read(m + "/f"), "x\n");
+  EXPECT_NE(Run("echo y > " + m + "/f").err.find("Read-only file system"), std::string::npos);
+  EXPECT_NE(Run("mkdir " + m + "/d").err.find("Read-only file system"), std::string::npos);
+}
+
+TEST_F(FuseTest, UnmountStopsTheDaemonAndKillLeavesNoHalfWrittenEntry) {
+  MOUNT_OR_SKIP(addr, 0);
+  const std::string m = Mnt(0);
+  ASSERT_EQ(Run("echo stored > " + m + "/f").code, 0);
+  // An open file with unsaved content when the daemon is killed.
+  const int fd = ::open((m + "/f").c_str(), O_WRONLY | O_TRUNC);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::write(fd, "unsaved", 7), 7);
+  const int fd2 = ::open((m + "/new").c_str(), O_WRONLY | O_CREAT, 0644);
+  ASSERT_GE(fd2, 0);
+  ASSERT_EQ(::write(fd2, "unsaved", 7), 7);
+  testing::Stop(last_pid_, SIGKILL);
+  std::erase(pids_, last_pid_);
+  ::close(fd);
+  ::close(fd2);
+  // The mount point is now stale: a new daemon says so and what to do.
+  struct stat st {};
+  EXPECT_NE(::stat(m.c_str(), &st), 0);
+  EXPECT_EQ(errno, ENOTCONN);
+  const std::string again = Mount(0);
+  EXPECT_TRUE(again.empty());
+  EXPECT_EQ(WaitExit(last_pid_, 10s), 1);
+  const std::string log = testing::Slurp(Log(0));
+  EXPECT_NE(log.find("stale"), std::string::npos) << log;
+  EXPECT_NE(log.find("fusermount3 -u " + m), std::string::npos) << log;
+  // Once unmounted as told, it mounts; the killed write left nothing.
+  ASSERT_EQ(Run("fusermount3 -u " + m).code, 0);
+  MOUNT_OR_SKIP(third, 0);
+  EXPECT_EQ(Read(m + "/f"), "stored\n");
+  EXPECT_FALSE(fs::exists(m + "/new"));
+  EXPECT_EQ(json::parse(Run(Cli(0, "log demo /f --json")).out).size(), 1u);
+  // fusermount3 -u from outside stops the daemon cleanly.
+  ASSERT_EQ(Run("fusermount3 -u " + m).code, 0);
+  EXPECT_EQ(WaitExit(last_pid_, 10s), 0);
+  EXPECT_FALSE(IsMounted(m));
+}
+
+}  // namespace
+}  // namespace basefs
