@@ -278,5 +278,48 @@ TEST_F(DnsDaemonTest, HostilePacketsAndSlowTcpClientsDoNotStopTheServer) {
   EXPECT_GT(st["dns_server"]["dropped"].get<int>() + st["dns_server"]["udp_queries"].get<int>(), 100);
 }
 
+// Three queries written at once on one TCP connection get three answers, in
+// order, on that connection.
+TEST_F(DnsDaemonTest, TcpQueriesArePipelined) {
+  ASSERT_EQ(Cli("a", "bootstrap demo").code, 0);
+  Node a = Start("a", "demo", {});
+  ASSERT_EQ(Cli("a", "publish demo web w1 --port 80 --address 192.0.2.1").code, 0);
+  ASSERT_TRUE(testing::WaitFor([&] { return Has(Dig(a, "A web.service.basefs."), "192.0.2.1"); }, 10s));
+  auto query = [](uint16_t id, const std::string& wire_name, uint16_t type) {
+    std::string m = {static_cast<char>(id >> 8), static_cast<char>(id), 0, 0, 0, 1, 0, 0, 0, 0, 0, 0};
+    m += wire_name;
+    m += {0, static_cast<char>(type), 0, 1};
+    return std::string{static_cast<char>(m.size() >> 8), static_cast<char>(m.size())} + m;
+  };
+  const std::string web("\x03web\x07service\x06" "basefs\x00", 20);
+  const std::string nope("\x04nope\x07service\x06" "basefs\x00", 21);
+  const std::string batch = query(1, web, 1) + query(2, nope, 1) + query(3, web, 33);
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(static_cast<uint16_t>(std::stoi(a.dns_port)));
+  to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof(to)), 0);
+  ASSERT_EQ(::send(fd, batch.data(), batch.size(), 0), static_cast<ssize_t>(batch.size()));
+  timeval tv{5, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  std::string got;
+  std::vector<std::pair<int, int>> answers;  // (id, rcode)
+  char buf[4096];
+  while (answers.size() < 3) {
+    const ssize_t n = ::recv(fd, buf, sizeof(buf), 0);
+    ASSERT_GT(n, 0) << "connection closed after " << answers.size() << " answers";
+    got.append(buf, static_cast<size_t>(n));
+    while (got.size() >= 2) {
+      const size_t len = static_cast<uint8_t>(got[0]) << 8 | static_cast<uint8_t>(got[1]);
+      if (got.size() < 2 + len) break;
+      answers.emplace_back(static_cast<uint8_t>(got[2]) << 8 | static_cast<uint8_t>(got[3]), got[5] & 0x0f);
+      got.erase(0, 2 + len);
+    }
+  }
+  ::close(fd);
+  EXPECT_EQ(answers, (std::vector<std::pair<int, int>>{{1, 0}, {2, 3}, {3, 0}}));
+}
+
 }  // namespace
 }  // namespace basefs
