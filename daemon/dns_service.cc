@@ -7,6 +7,7 @@
 
 #include "cli/cluster_config.h"
 #include "zones/names.h"
+#include "zones/parse_cache.h"
 #include "replicate/gossip_format.h"
 #include "store/crypto.h"
 #include "zones/sources.h"
@@ -17,15 +18,6 @@ namespace {
 std::string HostOf(const std::string& hp) {
   if (!hp.empty() && hp[0] == '[') return hp.substr(1, hp.find(']') - 1);
   return hp.substr(0, hp.rfind(':'));
-}
-
-std::string ZoneDigest(const Zone& z) {
-  std::string text = z.soa.mname + " " + z.soa.rname + " " + std::to_string(z.soa.refresh) + " " +
-                     std::to_string(z.soa.retry) + " " + std::to_string(z.soa.expire) + " " +
-                     std::to_string(z.soa.minimum) + " " + std::to_string(z.soa.ttl) + "\n";
-  for (const Record& r : z.records)
-    text += r.owner + " " + std::to_string(r.type) + " " + std::to_string(r.ttl) + " " + r.rdata + "\n";
-  return ToHex(HashBytes(text));
 }
 
 }  // namespace
@@ -157,7 +149,7 @@ void DnsService::Rebuild() {
     if (f.path.rfind("/services/", 0) != 0) continue;
     const size_t slash = f.path.find('/', 10);
     if (slash == std::string::npos) continue;
-    auto s = ParseServiceFile(f.content);
+    const Result<ServiceInstance>& s = cache_.Service(f.content);
     if (!s.ok() || s->check.kind == HealthCheck::Kind::kNone) continue;
     const bool mine = s->node.empty() ? f.author == opts_.self_key : s->node == Lowercase(opts_.self_node);
     if (mine) checks[InstanceId(f.path.substr(10, slash - 10), f.path.substr(slash + 1))] = s->check;
@@ -165,21 +157,21 @@ void DnsService::Rebuild() {
   health_->SetChecks(checks);
 
   const uint64_t collected = clock_->NowMs();
+  in.cache = &cache_;
   Projection p = Project(in);
+  cache_.Sweep();
   const uint64_t projected = clock_->NowMs();
   bad_files_ = bad.size() + p.bad_files.size();
   std::vector<uint32_t> serials;
   const uint32_t now_s = static_cast<uint32_t>(::time(nullptr));
+  const AnswerTable* current = server_->table();
   for (const Zone& z : p.zones) {
-    ZoneState& st = serials_[z.apex];
-    const std::string digest = ZoneDigest(z);
-    if (digest != st.digest) {
-      st.digest = digest;
-      st.serial = std::max(st.serial + 1, now_s);
-    }
-    serials.push_back(st.serial);
+    uint32_t& serial = serials_[z.apex];
+    const Zone* before = current ? current->source(z.apex) : nullptr;
+    if (!before || !(*before == z)) serial = std::max(serial + 1, now_s);
+    serials.push_back(serial);
   }
-  auto table = AnswerTable::Build(p.zones, serials, server_->table());
+  auto table = AnswerTable::Build(std::move(p.zones), serials, current);
   if (!table.ok()) {
     std::cerr << "basefs: cannot build DNS answers: " << table.status().message() << std::endl;
   } else {
@@ -198,7 +190,7 @@ nlohmann::ordered_json DnsService::StatusJson() const {
   const DnsCounters& c = server_->counters();
   const ForwarderCounters& f = forwarder_->counters();
   nlohmann::ordered_json zones = nlohmann::ordered_json::array();
-  for (const auto& [apex, st] : serials_) zones.push_back({{"zone", apex}, {"serial", st.serial}});
+  for (const auto& [apex, serial] : serials_) zones.push_back({{"zone", apex}, {"serial", serial}});
   return {{"address", server_->local_address()},
           {"zones", zones},
           {"names", server_->table() ? server_->table()->name_count() : 0},

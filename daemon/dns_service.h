@@ -27,6 +27,7 @@
 #include "dns/server.h"
 #include "replicate/gossip.h"
 #include "store/store.h"
+#include "zones/parse_cache.h"
 
 struct event_base;
 
@@ -80,11 +81,8 @@ class DnsService {
   uint64_t last_rebuild_ms_ = 0, last_duration_ms_ = 0;
   uint64_t rebuilds_ = 0;
   size_t bad_files_ = 0;
-  struct ZoneState {
-    std::string digest;
-    uint32_t serial = 0;
-  };
-  std::map<std::string, ZoneState> serials_;
+  std::map<std::string, uint32_t> serials_;  // zone apex -> SOA serial
+  ParseCache cache_;
   std::string meta_;
 };
 

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <map>
 #include <set>
+#include <span>
 #include <unordered_set>
 
 #include "zones/names.h"
@@ -32,13 +33,6 @@ std::string WireKey(std::string_view presentation) {
   return std::string(reinterpret_cast<const char*>(buf), len);
 }
 
-// The parent of an absolute presentation name ("a.b." -> "b."), "" at the root.
-std::string Parent(const std::string& name) {
-  const size_t dot = name.find('.');
-  if (dot == std::string::npos || dot + 1 >= name.size()) return "";
-  return name.substr(dot + 1);
-}
-
 struct PktDeleter {
   void operator()(ldns_pkt* p) const { ldns_pkt_free(p); }
 };
@@ -55,8 +49,14 @@ std::string ToWire(const ldns_pkt* p) {
 
 }  // namespace
 
-// Holds the records of every zone while answers are prepared. Records are
-// parsed into ldns objects only for the owners a built answer needs.
+// Prepares the answers of a table from its zones (t_->src_). Records are
+// looked up by binary search in each zone's owner-sorted records and
+// parsed into ldns objects only for the owners a built answer needs, so an
+// incremental build allocates per touched name, not per record.
+//
+// Names are held as views into the owner and apex strings of the zones
+// (t_->src_, and prev_->src_ for names that vanished): a parent name is a
+// suffix of its child's string. Both tables outlive the builder.
 class AnswerBuilder {
  public:
   AnswerBuilder(AnswerTable* t, const AnswerTable* prev) : t_(t), prev_(prev) {}
@@ -64,15 +64,16 @@ class AnswerBuilder {
     for (ldns_rr* rr : owned_) ldns_rr_free(rr);
   }
 
-  Status AddZone(const Zone& z, uint32_t serial) {
-    const std::string apex = Lowercase(z.apex);
+  // Registers zone t_->src_[i]: its apex, its SOA and the negative SOA.
+  Status AddZone(size_t i, uint32_t serial) {
+    const Zone& z = t_->src_[i];
+    const std::string& apex = z.apex;
     const std::string key = WireKey(apex);
     if (key.empty()) return Invalid("bad zone apex " + apex);
     AnswerTable::ZoneEntry& ze = t_->zones_[key];
     ze.apex = apex;
     ze.serial = serial;
-    ze.source = t_->src_.size();
-    t_->src_.push_back(z);
+    ze.source = i;
     apexes_.push_back(apex);
     const SoaFields& s = z.soa;
     BASEFS_ASSIGN_OR_RETURN(ldns_rr * soa, Parse(SoaText(apex, s, serial)));
@@ -87,31 +88,31 @@ class AnswerBuilder {
     if (ldns_rr2wire(&wire, neg, LDNS_SECTION_AUTHORITY, &size) != LDNS_STATUS_OK) return Invalid("cannot encode SOA");
     ze.soa_tail.assign(reinterpret_cast<char*>(wire), size);
     free(wire);
-    for (const Record& r : z.records) {
-      const std::string owner = Lowercase(r.owner);
-      recs_[owner].push_back(&r);
-      std::string& text = t_->groups_[owner];
-      text += std::to_string(r.type) + " " + std::to_string(r.ttl) + " " + r.rdata + "\n";
-    }
     return Status::Ok();
   }
 
   Status Prepare() {
-    // Every owner and every name between it and its apex (empty non-terminals).
-    for (const std::string& apex : apexes_) names_.insert(apex);
-    for (const auto& [owner, recs] : recs_) {
-      const std::string* zone = ZoneOf(owner);
-      if (!zone) continue;
-      for (std::string n = owner; !n.empty(); n = Parent(n)) {
-        if (!names_.insert(n).second && n != owner) break;
-        if (n == *zone) break;
-      }
-    }
     FindChanges();
-    if (!full_) FindDirty();
-    for (const std::string& name : names_) {
-      if (!full_ && !dirty_.count(name) && Reuse(name)) continue;
-      BASEFS_RETURN_IF_ERROR(PrepareName(name));
+    if (full_) {
+      BuildAllNames();
+      for (size_t i = 0; i < AnswerTable::kShards; ++i) {
+        auto s = std::make_shared<AnswerTable::Shard>();
+        mutable_[i] = s.get();
+        t_->shards_[i] = std::move(s);
+      }
+      for (std::string_view name : all_names_) BASEFS_RETURN_IF_ERROR(PrepareName(name));
+      return Status::Ok();
+    }
+    t_->shards_ = prev_->shards_;
+    t_->name_count_ = prev_->name_count_;
+    t_->answer_count_ = prev_->answer_count_;
+    FindDirty();
+    for (std::string_view name : dirty_) {
+      if (Exists(name)) {
+        BASEFS_RETURN_IF_ERROR(PrepareName(name));
+      } else {
+        EraseName(name);
+      }
     }
     return Status::Ok();
   }
@@ -119,10 +120,11 @@ class AnswerBuilder {
   // The AXFR messages of zone `z` (SOA first and last).
   static std::vector<std::string> Transfer(const Zone& z, uint32_t serial) {
     AnswerTable scratch;
+    scratch.src_.push_back(z);
     AnswerBuilder b(&scratch, nullptr);
-    if (!b.AddZone(z, serial).ok()) return {};
+    if (!b.AddZone(0, serial).ok()) return {};
     std::vector<std::string> out;
-    const std::string apex = Lowercase(z.apex);
+    const std::string& apex = scratch.src_[0].apex;
     ldns_rr* soa = b.sets_[apex][LDNS_RR_TYPE_SOA].front();
     PktPtr p = b.NewPacket(apex, LDNS_RR_TYPE_AXFR);
     size_t bytes = 64;
@@ -140,12 +142,14 @@ class AnswerBuilder {
       bytes += n;
     };
     add(soa);
-    for (const auto& [owner, recs] : b.recs_) {
+    ForEachOwner(scratch.src_[0], [&](std::string_view owner, std::span<const Record>) {
       b.EnsureParsed(owner);
-      for (const auto& [type, rrs] : b.sets_[owner])
+      auto it = b.sets_.find(owner);
+      if (it == b.sets_.end()) return;
+      for (const auto& [type, rrs] : it->second)
         if (type != LDNS_RR_TYPE_SOA)
           for (ldns_rr* rr : rrs) add(rr);
-    }
+    });
     add(soa);
     flush();
     return out;
@@ -166,20 +170,110 @@ class AnswerBuilder {
     return rr;
   }
 
+  // --- Records and names ----------------------------------------------------
+
+  // Calls fn(owner, records) for each owner of `z`, in order.
+  template <typename Fn>
+  static void ForEachOwner(const Zone& z, Fn&& fn) {
+    const auto& r = z.records;
+    for (size_t i = 0; i < r.size();) {
+      size_t j = i + 1;
+      while (j < r.size() && r[j].owner == r[i].owner) ++j;
+      fn(std::string_view(r[i].owner), std::span<const Record>(r.data() + i, j - i));
+      i = j;
+    }
+  }
+
+  static std::span<const Record> OwnerRecords(const Zone& z, std::string_view owner) {
+    const auto& r = z.records;
+    auto lo = std::lower_bound(r.begin(), r.end(), owner,
+                               [](const Record& rec, std::string_view o) { return rec.owner < o; });
+    auto hi = lo;
+    while (hi != r.end() && hi->owner == owner) ++hi;
+    return {r.data() + (lo - r.begin()), static_cast<size_t>(hi - lo)};
+  }
+
+  // The index of the most specific served zone holding `name`, or -1.
+  int ZoneIndex(std::string_view name) const {
+    int best = -1;
+    for (size_t i = 0; i < apexes_.size(); ++i)
+      if (InZone(name, apexes_[i]) && (best < 0 || apexes_[i].size() > apexes_[static_cast<size_t>(best)].size()))
+        best = static_cast<int>(i);
+    return best;
+  }
+  const std::string* ZoneOf(std::string_view name) const {
+    const int i = ZoneIndex(name);
+    return i < 0 ? nullptr : &apexes_[static_cast<size_t>(i)];
+  }
+
+  // The records of `owner` (in the zone that owns the name).
+  std::span<const Record> Records(std::string_view owner) const {
+    const int i = ZoneIndex(owner);
+    if (i < 0) return {};
+    return OwnerRecords(t_->src_[static_cast<size_t>(i)], owner);
+  }
+
+  static std::string_view Parent(std::string_view name) {
+    const size_t dot = name.find('.');
+    if (dot == std::string_view::npos || dot + 1 >= name.size()) return {};
+    return name.substr(dot + 1);
+  }
+
+  // Every name of the new zones: apexes, owners, and the empty
+  // non-terminals between an owner and its apex.
+  void BuildAllNames() {
+    if (all_names_built_) return;
+    all_names_built_ = true;
+    size_t records = 0;
+    for (const Zone& z : t_->src_) records += z.records.size();
+    all_names_.reserve(records + t_->src_.size());
+    for (const Zone& z : t_->src_) {
+      const std::string_view apex = z.apex;
+      all_names_.insert(apex);
+      ForEachOwner(z, [&](std::string_view owner, std::span<const Record>) {
+        for (std::string_view n = owner; !n.empty() && n != apex; n = Parent(n))
+          if (!all_names_.insert(n).second && n != owner) break;
+      });
+    }
+  }
+
+  bool PrevHas(std::string_view name) const {
+    uint8_t buf[kMaxWireNameBytes + 1];
+    size_t len = 0;
+    if (!prev_ || !NameToWire(name, buf, &len)) return false;
+    return prev_->FindName(std::string_view(reinterpret_cast<const char*>(buf), len)) != nullptr;
+  }
+
+  // Whether `name` is a name of the new zones (with records, or an empty
+  // non-terminal). Without the full name set, valid while no owner was
+  // removed: then every earlier name still exists.
+  bool Exists(std::string_view name) {
+    if (all_names_built_) return all_names_.count(name) > 0;
+    const int z = ZoneIndex(name);
+    if (z >= 0 && t_->src_[static_cast<size_t>(z)].apex == name) return true;
+    return !Records(name).empty() || new_ents_.count(name) > 0 || PrevHas(name);
+  }
+
+  bool HasType(std::string_view owner, uint16_t type) const {
+    for (const Record& r : Records(owner))
+      if (r.type == type) return true;
+    return false;
+  }
+
   // Parses the records of `owner` once, one TTL per RRset (the lowest, RFC
   // 2181 §5.2). Records were checked by the projection; one ldns refuses is
-  // left out (and counted).
-  void EnsureParsed(const std::string& owner) {
-    if (!parsed_.insert(owner).second) return;
-    auto it = recs_.find(owner);
-    if (it == recs_.end()) return;
-    auto& types = sets_[owner];
-    for (const Record* r : it->second) {
-      char* type = ldns_rr_type2str(static_cast<ldns_rr_type>(r->type));
-      const std::string text = r->owner + " " + std::to_string(r->ttl) + " IN " + (type ? type : "TYPE0") + " " + r->rdata;
+  // left out.
+  void EnsureParsed(std::string_view owner) {
+    if (!parsed_.insert(std::string(owner)).second) return;
+    const std::span<const Record> recs = Records(owner);
+    if (recs.empty()) return;
+    auto& types = sets_[std::string(owner)];
+    for (const Record& r : recs) {
+      char* type = ldns_rr_type2str(static_cast<ldns_rr_type>(r.type));
+      const std::string text = r.owner + " " + std::to_string(r.ttl) + " IN " + (type ? type : "TYPE0") + " " + r.rdata;
       free(type);
       auto rr = Parse(text);
-      if (rr.ok()) types[r->type].push_back(*rr);
+      if (rr.ok()) types[r.type].push_back(*rr);
     }
     for (auto& [type, rrs] : types) {
       if (type == LDNS_RR_TYPE_SOA) continue;
@@ -189,23 +283,7 @@ class AnswerBuilder {
     }
   }
 
-  // The most specific served zone holding `name`.
-  const std::string* ZoneOf(const std::string& name) const {
-    const std::string* best = nullptr;
-    for (const std::string& apex : apexes_)
-      if (InZone(name, apex) && (!best || apex.size() > best->size())) best = &apex;
-    return best;
-  }
-
-  bool HasType(const std::string& owner, uint16_t type) const {
-    auto it = recs_.find(owner);
-    if (it == recs_.end()) return false;
-    for (const Record* r : it->second)
-      if (r->type == type) return true;
-    return false;
-  }
-
-  const std::vector<ldns_rr*>* Set(const std::string& owner, uint16_t type) {
+  const std::vector<ldns_rr*>* Set(std::string_view owner, uint16_t type) {
     EnsureParsed(owner);
     auto it = sets_.find(owner);
     if (it == sets_.end()) return nullptr;
@@ -215,6 +293,46 @@ class AnswerBuilder {
 
   // --- What changed since the previous table ------------------------------
 
+  // What changed at a name, as far as answers elsewhere can see it.
+  enum Delta : uint8_t {
+    kAddr = 1,        // its A or AAAA records
+    kSrv = 2,         // its SRV records
+    kTxt = 4,         // its TXT records
+    kOther = 8,       // records of other types
+    kExists = 16,     // it appeared or vanished (as an empty non-terminal)
+    kSrvTarget = 32,  // the addresses of one of its SRV targets
+  };
+  static uint8_t DeltaOf(uint16_t type) {
+    switch (type) {
+      case LDNS_RR_TYPE_A:
+      case LDNS_RR_TYPE_AAAA: return kAddr;
+      case LDNS_RR_TYPE_SRV: return kSrv;
+      case LDNS_RR_TYPE_TXT: return kTxt;
+      default: return kOther;
+    }
+  }
+  // The types in which two owner-sorted groups of one owner differ.
+  static uint8_t Diff(std::span<const Record> a, std::span<const Record> b) {
+    uint8_t d = 0;
+    size_t i = 0, j = 0;
+    while (i < a.size() || j < b.size()) {
+      const uint16_t type = j == b.size() || (i < a.size() && a[i].type < b[j].type) ? a[i].type : b[j].type;
+      size_t ei = i, ej = j;
+      while (ei < a.size() && a[ei].type == type) ++ei;
+      while (ej < b.size() && b[ej].type == type) ++ej;
+      bool same = ei - i == ej - j;
+      for (size_t k = 0; same && k < ei - i; ++k) same = a[i + k].ttl == b[j + k].ttl && a[i + k].rdata == b[j + k].rdata;
+      if (!same) d |= DeltaOf(type);
+      i = ei;
+      j = ej;
+    }
+    return d;
+  }
+  static uint8_t TypesOf(std::span<const Record> a) { return Diff(a, {}); }
+
+  // Owners whose records differ from the previous table's, and names that
+  // appeared or vanished (empty non-terminals included), by one merge walk
+  // over the old and new records of each zone.
   void FindChanges() {
     if (!prev_) {
       full_ = true;
@@ -225,74 +343,153 @@ class AnswerBuilder {
     for (size_t i = 0; !full_ && i < t_->src_.size(); ++i)
       full_ = prev_->src_[i].apex != t_->src_[i].apex || !(prev_->src_[i].soa == t_->src_[i].soa);
     if (full_) return;
-    for (const auto& [owner, text] : t_->groups_) {
-      auto it = prev_->groups_.find(owner);
-      if (it == prev_->groups_.end() || it->second != text) changed_.insert(owner);
+    std::vector<std::string_view> added, removed;
+    for (size_t i = 0; i < t_->src_.size(); ++i) {
+      const auto& old_recs = prev_->src_[i].records;
+      const auto& new_recs = t_->src_[i].records;
+      size_t a = 0, b = 0;
+      auto group_end = [](const std::vector<Record>& r, size_t at) {
+        size_t j = at + 1;
+        while (j < r.size() && r[j].owner == r[at].owner) ++j;
+        return j;
+      };
+      while (a < old_recs.size() || b < new_recs.size()) {
+        if (b == new_recs.size() || (a < old_recs.size() && old_recs[a].owner < new_recs[b].owner)) {
+          const size_t ea = group_end(old_recs, a);
+          removed.push_back(old_recs[a].owner);
+          delta_[old_recs[a].owner] |= TypesOf({old_recs.data() + a, ea - a}) | kExists;
+          a = ea;
+        } else if (a == old_recs.size() || new_recs[b].owner < old_recs[a].owner) {
+          const size_t eb = group_end(new_recs, b);
+          added.push_back(new_recs[b].owner);
+          delta_[new_recs[b].owner] |= TypesOf({new_recs.data() + b, eb - b}) | kExists;
+          b = eb;
+        } else {
+          const size_t ea = group_end(old_recs, a), eb = group_end(new_recs, b);
+          if (const uint8_t d = Diff({old_recs.data() + a, ea - a}, {new_recs.data() + b, eb - b}))
+            delta_[new_recs[b].owner] |= d;
+          a = ea;
+          b = eb;
+        }
+      }
     }
-    for (const auto& [owner, text] : prev_->groups_)
-      if (!t_->groups_.count(owner)) changed_.insert(owner);
-    // Names that appeared or vanished (empty non-terminals included).
-    for (const std::string& n : names_)
-      if (!prev_->names_.count(WireKey(n))) changed_.insert(n);
-    for (const auto& [key, e] : prev_->names_)
-      if (!names_.count(e->name)) changed_.insert(e->name);
+    // Empty non-terminals that appear above new owners.
+    for (std::string_view owner : added) {
+      const std::string* apex = ZoneOf(owner);
+      for (std::string_view n = Parent(owner); apex && !n.empty() && n != *apex; n = Parent(n)) {
+        if (new_ents_.count(n) || PrevHas(n) || !Records(n).empty()) break;
+        new_ents_.insert(n);
+        delta_[n] |= kExists;
+      }
+    }
+    // A removed owner stays as an empty non-terminal if names remain below
+    // it; otherwise it and the empty non-terminals above it vanish.
+    if (!removed.empty()) {
+      BuildAllNames();
+      for (std::string_view owner : removed)
+        for (std::string_view n = Parent(owner); !n.empty() && !all_names_.count(n); n = Parent(n)) delta_[n] |= kExists;
+    }
   }
 
-  static std::string Token(const std::string& rdata, size_t index) {
-    size_t pos = 0;
-    for (size_t i = 0; i < index; ++i) {
-      pos = rdata.find(' ', pos);
-      if (pos == std::string::npos) return "";
-      ++pos;
-    }
-    return Lowercase(rdata.substr(pos, rdata.find(' ', pos) - pos));
-  }
-
-  // Targets whose records go into the answers of a record's owner.
-  void Targets(const Record& r, std::vector<std::string>* out) const {
+  // The name a record's answers follow (SRV, MX and NS targets, PTR and
+  // CNAME targets), lowercased into `buf`; empty for other types.
+  static std::string_view LinkTarget(const Record& r, char (&buf)[kMaxWireNameBytes + 2]) {
+    size_t index;
     switch (r.type) {
-      case LDNS_RR_TYPE_SRV: out->push_back(Token(r.rdata, 3)); break;
-      case LDNS_RR_TYPE_MX: out->push_back(Token(r.rdata, 1)); break;
+      case LDNS_RR_TYPE_SRV: index = 3; break;
+      case LDNS_RR_TYPE_MX: index = 1; break;
       case LDNS_RR_TYPE_NS:
       case LDNS_RR_TYPE_CNAME:
-      case LDNS_RR_TYPE_PTR: out->push_back(Token(r.rdata, 0)); break;
-      default: break;
+      case LDNS_RR_TYPE_PTR: index = 0; break;
+      default: return {};
     }
+    const std::string_view rd = r.rdata;
+    size_t pos = 0;
+    for (size_t i = 0; i < index; ++i) {
+      pos = rd.find(' ', pos);
+      if (pos == std::string_view::npos) return {};
+      ++pos;
+    }
+    const size_t end = std::min(rd.find(' ', pos), rd.size());
+    if (end - pos > kMaxWireNameBytes) return {};
+    for (size_t i = pos; i < end; ++i) {
+      const char c = rd[i];
+      buf[i - pos] = c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+    }
+    return {buf, end - pos};
+  }
+
+  uint8_t DeltaAt(std::string_view name) const {
+    auto it = delta_.find(name);
+    return it == delta_.end() ? 0 : it->second;
   }
 
   // Names whose answers could differ from the previous table's (other
-  // than in the SOA serial): the changed owners and, transitively, every
-  // owner whose answers follow a link to them — SRV, MX and NS targets, PTR
-  // targets (and their SRV targets), CNAME chains.
+  // than in the SOA serial): the changed names, and the owners whose
+  // answers show what changed elsewhere, following exactly the links that
+  // answers follow: the addresses of SRV, MX and NS targets; the SRV and TXT
+  // of a PTR's instance target and the addresses of its SRV targets (RFC
+  // 6763 §12.1); everything at the end of a CNAME chain.
   void FindDirty() {
-    std::unordered_map<std::string, std::vector<const std::string*>> linked_from;
-    std::vector<std::string> targets;
-    for (const auto& [owner, recs] : recs_) {
-      targets.clear();
-      for (const Record* r : recs) Targets(*r, &targets);
-      for (const auto& t : targets) linked_from[t].push_back(&owner);
+    for (const auto& [name, d] : delta_) dirty_.insert(name);
+    for (const Zone& z : t_->src_) dirty_.insert(z.apex);  // SOA, NS and their glue: always built
+    char buf[kMaxWireNameBytes + 2];
+    auto each_link = [&](auto&& fn) {
+      for (const Zone& z : t_->src_)
+        for (const Record& r : z.records) {
+          const std::string_view target = LinkTarget(r, buf);
+          if (!target.empty()) fn(r, target);
+        }
+    };
+    each_link([&](const Record& r, std::string_view target) {
+      if (r.type == LDNS_RR_TYPE_PTR || r.type == LDNS_RR_TYPE_CNAME || !(DeltaAt(target) & kAddr)) return;
+      dirty_.insert(r.owner);
+      if (r.type == LDNS_RR_TYPE_SRV) delta_[r.owner] |= kSrvTarget;
+    });
+    each_link([&](const Record& r, std::string_view target) {
+      if (r.type != LDNS_RR_TYPE_PTR) return;
+      const uint8_t d = DeltaAt(target);
+      if ((d & (kSrv | kTxt | kSrvTarget)) && ((d & kTxt) || HasType(target, LDNS_RR_TYPE_TXT))) dirty_.insert(r.owner);
+    });
+    for (int pass = 0; pass < kMaxCnameHops; ++pass) {
+      bool grew = false;
+      each_link([&](const Record& r, std::string_view target) {
+        if (r.type == LDNS_RR_TYPE_CNAME && dirty_.count(target) && dirty_.insert(r.owner).second) grew = true;
+      });
+      if (!grew) break;
     }
-    std::vector<std::string> todo(changed_.begin(), changed_.end());
-    dirty_.insert(changed_.begin(), changed_.end());
-    while (!todo.empty()) {
-      const std::string n = std::move(todo.back());
-      todo.pop_back();
-      auto it = linked_from.find(n);
-      if (it == linked_from.end()) continue;
-      for (const std::string* from : it->second)
-        if (dirty_.insert(*from).second) todo.push_back(*from);
-    }
-    for (const std::string& apex : apexes_) dirty_.insert(apex);  // SOA, NS and their glue: always built
   }
 
-  // Shares the previous table's answers for `name` (their SOA serial is
-  // written at query time). False if there is nothing to share.
-  bool Reuse(const std::string& name) {
+  // --- Storing answers in the shards ----------------------------------------
+
+  AnswerTable::Shard* MutableShard(size_t i) {
+    if (!mutable_[i]) {
+      auto s = std::make_shared<AnswerTable::Shard>(*t_->shards_[i]);
+      mutable_[i] = s.get();
+      t_->shards_[i] = std::move(s);
+    }
+    return mutable_[i];
+  }
+
+  static size_t AnswersOf(const AnswerTable::NameEntry& e) { return e.by_type.size() + 2; }
+
+  void PutName(std::string key, std::shared_ptr<const AnswerTable::NameEntry> entry) {
+    auto& names = MutableShard(AnswerTable::ShardOf(key))->names;
+    t_->answer_count_ += AnswersOf(*entry);
+    auto [it, inserted] = names.try_emplace(std::move(key), nullptr);
+    if (inserted) ++t_->name_count_;
+    else t_->answer_count_ -= AnswersOf(*it->second);
+    it->second = std::move(entry);
+  }
+
+  void EraseName(std::string_view name) {
     const std::string key = WireKey(name);
-    auto it = prev_->names_.find(key);
-    if (it == prev_->names_.end()) return false;
-    t_->names_[key] = it->second;
-    return true;
+    if (key.empty() || !t_->FindName(key)) return;
+    auto& names = MutableShard(AnswerTable::ShardOf(key))->names;
+    auto it = names.find(key);
+    t_->answer_count_ -= AnswersOf(*it->second);
+    --t_->name_count_;
+    names.erase(it);
   }
 
   // --- Building answers -----------------------------------------------------
@@ -332,12 +529,12 @@ class AnswerBuilder {
     }
   }
 
-  PktPtr NewPacket(const std::string& name, uint16_t qtype) const {
+  PktPtr NewPacket(std::string_view name, uint16_t qtype) const {
     PktPtr p(ldns_pkt_new());
     ldns_pkt_set_qr(p.get(), true);
     ldns_pkt_set_aa(p.get(), true);
     ldns_rr* q = ldns_rr_new();
-    ldns_rr_set_owner(q, ldns_dname_new_frm_str(name.c_str()));
+    ldns_rr_set_owner(q, ldns_dname_new_frm_str(std::string(name).c_str()));
     ldns_rr_set_type(q, static_cast<ldns_rr_type>(qtype));
     ldns_rr_set_class(q, LDNS_RR_CLASS_IN);
     ldns_rr_set_question(q, true);
@@ -356,7 +553,7 @@ class AnswerBuilder {
     for (int hop = 0; hop < kMaxCnameHops; ++hop) {
       const std::string* zone = ZoneOf(name);
       if (!zone) return;  // a CNAME out of our zones: the client goes on from there
-      if (!names_.count(name)) {
+      if (!Exists(name)) {
         ldns_pkt_set_rcode(p, LDNS_RCODE_NXDOMAIN);
         PushNegativeSoa(p, *zone);
         return;
@@ -405,12 +602,11 @@ class AnswerBuilder {
     return a;
   }
 
-  Status PrepareName(const std::string& name) {
-    const std::string key = WireKey(name);
-    if (key.empty()) return Invalid("bad owner name " + name);
+  Status PrepareName(std::string_view name) {
+    std::string key = WireKey(name);
+    if (key.empty()) return Invalid("bad owner name " + std::string(name));
     auto entry = std::make_shared<AnswerTable::NameEntry>();
     AnswerTable::NameEntry& e = *entry;
-    e.name = name;
     std::set<uint16_t> types;
     EnsureParsed(name);
     auto it = sets_.find(name);
@@ -418,7 +614,7 @@ class AnswerBuilder {
       for (const auto& [type, rrs] : it->second) types.insert(type);
     if (types.count(LDNS_RR_TYPE_CNAME)) {
       // Prepare every type the chain's end has, so those are direct hits.
-      std::string target = name;
+      std::string target(name);
       for (int hop = 0; hop < kMaxCnameHops; ++hop) {
         const auto* c = Set(target, LDNS_RR_TYPE_CNAME);
         if (!c) break;
@@ -432,20 +628,25 @@ class AnswerBuilder {
     for (uint16_t type : types) {
       PktPtr p = NewPacket(name, type);
       std::set<const ldns_rr*> seen;
-      Resolve(p.get(), name, type, &seen);
+      Resolve(p.get(), std::string(name), type, &seen);
       e.by_type.emplace_back(type, Store(p.get()));
     }
     {
       PktPtr p = NewPacket(name, LDNS_RR_TYPE_A);
       std::set<const ldns_rr*> seen;
       // A type no name has: NODATA here, or the CNAME chain to where it ends.
-      Resolve(p.get(), name, 65280, &seen);
+      Resolve(p.get(), std::string(name), 65280, &seen);
       e.fallback = Store(p.get());
     }
-    {
+    it = sets_.find(name);
+    if (it != sets_.end() && it->second.size() == 1 && e.by_type.size() == 1 && e.by_type[0].second.minimal.empty() &&
+        it->second.begin()->first != LDNS_RR_TYPE_CNAME) {
+      // One RRset and no additional records: the ANY answer is the same
+      // message (the question is the client's, written at query time).
+      e.any = e.by_type[0].second;
+    } else {
       PktPtr p = NewPacket(name, LDNS_RR_TYPE_ANY);
       std::set<const ldns_rr*> seen;
-      it = sets_.find(name);
       if (it == sets_.end() || it->second.empty()) {
         PushNegativeSoa(p.get(), *ZoneOf(name));
       } else if (const auto* c = Set(name, LDNS_RR_TYPE_CNAME)) {
@@ -455,7 +656,7 @@ class AnswerBuilder {
       }
       e.any = Store(p.get());
     }
-    t_->names_[key] = std::move(entry);
+    PutName(std::move(key), std::move(entry));
     return Status::Ok();
   }
 
@@ -463,30 +664,58 @@ class AnswerBuilder {
   const AnswerTable* prev_;
   bool full_ = false;
   std::vector<ldns_rr*> owned_;
-  std::vector<std::string> apexes_;
-  std::map<std::string, std::vector<const Record*>> recs_;  // owner -> records (pointing into t_->src_)
-  std::set<std::string> parsed_;
-  std::map<std::string, std::map<uint16_t, std::vector<ldns_rr*>>> sets_;
+  std::vector<std::string> apexes_;  // by zone index
+  std::set<std::string, std::less<>> parsed_;
+  std::map<std::string, std::map<uint16_t, std::vector<ldns_rr*>>, std::less<>> sets_;
   std::map<std::string, ldns_rr*> negative_soa_;
-  std::set<std::string> names_;
-  std::set<std::string> changed_;
-  std::unordered_set<std::string> dirty_;
+  bool all_names_built_ = false;
+  std::unordered_set<std::string_view> all_names_;
+  std::unordered_set<std::string_view> new_ents_;  // empty non-terminals that appeared
+  std::unordered_map<std::string_view, uint8_t> delta_;  // Delta bits by name
+  std::unordered_set<std::string_view> dirty_;
+  std::array<AnswerTable::Shard*, AnswerTable::kShards> mutable_{};  // shards this build owns
   std::string soa_zone_;  // set by PushNegativeSoa for Store
 };
 
-Result<std::unique_ptr<AnswerTable>> AnswerTable::Build(const std::vector<Zone>& zones,
-                                                        const std::vector<uint32_t>& serials,
+static bool HasUpper(std::string_view s) {
+  for (char c : s)
+    if (c >= 'A' && c <= 'Z') return true;
+  return false;
+}
+
+AnswerTable::AnswerTable() {
+  static const std::shared_ptr<const Shard> empty = std::make_shared<const Shard>();
+  shards_.fill(empty);
+}
+
+Result<std::unique_ptr<AnswerTable>> AnswerTable::Build(std::vector<Zone> zones, const std::vector<uint32_t>& serials,
                                                         const AnswerTable* previous) {
-  std::unique_ptr<AnswerTable> t(new AnswerTable());
-  t->src_.reserve(zones.size());  // records are pointed to while building
-  {
-    AnswerBuilder b(t.get(), previous);
-    for (size_t i = 0; i < zones.size(); ++i)
-      BASEFS_RETURN_IF_ERROR(b.AddZone(zones[i], i < serials.size() ? serials[i] : 1));
-    BASEFS_RETURN_IF_ERROR(b.Prepare());
+  for (Zone& z : zones) {
+    z.apex = Lowercase(z.apex);
+    for (size_t i = 0; i < z.records.size(); ++i) {
+      if (HasUpper(z.records[i].owner)) return Invalid("owner " + z.records[i].owner + " is not lowercase");
+      if (i > 0 && z.records[i].owner < z.records[i - 1].owner)
+        return Invalid("records of zone " + z.apex + " are not sorted by owner");
+    }
   }
-  for (const auto& [key, e] : t->names_) t->answer_count_ += e->by_type.size() + 2;
+  std::unique_ptr<AnswerTable> t(new AnswerTable());
+  t->src_ = std::move(zones);
+  AnswerBuilder b(t.get(), previous);
+  for (size_t i = 0; i < t->src_.size(); ++i)
+    BASEFS_RETURN_IF_ERROR(b.AddZone(i, i < serials.size() ? serials[i] : 1));
+  BASEFS_RETURN_IF_ERROR(b.Prepare());
   return t;
+}
+
+const AnswerTable::NameEntry* AnswerTable::FindName(std::string_view wire) const {
+  const NameMap& names = shards_[ShardOf(wire)]->names;
+  auto it = names.find(wire);
+  return it == names.end() ? nullptr : it->second.get();
+}
+
+const Zone* AnswerTable::source(std::string_view apex) const {
+  auto it = zones_.find(WireKey(apex));
+  return it == zones_.end() ? nullptr : &src_[it->second.source];
 }
 
 uint32_t AnswerTable::serial(std::string_view apex) const {
@@ -544,8 +773,8 @@ size_t AnswerTable::Emit(const Answer_& a, const uint8_t* msg, const Query& q, s
 }
 
 size_t AnswerTable::Answer(const uint8_t* msg, const Query& q, size_t limit, uint8_t* out) const {
-  auto it = names_.find(q.name());
-  if (it == names_.end()) {
+  const NameEntry* found = FindName(q.name());
+  if (!found) {
     const ZoneEntry* z = FindZone(q);
     if (!z) return 0;
     WriteU16(out, q.id);
@@ -561,7 +790,7 @@ size_t AnswerTable::Answer(const uint8_t* msg, const Query& q, size_t limit, uin
     if (q.edns) len = AppendOpt(out, len, q);
     return len;
   }
-  const NameEntry& e = *it->second;
+  const NameEntry& e = *found;
   const Answer_* a = &e.fallback;
   if (q.qtype == LDNS_RR_TYPE_ANY) {
     a = &e.any;

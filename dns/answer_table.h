@@ -13,6 +13,7 @@
 // thread. The daemon swaps whole tables on change.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -30,12 +31,15 @@ inline constexpr size_t kAxfrMessageBytes = 16 * 1024;
 
 class AnswerTable {
  public:
-  // `serials[i]` is the SOA serial of `zones[i]`. With `previous` (the
-  // table being replaced), answers whose records did not change are copied
-  // from it (with the new serial patched into their SOA) instead of being
-  // built again: a change costs in proportion to the names it touches.
-  static Result<std::unique_ptr<AnswerTable>> Build(const std::vector<Zone>& zones,
-                                                    const std::vector<uint32_t>& serials,
+  // `serials[i]` is the SOA serial of `zones[i]`. Each zone's records must
+  // be sorted by owner with lowercase owners, as Project() gives them
+  // (Invalid otherwise). With `previous` (the table being replaced, which
+  // must outlive the call), the answers of names whose records and linked
+  // records did not change are shared with it (their SOA serial is written
+  // at query time) instead of being built again: a change costs the names
+  // it touches plus one comparison pass over the records, no allocation per
+  // record. A change of the set of zones or of an SOA builds everything.
+  static Result<std::unique_ptr<AnswerTable>> Build(std::vector<Zone> zones, const std::vector<uint32_t>& serials,
                                                     const AnswerTable* previous = nullptr);
 
   // Writes the response to query `q` (decoded from `msg`) into `out`
@@ -52,10 +56,13 @@ class AnswerTable {
   // `q` does not name a zone apex.
   std::vector<std::string> Transfer(const Query& q) const;
 
-  size_t name_count() const { return names_.size(); }
+  size_t name_count() const { return name_count_; }
   size_t answer_count() const { return answer_count_; }
   size_t answers_built() const { return built_; }  // the rest were copied from the previous table
   uint32_t serial(std::string_view apex) const;
+  // The zone this table serves whose apex is `apex` (presentation form,
+  // lowercase), as given to Build(); null if none.
+  const Zone* source(std::string_view apex) const;
 
  private:
   struct Answer_ {
@@ -69,7 +76,6 @@ class AnswerTable {
   // All answers of one name; immutable, shared by successive tables while
   // the name's records stay the same.
   struct NameEntry {
-    std::string name;                                    // presentation form
     std::vector<std::pair<uint16_t, Answer_>> by_type;  // by qtype
     Answer_ fallback;                                    // NODATA (or CNAME) answer
     Answer_ any;                                         // answer to QTYPE=ANY
@@ -85,17 +91,26 @@ class AnswerTable {
     size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
   };
   using NameMap = std::unordered_map<std::string, std::shared_ptr<const NameEntry>, SvHash, std::equal_to<>>;
+  // Names (by lowercase wire form) are spread over kShards maps by hash;
+  // a new table shares every shard the change did not touch with the
+  // table before it, so a rebuild copies only the touched shards.
+  static constexpr size_t kShards = 256;
+  struct Shard {
+    NameMap names;
+  };
+  static size_t ShardOf(std::string_view wire) { return SvHash()(wire) % kShards; }
 
-  AnswerTable() = default;
+  AnswerTable();
   const ZoneEntry* FindZone(const Query& q) const;
+  const NameEntry* FindName(std::string_view wire) const;
   size_t Emit(const Answer_& a, const uint8_t* msg, const Query& q, size_t limit, uint8_t* out) const;
 
   size_t answer_count_ = 0;
-  NameMap names_;
+  size_t name_count_ = 0;
+  std::array<std::shared_ptr<const Shard>, kShards> shards_;  // never null
   std::unordered_map<std::string, ZoneEntry, SvHash, std::equal_to<>> zones_;  // key: apex wire name
   // What this table was built from, for AXFR and for the next Build().
   std::vector<Zone> src_;
-  std::unordered_map<std::string, std::string> groups_;  // owner -> its records as text
   size_t built_ = 0;
 
   friend class AnswerBuilder;

@@ -1,14 +1,17 @@
 #include "zones/projection.h"
 
-#include <arpa/inet.h>
-#include <ldns/ldns.h>
-
 #include <algorithm>
 #include <map>
 #include <memory>
+#include <optional>
+#include <tuple>
+
+#include <arpa/inet.h>
+#include <ldns/ldns.h>
 
 #include "store/crypto.h"
 #include "zones/names.h"
+#include "zones/parse_cache.h"
 
 namespace basefs {
 namespace {
@@ -69,9 +72,14 @@ struct ZoneBuilder {
   }
 };
 
+// Sorts by (owner, type, rdata, TTL) and keeps one record per (owner,
+// type, rdata): the one with the lowest TTL (an RRset holds no duplicates,
+// RFC 2181 §5).
 void Finish(ZoneBuilder* b) {
   auto& r = b->zone.records;
-  std::sort(r.begin(), r.end());
+  std::sort(r.begin(), r.end(), [](const Record& a, const Record& c) {
+    return std::tie(a.owner, a.type, a.rdata, a.ttl) < std::tie(c.owner, c.type, c.rdata, c.ttl);
+  });
   r.erase(std::unique(r.begin(), r.end(),
                       [](const Record& a, const Record& c) {
                         return a.owner == c.owner && a.type == c.type && a.rdata == c.rdata;
@@ -203,7 +211,8 @@ Projection Project(const ProjectionInput& in) {
         bad("service and instance names must be DNS labels (letters, digits, '-')");
         continue;
       }
-      auto parsed = ParseServiceFile(f.content);
+      std::optional<Result<ServiceInstance>> own;
+      const Result<ServiceInstance>& parsed = in.cache ? in.cache->Service(f.content) : own.emplace(ParseServiceFile(f.content));
       if (!parsed.ok()) {
         bad(parsed.status().message());
         continue;
@@ -249,7 +258,9 @@ Projection Project(const ProjectionInput& in) {
         bad("the path does not make a DNS name (labels: letters, digits, '-', '_')");
         continue;
       }
-      auto records = ParseZoneRecords(owner, f.content);
+      std::optional<Result<std::vector<Record>>> own;
+      const Result<std::vector<Record>>& records =
+          in.cache ? in.cache->ZoneRecords(owner, f.content) : own.emplace(ParseZoneRecords(owner, f.content));
       if (!records.ok()) {
         bad(records.status().message());
         continue;
@@ -270,7 +281,7 @@ Projection Project(const ProjectionInput& in) {
       }
       ZoneBuilder& z = zones[apex];
       z.zone.apex = apex;
-      for (auto& r : *records) {
+      for (const Record& r : *records) {
         if (r.type == LDNS_RR_TYPE_SOA) {
           char mname[256], rname[256];
           unsigned serial;
@@ -284,7 +295,7 @@ Projection Project(const ProjectionInput& in) {
           continue;
         }
         if (r.type == LDNS_RR_TYPE_NS && r.owner == apex) z.has_ns = true;
-        z.zone.records.push_back(std::move(r));
+        z.zone.records.push_back(r);
       }
     }
   }
@@ -298,10 +309,12 @@ Projection Project(const ProjectionInput& in) {
     }
     if (!z.has_ns)
       for (const auto& ns : ns_names) z.Add(apex, LDNS_RR_TYPE_NS, kNsTtl, ns);
-    // Names that belong to a deeper zone served here are that zone's.
+    // Names that belong to a deeper zone served here (the cluster domain
+    // included) are that zone's.
     auto& recs = z.zone.records;
     recs.erase(std::remove_if(recs.begin(), recs.end(),
                               [&, apex = apex](const Record& r) {
+                                if (d.size() > apex.size() && InZone(d, apex) && InZone(r.owner, d)) return true;
                                 for (const auto& [other, oz] : zones)
                                   if (other.size() > apex.size() && InZone(other, apex) && InZone(r.owner, other))
                                     return true;

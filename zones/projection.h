@@ -4,7 +4,8 @@
 // prepared answers.
 //
 // Names follow ../shared/DESIGN.md "Names in DNS"; every owner name is
-// lowercase, absolute (trailing dot). Output is deterministic: records are
+// lowercase, absolute (trailing dot), and appears in exactly one zone: the
+// deepest served zone holding it. Output is deterministic: records are
 // sorted and duplicates removed, so equal inputs give equal zones.
 #pragma once
 
@@ -37,7 +38,9 @@ struct SoaFields {
 struct Zone {
   std::string apex;
   SoaFields soa;
-  std::vector<Record> records;  // everything but the SOA, sorted
+  // Everything but the SOA, sorted by (owner, type, rdata, TTL), one
+  // record per (owner, type, rdata).
+  std::vector<Record> records;
   bool operator==(const Zone&) const = default;
 };
 
@@ -62,11 +65,14 @@ struct SourceFile {
   std::string content;
 };
 
+class ParseCache;
+
 struct ProjectionInput {
   std::string domain;     // the cluster domain, "basefs."
   std::string self_node;  // this node's name (SOA MNAME)
   std::vector<MemberView> members;
   std::vector<SourceFile> files;
+  ParseCache* cache = nullptr;  // optional (zones/parse_cache.h); the output is the same without
 };
 
 struct Projection {

@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 #include <ldns/ldns.h>
 
+#include "zones/names.h"
+#include "zones/parse_cache.h"
+
 namespace basefs {
 namespace {
 
@@ -178,6 +181,58 @@ TEST_F(ProjectionTest, DeterministicOutput) {
   std::reverse(in_.members.begin(), in_.members.end());
   const Projection second = Project(in_);
   EXPECT_EQ(first.zones, second.zones);
+}
+
+// RFC 2181 §5: an RRset holds each record once, even when two files give
+// it different TTLs (the lowest is kept).
+TEST_F(ProjectionTest, ARecordSharedByInstancesWithOtherTtlsAppearsOnce) {
+  AddFile("/services/web/a", "port = 1\naddress = \"192.0.2.1\"\nttl = 10\n");
+  AddFile("/services/web/b", "port = 2\naddress = \"192.0.2.1\"\nttl = 30\n");
+  AddFile("/services/db/c", "port = 3\naddress = \"192.0.2.3\"\nttl = 20\n");
+  const Zone& z = Cluster();
+  EXPECT_EQ(Count(z, "web.service.basefs.", LDNS_RR_TYPE_A), 1u);
+  EXPECT_EQ(Count(z, "_services._dns-sd._udp.basefs.", LDNS_RR_TYPE_PTR), 2u);
+  for (const auto& r : z.records)
+    if (r.owner == "web.service.basefs." && r.type == LDNS_RR_TYPE_A) {
+      EXPECT_EQ(r.ttl, 10u);
+    }
+}
+
+// The cluster domain's names are the cluster's, even when a /zones zone
+// holds the cluster domain.
+TEST_F(ProjectionTest, ZoneDataAtOrBelowTheClusterDomainIsLeftToTheCluster) {
+  in_.domain = "basefs.example.org.";
+  AddFile("/zones/example.org/www", "A 192.0.2.1\n");
+  AddFile("/zones/example.org/basefs/x", "A 192.0.2.2\n");
+  AddFile("/services/web/a", "port = 1\naddress = \"192.0.2.9\"\n");
+  out_ = Project(in_);
+  ASSERT_EQ(out_.zones.size(), 2u);
+  for (const auto& r : out_.zones[1].records) EXPECT_FALSE(InZone(r.owner, "basefs.example.org.")) << r.owner;
+  EXPECT_TRUE(Has(out_.zones[1], "www.example.org.", LDNS_RR_TYPE_A, "192.0.2.1"));
+  EXPECT_TRUE(Has(out_.zones[0], "web.service.basefs.example.org.", LDNS_RR_TYPE_A, "192.0.2.9"));
+}
+
+TEST_F(ProjectionTest, ParseCacheGivesTheSameProjectionAndForgetsUnusedFiles) {
+  AddFile("/services/web/a", "port = 1\naddress = \"192.0.2.1\"\n");
+  AddFile("/services/web/bad", "port = 70000\n");
+  AddFile("/zones/example.org/www", "A 192.0.2.1\nMX 10 mail\n");
+  AddFile("/zones/example.org/worse", "BOGUS 1\n");
+  const Projection plain = Project(in_);
+  ParseCache cache;
+  in_.cache = &cache;
+  for (int round = 0; round < 2; ++round) {
+    const Projection cached = Project(in_);
+    cache.Sweep();
+    EXPECT_EQ(cached.zones, plain.zones);
+    ASSERT_EQ(cached.bad_files.size(), plain.bad_files.size());
+    for (size_t i = 0; i < plain.bad_files.size(); ++i)
+      EXPECT_EQ(cached.bad_files[i].reason, plain.bad_files[i].reason);
+  }
+  EXPECT_EQ(cache.size(), 4u);
+  in_.files.resize(1);
+  Project(in_);
+  cache.Sweep();
+  EXPECT_EQ(cache.size(), 1u);
 }
 
 }  // namespace
