@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include <CLI/CLI.hpp>
+#include <sodium.h>
 #include <nlohmann/json.hpp>
 
 #include "cli/cluster_config.h"
@@ -32,6 +33,7 @@ std::string DefaultDataDir() {
 }
 
 std::string KeyPath(const Globals& g) { return g.key_file.empty() ? g.data_dir + "/key" : g.key_file; }
+
 
 namespace {
 
@@ -98,6 +100,14 @@ T OrDie(Result<T> r) {
   if (!r.ok()) Fail(r.status());
   return std::move(r).value();
 }
+
+// The key a command signs with: the one its client sent when the daemon
+// runs it, else the key file.
+KeyPair SigningKey(const Io& io, const Globals& g) {
+  if (io.client_key) return OrDie(Result<KeyPair>(*io.client_key));
+  return OrDie(LoadKey(KeyPath(g)));
+}
+
 void OrDie(const Status& st) {
   if (!st.ok()) Fail(st);
 }
@@ -224,7 +234,7 @@ int CmdCat(Io& io, const Globals& g, const std::string& name, const std::string&
 int CmdWrite(Io& io, const Globals& g, const std::string& name, const std::string& path,
              const std::string& content) {
   StoreRef store = OrDie(OpenStore(io, g, name));
-  const KeyPair key = OrDie(LoadKey(KeyPath(g)));
+  const KeyPair key = SigningKey(io, g);
   OrDie(store->WriteFile(key, path, content));
   return 0;
 }
@@ -239,7 +249,7 @@ int CmdPublish(Io& io, const Globals& g, const std::string& name, const std::str
   const std::string text = FormatServiceFile(inst);
   OrDie(ParseServiceFile(text).status());  // what we write must read back
   StoreRef store = OrDie(OpenStore(io, g, name));
-  const KeyPair key = OrDie(LoadKey(KeyPath(g)));
+  const KeyPair key = SigningKey(io, g);
   if (auto dir = store->Stat("/services/" + service); !dir.ok())
     OrDie(store->Mkdir(key, "/services/" + service, true));
   OrDie(store->WriteFile(key, "/services/" + service + "/" + instance, text));
@@ -248,14 +258,14 @@ int CmdPublish(Io& io, const Globals& g, const std::string& name, const std::str
 
 int CmdMkdir(Io& io, const Globals& g, const std::string& name, const std::string& path, bool parents) {
   StoreRef store = OrDie(OpenStore(io, g, name));
-  const KeyPair key = OrDie(LoadKey(KeyPath(g)));
+  const KeyPair key = SigningKey(io, g);
   OrDie(store->Mkdir(key, path, parents));
   return 0;
 }
 
 int CmdRm(Io& io, const Globals& g, const std::string& name, const std::string& path, bool recursive) {
   StoreRef store = OrDie(OpenStore(io, g, name));
-  const KeyPair key = OrDie(LoadKey(KeyPath(g)));
+  const KeyPair key = SigningKey(io, g);
   OrDie(store->Remove(key, path, recursive));
   return 0;
 }
@@ -264,7 +274,7 @@ int CmdGrant(Io& io, const Globals& g, const std::string& name, const std::strin
              bool revoke, bool purge) {
   const PublicKey grantee = OrDie(ParsePublicKey(pub));
   StoreRef store = OrDie(OpenStore(io, g, name));
-  const KeyPair key = OrDie(LoadKey(KeyPath(g)));
+  const KeyPair key = SigningKey(io, g);
   OrDie(revoke ? store->Revoke(key, path, grantee, purge) : store->Grant(key, path, grantee));
   return 0;
 }
@@ -311,7 +321,7 @@ int CmdLog(Io& io, const Globals& g, const std::string& name, const std::string&
 
 int CmdRevert(Io& io, const Globals& g, const std::string& name, const std::string& path, const std::string& rev) {
   StoreRef store = OrDie(OpenStore(io, g, name));
-  const KeyPair key = OrDie(LoadKey(KeyPath(g)));
+  const KeyPair key = SigningKey(io, g);
   OrDie(store->Revert(key, path, rev));
   return 0;
 }
@@ -585,7 +595,14 @@ int Execute(const std::vector<std::string>& args, Io& io) {
       }
       if (*write) fwd = {fwd[0], fwd[1], fwd[2], fwd[3], "write", name, path, "-"};
       if (*write && g.json) fwd.insert(fwd.begin() + 4, "--json");
-      if (auto code = io.forward(name, fwd, content)) return *code;
+      std::string key_secret, key_error;
+      if (auto key = LoadKey(KeyPath(g)); key.ok())
+        key_secret.assign(reinterpret_cast<const char*>(key->secret_key.data()), key->secret_key.size());
+      else
+        key_error = key.status().message();
+      const auto code = io.forward(name, fwd, content, key_secret, key_error);
+      sodium_memzero(key_secret.data(), key_secret.size());
+      if (code) return *code;
     }
     if (*ls) return CmdLs(io, g, name, path);
     if (*cat) return CmdCat(io, g, name, path);

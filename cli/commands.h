@@ -73,10 +73,15 @@ struct Io {
   DaemonHooks* daemon = nullptr;  // set when the daemon executes the command
   // Reads standard input (called only by commands that need it).
   std::function<std::string()> read_stdin;
-  // Sends the command to a running daemon for `name`; nullopt if none runs.
+  // Sends the command to a running daemon for `name`, with the client's
+  // key (64-byte secret, or empty and why); nullopt if no daemon runs.
   std::function<std::optional<int>(const std::string& name, const std::vector<std::string>& args,
-                                   const std::string& stdin_bytes)>
+                                   const std::string& stdin_bytes, const std::string& key_secret,
+                                   const std::string& key_error)>
       forward;
+  // Set when the daemon executes a client's command: the client's key (or
+  // why it has none). Commands sign with it and never read --key themselves.
+  std::optional<Result<KeyPair>> client_key;
   // Runs the daemon (`run`, `mount`); null inside a daemon.
   std::function<int(const Globals&, const RunOptions&)> run_daemon;
   // Clones a filesystem from a peer (`get`); null inside a daemon.

@@ -40,14 +40,26 @@ Result<KeyPair> LoadKey(const std::string& path) {
                         nullptr, sodium_base64_VARIANT_ORIGINAL) != 0 ||
       len != kp.secret_key.size())
     return Invalid("key file " + path + " is damaged");
+  auto pair = KeyPairFromSecret(
+      std::string_view(reinterpret_cast<const char*>(kp.secret_key.data()), kp.secret_key.size()), "key file " + path);
+  sodium_memzero(kp.secret_key.data(), kp.secret_key.size());
+  return pair;
+}
+
+Result<KeyPair> KeyPairFromSecret(std::string_view secret, const std::string& what) {
+  KeyPair kp;
+  if (secret.size() != kp.secret_key.size()) return Invalid(what + " is damaged");
+  std::memcpy(kp.secret_key.data(), secret.data(), secret.size());
   // Rebuild the pair from the seed and check both halves agree: a damaged
-  // file must not sign entries that every peer would reject.
+  // key must not sign entries that every peer would reject.
   unsigned char seed[crypto_sign_SEEDBYTES];
   crypto_sign_ed25519_sk_to_seed(seed, kp.secret_key.data());
   KeyPair rebuilt;
   crypto_sign_seed_keypair(rebuilt.public_key.data(), rebuilt.secret_key.data(), seed);
   sodium_memzero(seed, sizeof(seed));
-  if (rebuilt.secret_key != kp.secret_key) return Invalid("key file " + path + " is damaged (halves disagree)");
+  const bool agree = rebuilt.secret_key == kp.secret_key;
+  sodium_memzero(kp.secret_key.data(), kp.secret_key.size());
+  if (!agree) return Invalid(what + " is damaged (halves disagree)");
   return rebuilt;
 }
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 #include "store/crypto.h"
 #include "store/result.h"
@@ -11,6 +12,9 @@
 namespace basefs {
 
 Result<KeyPair> LoadKey(const std::string& path);
+// The key pair whose 64-byte secret key is `secret` (seed and public key),
+// checked for agreement of both halves; `what` names it in errors.
+Result<KeyPair> KeyPairFromSecret(std::string_view secret, const std::string& what);
 // Creates a new key file; fails with kExists if one is there.
 Result<KeyPair> CreateKey(const std::string& path);
 // Loads the key at `path`, creating it first if missing.

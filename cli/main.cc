@@ -29,8 +29,7 @@ bool WriteAll(int fd, std::string_view data) {
 }
 
 // Sends the command to the daemon if its control socket answers.
-std::optional<int> Forward(const std::string& socket_path, const std::vector<std::string>& args,
-                           const std::string& stdin_bytes) {
+std::optional<int> Forward(const std::string& socket_path, const ControlRequest& request) {
   sockaddr_un addr{};
   if (socket_path.size() >= sizeof(addr.sun_path)) return std::nullopt;
   const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -41,7 +40,7 @@ std::optional<int> Forward(const std::string& socket_path, const std::vector<std
     ::close(fd);
     return std::nullopt;  // no daemon (or a stale socket): work on the store directly
   }
-  if (!WriteAll(fd, EncodeRequest({args, stdin_bytes}))) {
+  if (!WriteAll(fd, EncodeRequest(request))) {
     ::close(fd);
     std::cerr << "basefs: the daemon closed the control connection\n";
     return 1;
@@ -78,11 +77,12 @@ int main(int argc, char** argv) {
     return std::string(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
   };
   std::string data_dir_for_forward;
-  io.forward = [&args](const std::string& name, const std::vector<std::string>& fwd, const std::string& in) {
+  io.forward = [](const std::string& name, const std::vector<std::string>& fwd, const std::string& in,
+                  const std::string& key_secret, const std::string& key_error) {
     // fwd starts with "--data-dir ABS": the socket lives there.
     basefs::Globals g;
     g.data_dir = fwd.at(1);
-    return basefs::Forward(basefs::ControlSocketPath(g, name), fwd, in);
+    return basefs::Forward(basefs::ControlSocketPath(g, name), {fwd, in, key_secret, key_error});
   };
   io.run_daemon = [](const basefs::Globals& g, const basefs::RunOptions& opts) {
     return basefs::RunDaemon(g, opts);

@@ -9,7 +9,7 @@ build_pkgs=(
   libcli11-dev libtomlplusplus-dev nlohmann-json3-dev libfmt-dev
   libgtest-dev libgmock-dev dnsutils bind9-utils
 )
-runtime_pkgs=(fuse3 psmisc procps)
+runtime_pkgs=(fuse3 psmisc procps git)
 
 want=("${build_pkgs[@]}" "${runtime_pkgs[@]}")
 missing=()

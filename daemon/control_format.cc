@@ -14,6 +14,10 @@ std::string EncodeRequest(const ControlRequest& r) {
   }
   PutU32(&out, static_cast<uint32_t>(r.stdin_bytes.size()));
   out.append(r.stdin_bytes);
+  PutU32(&out, static_cast<uint32_t>(r.key_secret.size()));
+  out.append(r.key_secret);
+  PutU32(&out, static_cast<uint32_t>(r.key_error.size()));
+  out.append(r.key_error);
   return out;
 }
 
@@ -60,6 +64,18 @@ std::optional<ControlRequest> DecodeRequest(std::string_view buf, size_t* consum
     return std::nullopt;
   }
   if (!in.Bytes(len, &r.stdin_bytes)) return std::nullopt;
+  if (!in.U32(&len)) return std::nullopt;
+  if (len != 0 && len != kControlKeyBytes) {
+    *error = "bad key length";
+    return std::nullopt;
+  }
+  if (!in.Bytes(len, &r.key_secret)) return std::nullopt;
+  if (!in.U32(&len)) return std::nullopt;
+  if (len > kControlMaxArgBytes) {
+    *error = "key error too long";
+    return std::nullopt;
+  }
+  if (!in.Bytes(len, &r.key_error)) return std::nullopt;
   *consumed = in.consumed();
   return r;
 }

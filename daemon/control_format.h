@@ -4,13 +4,20 @@
 // client sends one request and reads one response; then the connection is
 // closed. All integers are big-endian u32.
 //
-//   request:  u32 version (=1) | u32 argc | argc x (u32 len | bytes)
+//   request:  u32 version (=2) | u32 argc | argc x (u32 len | bytes)
 //             | u32 stdin_len | stdin bytes
+//             | u32 key_len (0 or 64) | the client's secret key
+//             | u32 key_error_len | why the client has no key
 //   response: u32 exit_code | u32 out_len | out | u32 err_len | err
 //
+// The client reads its own key file (--key) and sends the key: the daemon
+// never opens a file the client names (one inside the daemon's own FUSE
+// mount would block its loop on itself). The socket is the user's (0600),
+// as the key file is.
+//
 // Limits: 64 arguments of at most 4 KiB; stdin up to the maximum file size
-// plus 1 MiB. A request over a limit is answered with exit code 2 and an
-// error message, and the connection closed.
+// plus 1 MiB; a key error of at most 4 KiB. A request over a limit is
+// answered with exit code 2 and an error message, and the connection closed.
 #pragma once
 
 #include <cstdint>
@@ -21,7 +28,8 @@
 
 namespace basefs {
 
-inline constexpr uint32_t kControlVersion = 1;
+inline constexpr uint32_t kControlVersion = 2;
+inline constexpr uint32_t kControlKeyBytes = 64;
 inline constexpr uint32_t kControlMaxArgs = 64;
 inline constexpr uint32_t kControlMaxArgBytes = 4096;
 inline constexpr uint32_t kControlMaxStdinBytes = (16u << 20) + (1u << 20);
@@ -29,6 +37,8 @@ inline constexpr uint32_t kControlMaxStdinBytes = (16u << 20) + (1u << 20);
 struct ControlRequest {
   std::vector<std::string> args;
   std::string stdin_bytes;
+  std::string key_secret;  // kControlKeyBytes, or empty
+  std::string key_error;   // when key_secret is empty: why (shown if a command needs a key)
 };
 
 struct ControlResponse {

@@ -298,7 +298,11 @@ class Daemon : public DaemonHooks {
                               // Unmounted from outside: the node stops as on SIGTERM.
                               OnSignal(0, 0, this);
                             }));
-    change_watchers_.push_back([this](const Change& c) { mount_->OnChange(c); });
+    // (Null while the mount is being destroyed: its shutdown pump still
+    // answers requests, and a flush it answers stores a change.)
+    change_watchers_.push_back([this](const Change& c) {
+      if (mount_) mount_->OnChange(c);
+    });
     return Status::Ok();
   }
 
@@ -306,6 +310,10 @@ class Daemon : public DaemonHooks {
     std::ostringstream out, err;
     Io io{r.stdin_bytes, out, err};
     io.daemon = this;
+    if (!r.key_secret.empty())
+      io.client_key = KeyPairFromSecret(r.key_secret, "the key sent by the client");
+    else
+      io.client_key = Result<KeyPair>(PermissionDenied(r.key_error.empty() ? "the client sent no key" : r.key_error));
     ControlResponse resp;
     try {
       resp.exit_code = Execute(r.args, io);

@@ -13,6 +13,8 @@
 #include <cerrno>
 #include <cstring>
 #include <iostream>
+#include <optional>
+#include <vector>
 
 #include "fuse/errno_map.h"
 #include "fuse/notifier.h"
@@ -86,13 +88,16 @@ class FuseMount::Ops {
   // Marks the store calls of one request as this mount's own.
   class LocalOp {
    public:
-    explicit LocalOp(FuseMount* m) : m_(m) { m_->in_local_op_ = true; }
-    ~LocalOp() { m_->in_local_op_ = false; }
+    // Nests: an operation that saves a file (rename) stays local after
+    // the save's own LocalOp ends.
+    explicit LocalOp(FuseMount* m) : m_(m), outer_(m->in_local_op_) { m_->in_local_op_ = true; }
+    ~LocalOp() { m_->in_local_op_ = outer_; }
     LocalOp(const LocalOp&) = delete;
     LocalOp& operator=(const LocalOp&) = delete;
 
    private:
     FuseMount* m_;
+    bool outer_;
   };
 
   // --- Helpers ------------------------------------------------------------
@@ -266,11 +271,26 @@ class FuseMount::Ops {
     return it == m->open_.end() ? nullptr : it->second.get();
   }
 
-  // Loads an open file's content from the store if it is not in memory.
+  // The size of the file at `path` in the view (hard links followed), 0 if none.
+  static uint64_t StoredSize(FuseMount* m, const std::string& path) {
+    auto n = m->store_->Stat(path);
+    const PathNode* r = n.ok() ? Resolve(m, *n) : nullptr;
+    return r ? Store::ContentSize(r) : 0;
+  }
+
+  // Whether `more` bytes of open-file content fit the memory budget.
+  static bool Fits(const FuseMount* m, uint64_t more) {
+    return m->buffered_bytes_ + more <= m->options_.max_buffered_bytes;
+  }
+
+  // Loads an open file's content from the store if it is not in memory
+  // (ENOSPC when it does not fit the budget).
   static int Load(FuseMount* m, OpenFile* f) {
     if (f->loaded) return 0;
+    if (f->unlinked) return EIO;  // its name is gone, and its content was not kept
     auto content = m->store_->ReadFile(f->path);
     if (!content.ok()) return ErrnoFor(content.status());
+    if (!Fits(m, content->size())) return ENOSPC;
     m->buffered_bytes_ += content->size();
     f->data = std::move(content).value();
     f->loaded = true;
@@ -294,6 +314,46 @@ class FuseMount::Ops {
   static void DropUnstored(FuseMount* m, const std::string& path, uint64_t ino) {
     auto it = m->unstored_.find(path);
     if (it != m->unstored_.end() && it->second == ino) m->unstored_.erase(it);
+  }
+
+  // Before the name `path` goes (unlinked, or renamed over): an open file
+  // behind it keeps the content it had, as on a local file system. Over the
+  // memory budget it is not kept, and its reads fail with EIO.
+  static void KeepOpenContent(FuseMount* m, const std::string& path) {
+    if (auto ino = m->inodes_.Find(path))
+      if (OpenFile* f = Open(m, *ino); f && !f->loaded) (void)Load(m, f);
+  }
+
+  // Before the file at `path` goes: the hard links that name it (a link
+  // entry names a path, docs/decisions.md) become copies of its content, so
+  // they keep it, as the other names of a removed file do on a local file
+  // system (git links a new object, then unlinks its temporary name).
+  static void DetachLinksTo(FuseMount* m, const std::string& path) {
+    if (m->links_.empty()) return;
+    const std::vector<std::string> links(m->links_.begin(), m->links_.end());
+    std::optional<Result<std::string>> content;
+    bool exec = false;
+    for (const std::string& link : links) {
+      auto n = m->store_->Stat(link);
+      if (!n.ok() || (*n)->state().kind != Kind::kLink) {
+        m->links_.erase(link);
+        continue;
+      }
+      if ((*n)->state().content->entry.content != path) continue;
+      if (!content) {
+        content = m->store_->ReadFile(path);
+        auto target = m->store_->Stat(path);
+        const PathNode* r = target.ok() ? Resolve(m, *target) : nullptr;
+        exec = r && r->state().exec;
+      }
+      if (!content->ok()) return;
+      Status st = m->store_->WriteFile(*m->key_, link, **content);
+      if (st.ok() && exec) st = m->store_->SetExec(*m->key_, link, true);
+      if (!st.ok())
+        std::cerr << "basefs: " << link << " links to " << path << ", which goes, and could not keep its content: "
+                  << st.message() << std::endl;
+      m->links_.erase(link);
+    }
   }
 
   // Stores an open file's unsaved content as one write entry (plus a mode
@@ -433,6 +493,10 @@ class FuseMount::Ops {
           fuse_reply_err(req, e);
           return;
         }
+        if (size > f->data.size() && !Fits(m, size - f->data.size())) {
+          fuse_reply_err(req, ENOSPC);
+          return;
+        }
         if (f->data.size() != size) {
           Resize(m, f, size);
           f->dirty = true;
@@ -566,6 +630,8 @@ class FuseMount::Ops {
       return;
     }
     LocalOp local(m);
+    KeepOpenContent(m, path);
+    DetachLinksTo(m, path);
     Status st = m->store_->Remove(*m->key_, path, false);
     if (!st.ok()) {
       fuse_reply_err(req, ErrnoFor(st));
@@ -740,6 +806,10 @@ class FuseMount::Ops {
         fuse_reply_err(req, EISDIR);
         return;
       }
+      if (target.ok()) {
+        KeepOpenContent(m, to);
+        DetachLinksTo(m, to);
+      }
       // Unsaved content of the source goes first, so the copy is current.
       if (auto ino = m->inodes_.Find(from)) {
         if (OpenFile* f = Open(m, *ino)) {
@@ -774,6 +844,7 @@ class FuseMount::Ops {
         return;
       }
     }
+    if (kind != Kind::kDir) DetachLinksTo(m, from);
     Status st = m->store_->Remove(*m->key_, from, false);
     if (!st.ok()) {
       fuse_reply_err(req, ErrnoFor(st));
@@ -985,7 +1056,7 @@ class FuseMount::Ops {
       fuse_reply_err(req, EBADF);
       return;
     }
-    if (!f->loaded && m->buffered_bytes_ > m->options_.max_buffered_bytes) {
+    if (!f->loaded && !f->unlinked && !Fits(m, StoredSize(m, f->path))) {
       // Over the memory budget: serve this read without keeping the content.
       auto content = m->store_->ReadFile(f->path);
       if (!content.ok()) {
@@ -1027,7 +1098,7 @@ class FuseMount::Ops {
       return;
     }
     if (end > f->data.size()) {
-      if (m->buffered_bytes_ + (end - f->data.size()) > m->options_.max_buffered_bytes) {
+      if (!Fits(m, end - f->data.size())) {
         fuse_reply_err(req, ENOSPC);
         return;
       }
@@ -1324,12 +1395,12 @@ class FuseMount::Ops {
 
   static void Setxattr(fuse_req_t req, fuse_ino_t, const char* name, const char*, size_t, int) {
     const std::string n = name;
-    fuse_reply_err(req, n.rfind("user.basefs.", 0) == 0 ? EPERM : ENOTSUP);
+    fuse_reply_err(req, ENOTSUP);
   }
 
   static void Removexattr(fuse_req_t req, fuse_ino_t, const char* name) {
     const std::string n = name;
-    fuse_reply_err(req, n.rfind("user.basefs.", 0) == 0 ? EPERM : ENOTSUP);
+    fuse_reply_err(req, ENOTSUP);
   }
 
   static fuse_lowlevel_ops Table() {
@@ -1417,6 +1488,7 @@ Result<std::unique_ptr<FuseMount>> FuseMount::Mount(event_base* base, Store* sto
   const int fd = fuse_session_fd(m->se_);
   ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
   m->notifier_ = std::make_unique<Notifier>(m->se_, m->options_.max_queued_invalidations);
+  if (auto root = store->Stat("/"); root.ok()) m->FindLinks(*root);
   m->ev_ = event_new(base, fd, EV_READ | EV_PERSIST, &FuseMount::OnReadable, m.get());
   if (!m->ev_ || event_add(m->ev_, nullptr) != 0) return IOError("cannot watch the FUSE device");
   return m;
@@ -1484,7 +1556,24 @@ bool FuseMount::Pump(int max) {
   return true;
 }
 
+void FuseMount::TrackLink(const std::string& path) {
+  auto n = store_->Stat(path);
+  if (n.ok() && (*n)->state().kind == Kind::kLink)
+    links_.insert(path);
+  else
+    links_.erase(path);
+}
+
+void FuseMount::FindLinks(const PathNode* node) {
+  for (const auto& [name, child] : node->children()) {
+    if (!child->exists()) continue;
+    if (child->state().kind == Kind::kLink) links_.insert(child->FullPath());
+    if (child->state().kind == Kind::kDir) FindLinks(child.get());
+  }
+}
+
 void FuseMount::OnChange(const Change& c) {
+  if (c.cause == Action::kLink || c.cause == Action::kRevert || links_.count(c.path)) TrackLink(c.path);
   if (in_local_op_) return;  // the kernel saw it happen
   const auto ino = inodes_.Find(c.path);
   if (ino) {

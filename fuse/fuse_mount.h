@@ -31,6 +31,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -109,6 +110,9 @@ class FuseMount {
   FuseMount(event_base* base, Store* store, std::optional<KeyPair> key, MountOptions options,
             std::function<void()> on_unmounted);
   static void OnReadable(int fd, short what, void* arg);
+  // Keeps links_ right for `path`; FindLinks collects those below `node`.
+  void TrackLink(const std::string& path);
+  void FindLinks(const PathNode* node);
   // Reads and answers up to `max` requests; false once the session ended.
   bool Pump(int max);
 
@@ -126,6 +130,9 @@ class FuseMount {
   // Open regular files by inode; created-but-not-yet-stored files by path.
   std::unordered_map<uint64_t, std::unique_ptr<OpenFile>> open_;
   std::unordered_map<std::string, uint64_t> unstored_;
+  // Paths whose view entry is a hard link (kept from the change listener):
+  // what must be preserved before a file they name goes.
+  std::set<std::string> links_;
   uint64_t buffered_bytes_ = 0;
   // Directory listings and `.basefs/` snapshots by file handle.
   std::unordered_map<uint64_t, std::vector<DirItem>> dirs_;

@@ -523,5 +523,95 @@ TEST_F(FuseTest, UnmountStopsTheDaemonAndKillLeavesNoHalfWrittenEntry) {
   EXPECT_FALSE(IsMounted(m));
 }
 
+// A hard link keeps the content when its target goes, as git relies on:
+// it links a new object to its final name, then unlinks the temporary one.
+TEST_F(FuseTest, HardLinkKeepsTheContentWhenTheTargetGoes) {
+  MOUNT_OR_SKIP(addr, 0);
+  const std::string m = Mnt(0);
+  ASSERT_EQ(Run("echo data > " + m + "/o && ln " + m + "/o " + m + "/hl && rm " + m + "/o").code, 0);
+  EXPECT_EQ(Read(m + "/hl"), "data\n");
+  ASSERT_EQ(Run("printf 'x\\n' > " + m + "/a && chmod +x " + m + "/a && ln " + m + "/a " + m + "/b && echo y > " +
+                m + "/c && mv " + m + "/c " + m + "/a")
+                .code,
+            0);
+  EXPECT_EQ(Read(m + "/b"), "x\n");  // a was replaced: b keeps a's old content
+  EXPECT_TRUE(fs::status(m + "/b").permissions() == (fs::status(m + "/b").permissions() | fs::perms::owner_exec));
+  EXPECT_EQ(Read(m + "/a"), "y\n");
+  const Sh git = Run("cd " + m + " && git init -q repo && cd repo && echo hi > f && git add f && "
+                     "git -c user.email=t@example.org -c user.name=t commit -qm one && git fsck --strict && "
+                     "git cat-file -p HEAD:f");
+  EXPECT_EQ(git.code, 0) << git.err;
+  EXPECT_EQ(git.out, "hi\n") << git.err;
+}
+
+// A file open for reading keeps what it had when its name is unlinked or
+// replaced (an editor or a config tool renaming a new version over it).
+TEST_F(FuseTest, OpenFileKeepsItsContentWhenItsNameGoes) {
+  MOUNT_OR_SKIP(addr, 0);
+  const std::string m = Mnt(0);
+  ASSERT_EQ(Run("echo old > " + m + "/rf && echo new > " + m + "/rg && echo gone > " + m + "/a").code, 0);
+  const int rf = ::open((m + "/rf").c_str(), O_RDONLY);
+  const int a = ::open((m + "/a").c_str(), O_RDONLY);
+  ASSERT_GE(rf, 0);
+  ASSERT_GE(a, 0);
+  ASSERT_EQ(Run("mv " + m + "/rg " + m + "/rf && rm " + m + "/a").code, 0);
+  char buf[64];
+  ssize_t n = ::pread(rf, buf, sizeof(buf), 0);
+  EXPECT_EQ(std::string(buf, static_cast<size_t>(std::max<ssize_t>(n, 0))), "old\n");
+  n = ::pread(a, buf, sizeof(buf), 0);
+  EXPECT_EQ(std::string(buf, static_cast<size_t>(std::max<ssize_t>(n, 0))), "gone\n");
+  struct stat st {};
+  ASSERT_EQ(::fstat(a, &st), 0);
+  EXPECT_EQ(st.st_size, 5);
+  ::close(rf);
+  ::close(a);
+  EXPECT_EQ(Read(m + "/rf"), "new\n");
+}
+
+// The daemon never opens a file its clients name: a --key inside its own
+// mount would make it wait on itself. The client reads its key and sends it.
+TEST_F(FuseTest, KeyFileInsideTheMountDoesNotBlockTheDaemon) {
+  MOUNT_OR_SKIP(addr, 0);
+  const std::string m = Mnt(0);
+  ASSERT_EQ(Run("cp " + Dir(0) + "/key " + m + "/k").code, 0);
+  // The mount shows files 0644, so the client refuses the key itself, at
+  // once (a daemon reading it would hang on its own mount: timeout's 124).
+  const Sh w = Run("echo hi | timeout 20 " + Cli(0, "--key " + m + "/k write demo /x"));
+  EXPECT_EQ(w.code, 1) << w.err;
+  EXPECT_NE(w.err.find("readable by others"), std::string::npos) << w.err;
+  EXPECT_EQ(Run("timeout 20 ls " + m).code, 0);
+  const Sh missing = Run("echo hi | timeout 20 " + Cli(0, "--key " + root_.string() + "/nokey write demo /y"));
+  EXPECT_EQ(missing.code, 1);
+  EXPECT_NE(missing.err.find("no key file"), std::string::npos) << missing.err;
+  // A key outside the mount signs through the daemon as before.
+  ASSERT_EQ(Run("cp " + Dir(0) + "/key " + root_.string() + "/k2 && chmod 600 " + root_.string() + "/k2").code, 0);
+  const Sh ok = Run("echo hi | timeout 20 " + Cli(0, "--key " + root_.string() + "/k2 write demo /x"));
+  EXPECT_EQ(ok.code, 0) << ok.err;
+  EXPECT_EQ(Read(m + "/x"), "hi\n");
+}
+
+// SIGTERM while files are being saved through the mount and written
+// through the control socket: the daemon stops cleanly (no crash).
+TEST_F(FuseTest, SigtermWhileBusyStopsCleanly) {
+  MOUNT_OR_SKIP(addr, 0);
+  const std::string m = Mnt(0);
+  const std::string stop = (root_ / "stop").string();
+  const pid_t writer = testing::Spawn(
+      {"/bin/sh", "-c", "i=0; while [ $i -lt 2000 ] && [ ! -e " + stop + " ]; do echo $i > " + m +
+                            "/w$((i % 50)) 2>/dev/null; i=$((i+1)); done"},
+      (root_ / "writer.log").string());
+  const pid_t cli = testing::Spawn(
+      {"/bin/sh", "-c", "i=0; while [ $i -lt 400 ] && [ ! -e " + stop + " ]; do echo $i | " + Cli(0, "write demo /c$((i % 20))") +
+                            " 2>/dev/null; i=$((i+1)); done"},
+      (root_ / "cli.log").string());
+  ASSERT_TRUE(testing::WaitFor([&] { return fs::exists(m + "/w10") && fs::exists(m + "/c3"); }, 20s));
+  ::kill(last_pid_, SIGTERM);
+  const int code = WaitExit(last_pid_, 20s);
+  WriteLocal(stop, "");
+  testing::Stop(writer, SIGKILL);
+  testing::Stop(cli, SIGKILL);
+  EXPECT_EQ(code, 0) << testing::Slurp(Log(0));
+}
+
 }  // namespace
 }  // namespace basefs
