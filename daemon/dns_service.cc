@@ -152,7 +152,18 @@ void DnsService::Rebuild() {
     const Result<ServiceInstance>& s = cache_.Service(f.content);
     if (!s.ok() || s->check.kind == HealthCheck::Kind::kNone) continue;
     const bool mine = s->node.empty() ? f.author == opts_.self_key : s->node == Lowercase(opts_.self_node);
-    if (mine) checks[InstanceId(f.path.substr(10, slash - 10), f.path.substr(slash + 1))] = s->check;
+    if (!mine) continue;
+    const std::string id = InstanceId(f.path.substr(10, slash - 10), f.path.substr(slash + 1));
+    // A script runs a command here: only this node's own key may ask for
+    // that. Anyone granted some /services path may name this node.
+    if (s->check.kind == HealthCheck::Kind::kScript && f.author != opts_.self_key) {
+      if (refused_scripts_.size() > 1024) refused_scripts_.clear();  // bounded; at worst logged again
+      if (refused_scripts_.insert(f.path + "\n" + f.content).second)
+        std::cerr << "basefs: not running the check script of " << f.path
+                  << ": it was not written with this node's key" << std::endl;
+      continue;
+    }
+    checks[id] = s->check;
   }
   health_->SetChecks(checks);
 

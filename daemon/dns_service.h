@@ -83,6 +83,7 @@ class DnsService {
   size_t bad_files_ = 0;
   std::map<std::string, uint32_t> serials_;  // zone apex -> SOA serial
   ParseCache cache_;
+  std::set<std::string> refused_scripts_;  // (path, content) of scripts not run, logged once
   std::string meta_;
 };
 

@@ -52,34 +52,6 @@ struct HealthChecker::Probe {
   }
 };
 
-namespace {
-
-// "http://host[:port]/path" -> host, port, path. Numeric hosts or localhost.
-bool ParseHttpUrl(const std::string& url, std::string* host, uint16_t* port, std::string* path) {
-  if (url.rfind("http://", 0) != 0) return false;
-  std::string rest = url.substr(7);
-  const size_t slash = rest.find('/');
-  *path = slash == std::string::npos ? "/" : rest.substr(slash);
-  std::string hp = rest.substr(0, slash);
-  *port = 80;
-  if (!hp.empty() && hp[0] == '[') {
-    const size_t close = hp.find(']');
-    if (close == std::string::npos) return false;
-    *host = hp.substr(1, close - 1);
-    if (close + 1 < hp.size()) {
-      if (hp[close + 1] != ':') return false;
-      *port = static_cast<uint16_t>(std::atoi(hp.c_str() + close + 2));
-    }
-  } else {
-    const size_t colon = hp.rfind(':');
-    *host = hp.substr(0, colon);
-    if (colon != std::string::npos) *port = static_cast<uint16_t>(std::atoi(hp.c_str() + colon + 1));
-  }
-  if (*host == "localhost") *host = "127.0.0.1";
-  return !host->empty() && *port != 0;
-}
-
-}  // namespace
 
 HealthChecker::HealthChecker(event_base* base, Clock* clock, std::function<void()> on_change)
     : base_(base), clock_(clock), on_change_(std::move(on_change)) {}
@@ -163,10 +135,9 @@ void HealthChecker::Run(const std::string& id) {
   switch (c.spec.kind) {
     case HealthCheck::Kind::kNone: raw->Done(true); return;
     case HealthCheck::Kind::kTcp: {
-      std::string target = c.spec.target;
-      if (target.rfind("localhost:", 0) == 0) target = "127.0.0.1" + target.substr(9);
+      auto endpoint = ParseCheckEndpoint(c.spec);
       socklen_t len = 0;
-      auto ss = ParseSockaddr(target, &len);
+      auto ss = endpoint.ok() ? ParseSockaddr(endpoint->HostPort(), &len) : Result<sockaddr_storage>(endpoint.status());
       if (!ss.ok()) {
         raw->Done(false);
         return;
@@ -183,13 +154,16 @@ void HealthChecker::Run(const std::string& id) {
       return;
     }
     case HealthCheck::Kind::kHttp: {
-      std::string host, path;
-      uint16_t port = 0;
-      if (!ParseHttpUrl(c.spec.target, &host, &port, &path)) {
+      // Numeric hosts only (ParseCheckEndpoint): libevent resolves nothing,
+      // so nothing blocks the loop.
+      auto endpoint = ParseCheckEndpoint(c.spec);
+      if (!endpoint.ok()) {
         raw->Done(false);
         return;
       }
-      raw->http = evhttp_connection_base_new(base_, nullptr, host.c_str(), port);
+      const std::string& host = endpoint->host;
+      const std::string& path = endpoint->path;
+      raw->http = evhttp_connection_base_new(base_, nullptr, host.c_str(), endpoint->port);
       if (!raw->http) {
         raw->Done(false);
         return;
@@ -201,7 +175,7 @@ void HealthChecker::Run(const std::string& id) {
             static_cast<Probe*>(arg)->Done(code >= 200 && code < 400);
           },
           raw);
-      evhttp_add_header(evhttp_request_get_output_headers(req), "Host", host.c_str());
+      evhttp_add_header(evhttp_request_get_output_headers(req), "Host", endpoint->HostPort().c_str());
       evhttp_add_header(evhttp_request_get_output_headers(req), "User-Agent", "basefs-health-check");
       if (evhttp_make_request(raw->http, req, EVHTTP_REQ_GET, path.c_str()) != 0) raw->Done(false);
       return;

@@ -137,6 +137,14 @@ void DnsServer::OnUdp(int, short, void* arg) {
   }
 }
 
+namespace {
+uint16_t SourcePort(const sockaddr_storage& ss) {
+  if (ss.ss_family == AF_INET) return ntohs(reinterpret_cast<const sockaddr_in&>(ss).sin_port);
+  if (ss.ss_family == AF_INET6) return ntohs(reinterpret_cast<const sockaddr_in6&>(ss).sin6_port);
+  return 0;
+}
+}  // namespace
+
 void DnsServer::ServeUdpBatch() {
   const size_t batch = opts_.udp_batch;
   std::vector<mmsghdr>& in = in_msgs_;
@@ -159,6 +167,10 @@ void DnsServer::ServeUdpBatch() {
   for (int i = 0; i < n; ++i) {
     const uint8_t* msg = in_bufs_[i].data();
     const size_t len = in[i].msg_len;
+    if (SourcePort(peers[i]) == 0) {  // no reply can reach port 0
+      ++counters_.dropped;
+      continue;
+    }
     uint8_t* buf = out_bufs_[replies].data();
     const Outcome o = Respond(msg, len, false, table_.get(), responder_, &q, buf);
     if (o.action == DnsAction::kDrop || o.action == DnsAction::kTransfer) {
@@ -187,8 +199,14 @@ void DnsServer::ServeUdpBatch() {
   size_t sent = 0;
   while (sent < replies) {
     const int m = ::sendmmsg(udp_fd_, out.data() + sent, static_cast<unsigned>(replies - sent), MSG_DONTWAIT);
-    if (m <= 0) break;  // a full socket buffer: UDP replies may be lost, clients retry
-    sent += static_cast<size_t>(m);
+    if (m > 0) {
+      sent += static_cast<size_t>(m);
+    } else if (m == 0 || errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
+      break;  // a full socket buffer: UDP replies may be lost, clients retry
+    } else {
+      ++sent;  // this reply cannot be sent (an unreachable address): the others still go
+      ++counters_.dropped;
+    }
   }
 }
 

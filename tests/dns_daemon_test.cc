@@ -198,6 +198,30 @@ TEST_F(DnsDaemonTest, FailingHealthCheckHidesTheInstanceUntilItPassesAgain) {
   ::close(fd);
 }
 
+// A check script runs a command on the node: only the node's own key may
+// ask for one. A team key granted /services/web may name node "a" as the
+// owner of its instance (served, tcp/http checks run), but not run a script.
+TEST_F(DnsDaemonTest, CheckScriptsRunOnlyWhenTheNodesOwnKeyWroteThem) {
+  ASSERT_EQ(Cli("a", "bootstrap demo").code, 0);
+  const std::string team = Cli("t", "genkey").out;
+  ASSERT_EQ(Cli("a", "grant demo /services/web " + team).code, 0);
+  Node a = Start("a", "demo", {});
+  const std::string theirs = (root_ / "team-script-ran").string(), ours = (root_ / "own-script-ran").string();
+  ASSERT_EQ(Cli("a", "--key " + Dir("t") + "/key publish demo web evil --port 80 --address 192.0.2.66 --node a "
+                     "--check-script 'touch " + theirs + "' --check-interval 1s --check-timeout 500ms")
+                .code,
+            0);
+  ASSERT_EQ(Cli("a", "publish demo web own --port 81 --address 192.0.2.67 --check-script 'touch " + ours +
+                         "' --check-interval 1s --check-timeout 500ms")
+                .code,
+            0);
+  EXPECT_TRUE(testing::WaitFor([&] { return std::filesystem::exists(ours); }, 10s));
+  EXPECT_TRUE(testing::WaitFor(
+      [&] { return Has(testing::Slurp(Dir("a") + ".log"), "not running the check script of /services/web/evil"); }, 10s));
+  EXPECT_FALSE(std::filesystem::exists(theirs));
+  EXPECT_TRUE(Has(Dig(a, "A web.service.basefs."), "192.0.2.66"));
+}
+
 TEST_F(DnsDaemonTest, ForwardsOtherNamesRefusesWithoutRecursionAndServfailsWhenUpstreamIsDown) {
   ASSERT_EQ(Cli("c", "bootstrap other --domain other.").code, 0);
   Node c = Start("c", "other", {"--no-recursion"});

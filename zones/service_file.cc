@@ -101,12 +101,55 @@ Status ValidateServiceInstance(const ServiceInstance& s) {
       return Invalid("check interval must be 1s..1h");
     if (s.check.timeout_ms == 0 || s.check.timeout_ms > s.check.interval_ms)
       return Invalid("check timeout must be more than 0 and at most the interval");
-    if (s.check.kind == HealthCheck::Kind::kHttp && s.check.target.rfind("http://", 0) != 0)
-      return Invalid("check http must be an http:// URL");
-    if (s.check.kind == HealthCheck::Kind::kTcp && s.check.target.rfind(':') == std::string::npos)
-      return Invalid("check tcp must be HOST:PORT");
+    if (s.check.kind == HealthCheck::Kind::kHttp || s.check.kind == HealthCheck::Kind::kTcp)
+      BASEFS_RETURN_IF_ERROR(ParseCheckEndpoint(s.check).status());
   }
   return Status::Ok();
+}
+
+std::string CheckEndpoint::HostPort() const {
+  return (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" + std::to_string(port);
+}
+
+Result<CheckEndpoint> ParseCheckEndpoint(const HealthCheck& c) {
+  const bool http = c.kind == HealthCheck::Kind::kHttp;
+  if (!http && c.kind != HealthCheck::Kind::kTcp) return Invalid("only tcp and http checks connect");
+  std::string hp = c.target;
+  CheckEndpoint e;
+  if (http) {
+    if (hp.rfind("http://", 0) != 0) return Invalid("check http must be an http:// URL");
+    hp = hp.substr(7);
+    const size_t slash = hp.find('/');
+    e.path = slash == std::string::npos ? "/" : hp.substr(slash);
+    hp = hp.substr(0, slash);
+  }
+  std::string port;
+  if (!hp.empty() && hp[0] == '[') {
+    const size_t close = hp.find(']');
+    if (close == std::string::npos) return Invalid("check address '" + hp + "': missing ]");
+    e.host = hp.substr(1, close - 1);
+    if (close + 1 < hp.size()) {
+      if (hp[close + 1] != ':') return Invalid("check address '" + hp + "': expected :PORT after ]");
+      port = hp.substr(close + 2);
+    }
+  } else {
+    const size_t colon = hp.rfind(':');
+    e.host = hp.substr(0, colon);
+    if (colon != std::string::npos) port = hp.substr(colon + 1);
+  }
+  if (port.empty() && !http) return Invalid("check tcp must be HOST:PORT");
+  if (!port.empty()) {
+    if (port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos || std::stoi(port) == 0 ||
+        std::stoi(port) > 65535)
+      return Invalid("check port '" + port + "' must be 1..65535");
+    e.port = static_cast<uint16_t>(std::stoi(port));
+  } else {
+    e.port = 80;
+  }
+  if (e.host == "localhost") e.host = "127.0.0.1";
+  if (!IsIpAddress(e.host))
+    return Invalid("check host '" + e.host + "' must be a numeric IP address or localhost (names are not resolved)");
+  return e;
 }
 
 Result<ServiceInstance> ParseServiceFile(std::string_view text) {

@@ -47,6 +47,18 @@ struct ServiceInstance {
   bool operator==(const ServiceInstance&) const = default;
 };
 
+// Where a tcp or http check connects: a numeric IP address ("localhost"
+// is 127.0.0.1), a port and, for http, the path. Host names are refused:
+// resolving one would block the daemon's loop, and a check runs on the
+// node that owns the service, where the address is known.
+struct CheckEndpoint {
+  std::string host;  // numeric, without brackets
+  uint16_t port = 0;
+  std::string path;  // http: "/..." (default "/")
+  std::string HostPort() const;  // "h:p", "[h]:p" for IPv6
+};
+Result<CheckEndpoint> ParseCheckEndpoint(const HealthCheck& c);
+
 Result<ServiceInstance> ParseServiceFile(std::string_view text);
 // TOML text that ParseServiceFile reads back as `s`. Precondition: `s` is
 // valid (ValidateServiceInstance).

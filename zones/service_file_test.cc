@@ -67,12 +67,43 @@ TEST(ServiceFileTest, RejectsNonsenseWithReason) {
       {"port = 80\n[check]\ntcp = \"h:1\"\nhttp = \"http://x\"", "exactly one"},
       {"port = 80\n[check]\ntcp = \"h:1\"\ninterval = \"10 parsecs\"", "interval"},
       {"port = [", "bad TOML"},
+      {"port = 80\n[check]\nhttp = \"http://db.internal:8080/health\"", "numeric IP address"},
+      {"port = 80\n[check]\ntcp = \"db.internal:5432\"", "numeric IP address"},
+      {"port = 80\n[check]\ntcp = \"127.0.0.1\"", "HOST:PORT"},
+      {"port = 80\n[check]\ntcp = \"127.0.0.1:99999\"", "1..65535"},
+      {"port = 80\n[check]\nhttp = \"https://127.0.0.1/\"", "http://"},
   };
   for (const auto& c : cases) {
     auto s = ParseServiceFile(c.text);
     ASSERT_FALSE(s.ok()) << c.text;
     EXPECT_NE(s.status().message().find(c.reason), std::string::npos) << c.text << " -> " << s.status().message();
   }
+}
+
+// Checks connect to numeric addresses only: a name would be resolved on
+// the daemon's loop, blocking it.
+TEST(ServiceFileTest, CheckEndpointsAreNumeric) {
+  HealthCheck c;
+  c.kind = HealthCheck::Kind::kHttp;
+  c.target = "http://localhost:8080/health";
+  auto e = ParseCheckEndpoint(c);
+  ASSERT_TRUE(e.ok()) << e.status().message();
+  EXPECT_EQ(e->host, "127.0.0.1");
+  EXPECT_EQ(e->port, 8080);
+  EXPECT_EQ(e->path, "/health");
+  c.target = "http://[::1]";
+  e = ParseCheckEndpoint(c);
+  ASSERT_TRUE(e.ok()) << e.status().message();
+  EXPECT_EQ(e->HostPort(), "[::1]:80");
+  EXPECT_EQ(e->path, "/");
+  c.kind = HealthCheck::Kind::kTcp;
+  c.target = "[2001:db8::1]:5432";
+  e = ParseCheckEndpoint(c);
+  ASSERT_TRUE(e.ok()) << e.status().message();
+  EXPECT_EQ(e->host, "2001:db8::1");
+  EXPECT_EQ(e->port, 5432);
+  c.target = "example.org:80";
+  EXPECT_FALSE(ParseCheckEndpoint(c).ok());
 }
 
 TEST(ServiceFileTest, FormatRoundTrips) {
