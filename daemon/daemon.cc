@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <sodium.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -71,6 +72,16 @@ uint64_t WallUs() {
           .count());
 }
 
+// Sockets of forwarded queries, TCP clients, sync sessions and LevelDB's
+// table files all take descriptors; Linux's default soft limit (1,024) is
+// low for that, the hard limit is the administrator's.
+void RaiseDescriptorLimit() {
+  rlimit rl{};
+  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= rl.rlim_max) return;
+  rl.rlim_cur = std::min<rlim_t>(rl.rlim_max, 65536);
+  ::setrlimit(RLIMIT_NOFILE, &rl);
+}
+
 class Daemon : public DaemonHooks {
  public:
   Daemon(const Globals& g, const RunOptions& opts) : g_(g), opts_(opts) {}
@@ -91,6 +102,7 @@ class Daemon : public DaemonHooks {
 
   Status Init() {
     BASEFS_RETURN_IF_ERROR(ValidateFsName(opts_.name));
+    RaiseDescriptorLimit();
     const std::string fs_dir = FsDir(g_, opts_.name);
     struct stat st {};
     if (::stat(fs_dir.c_str(), &st) != 0) {

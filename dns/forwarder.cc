@@ -17,10 +17,9 @@ namespace basefs {
 struct Forwarder::Pending {
   Forwarder* owner = nullptr;
   uint64_t id = 0;
-  std::string query;  // the client's query, our ID patched in
-  Query q;
-  size_t udp_limit = 0;
-  ReplyFn reply;
+  std::string query;  // our query upstream
+  Query q;            // the first client's question (for matching replies)
+  std::vector<Waiter> waiters;
   std::string key;
   size_t upstream = 0;  // index of the upstream being tried
   uint16_t wire_id = 0;
@@ -37,13 +36,84 @@ struct Forwarder::Pending {
 
 namespace {
 
+constexpr uint8_t kCdBit = 0x10;  // in header byte 3
+
+bool WantsDnssec(const Query& q) { return q.edns && q.edns_do; }
+
+// What an answer depends on: the question, and whether DNSSEC records
+// (DO) and unvalidated data (CD) were asked for.
 std::string CacheKey(const Query& q) {
   std::string k(q.name());
   k.push_back(static_cast<char>(q.qtype >> 8));
   k.push_back(static_cast<char>(q.qtype));
   k.push_back(static_cast<char>(q.qclass >> 8));
   k.push_back(static_cast<char>(q.qclass));
+  k.push_back(static_cast<char>((WantsDnssec(q) ? 1 : 0) | ((q.flags_lo & kCdBit) ? 2 : 0)));
   return k;
+}
+
+// Our query for `q`: RD, the client's CD, the question in lowercase, and an
+// OPT record with our payload size and the client's DO bit.
+std::string UpstreamQuery(const Query& q) {
+  std::string m(kDnsHeaderBytes, '\0');
+  m[2] = 0x01;  // RD
+  m[3] = static_cast<char>(q.flags_lo & kCdBit);
+  m[5] = 1;   // QDCOUNT
+  m[11] = 1;  // ARCOUNT: the OPT record
+  m.append(q.name());
+  m.push_back(static_cast<char>(q.qtype >> 8));
+  m.push_back(static_cast<char>(q.qtype));
+  m.push_back(static_cast<char>(q.qclass >> 8));
+  m.push_back(static_cast<char>(q.qclass));
+  const char opt[11] = {0, 0, 41, static_cast<char>(kMaxUdpPayload >> 8), static_cast<char>(kMaxUdpPayload & 0xff),
+                        0, 0, static_cast<char>(WantsDnssec(q) ? 0x80 : 0), 0, 0, 0};
+  m.append(opt, sizeof(opt));
+  return m;
+}
+
+// The offset just past the (possibly compressed) name at `at`, 0 if it
+// runs past the message or has a bad label.
+size_t SkipName(const uint8_t* m, size_t len, size_t at) {
+  while (at < len) {
+    const uint8_t l = m[at];
+    if (l == 0) return at + 1;
+    if ((l & 0xc0) == 0xc0) return at + 2 <= len ? at + 2 : 0;
+    if (l & 0xc0) return 0;
+    at += 1 + l;
+  }
+  return 0;
+}
+
+// An upstream reply without its OPT record (each client gets its own), or
+// "" if its records do not add up.
+std::string WithoutOpt(const uint8_t* msg, size_t len) {
+  if (len < kDnsHeaderBytes) return "";
+  size_t at = kDnsHeaderBytes;
+  for (uint16_t i = 0, n = ReadU16(msg + 4); i < n; ++i) {
+    at = SkipName(msg, len, at);
+    if (at == 0 || at + 4 > len) return "";
+    at += 4;
+  }
+  std::string out(reinterpret_cast<const char*>(msg), at);
+  const size_t answers = size_t{ReadU16(msg + 6)} + ReadU16(msg + 8);
+  const size_t total = answers + ReadU16(msg + 10);
+  uint16_t removed = 0;
+  for (size_t i = 0; i < total; ++i) {
+    const size_t start = at;
+    at = SkipName(msg, len, at);
+    if (at == 0 || at + 10 > len) return "";
+    const uint16_t type = ReadU16(msg + at);
+    const size_t end = at + 10 + ReadU16(msg + at + 8);
+    if (end > len) return "";
+    if (i >= answers && type == 41) {
+      ++removed;
+    } else {
+      out.append(reinterpret_cast<const char*>(msg) + start, end - start);
+    }
+    at = end;
+  }
+  WriteU16(reinterpret_cast<uint8_t*>(out.data()) + 10, static_cast<uint16_t>(ReadU16(msg + 10) - removed));
+  return out;
 }
 
 // Seconds a reply may be cached: its lowest TTL, or for a negative answer
@@ -134,27 +204,33 @@ Forwarder::Forwarder(event_base* base, Clock* clock, ForwarderOptions options)
 
 Forwarder::~Forwarder() = default;
 
-void Forwarder::Deliver(const uint8_t* reply, size_t len, const Query& q, size_t udp_limit, const ReplyFn& fn) {
+void Forwarder::Deliver(const std::string& reply, const Waiter& w) {
+  const Query& q = w.q;
   uint8_t buf[kMaxDnsMessageBytes + 64];
-  if (len > kMaxDnsMessageBytes) return;
-  std::memcpy(buf, reply, len);
+  if (reply.size() > kMaxDnsMessageBytes || reply.size() < q.question_end) return;
+  size_t len = reply.size();
+  std::memcpy(buf, reply.data(), len);
   WriteU16(buf, q.id);
-  // The client's RD; AA off (we are not the authority), RA on (we recurse).
+  // The client's question bytes (its letter case; the same name otherwise).
+  std::memcpy(buf + kDnsHeaderBytes, w.head.data() + kDnsHeaderBytes, q.question_end - kDnsHeaderBytes);
+  // The client's RD; AA off (we are not the authority), RA on (we recurse),
+  // the client's CD (part of the cache key).
   buf[2] = static_cast<uint8_t>((buf[2] & ~0x05) | (q.flags_hi & 0x01));
-  buf[3] |= 0x80;
-  if (udp_limit && len > udp_limit) {
+  buf[3] = static_cast<uint8_t>((buf[3] & ~kCdBit) | 0x80 | (q.flags_lo & kCdBit));
+  const size_t opt = q.edns ? 11 : 0;
+  if (w.udp_limit && len + opt > w.udp_limit) {
     // Too big for the client's UDP: header and question, TC set.
-    const size_t qend = kDnsHeaderBytes + q.qname_len + 4;
     buf[2] |= 0x02;
     WriteU16(buf + 6, 0);
     WriteU16(buf + 8, 0);
     WriteU16(buf + 10, 0);
-    len = qend;
+    len = q.question_end;
   }
-  fn(buf, len);
+  if (q.edns) len = AppendOpt(buf, len, q);
+  w.reply(buf, len);
 }
 
-bool Forwarder::ServeFromCache(const std::string& key, const Query& q, size_t udp_limit, const ReplyFn& reply) {
+bool Forwarder::ServeFromCache(const std::string& key, const Waiter& w) {
   auto it = cache_.find(key);
   if (it == cache_.end()) return false;
   const uint64_t now = clock_->NowMs();
@@ -165,13 +241,13 @@ bool Forwarder::ServeFromCache(const std::string& key, const Query& q, size_t ud
   }
   lru_.splice(lru_.begin(), lru_, it->second.lru);
   ++counters_.cache_hits;
-  const std::string aged = Aged(it->second.wire, static_cast<uint32_t>((now - it->second.stored_ms) / 1000));
-  Deliver(reinterpret_cast<const uint8_t*>(aged.data()), aged.size(), q, udp_limit, reply);
+  Deliver(Aged(it->second.wire, static_cast<uint32_t>((now - it->second.stored_ms) / 1000)), w);
   return true;
 }
 
-void Forwarder::Store(const std::string& key, const uint8_t* reply, size_t len) {
-  const uint32_t ttl = CacheTtl(reply, len, opts_.max_cache_ttl_s);
+void Forwarder::Store(const std::string& key, const std::string& reply) {
+  const uint32_t ttl =
+      CacheTtl(reinterpret_cast<const uint8_t*>(reply.data()), reply.size(), opts_.max_cache_ttl_s);
   if (ttl == 0 || opts_.max_cache_entries == 0) return;
   auto it = cache_.find(key);
   if (it == cache_.end()) {
@@ -183,29 +259,41 @@ void Forwarder::Store(const std::string& key, const uint8_t* reply, size_t len) 
     it = cache_.emplace(key, CacheEntry{}).first;
     it->second.lru = lru_.begin();
   }
-  it->second.wire.assign(reinterpret_cast<const char*>(reply), len);
+  it->second.wire = reply;
   it->second.stored_ms = clock_->NowMs();
   it->second.expires_ms = it->second.stored_ms + uint64_t{ttl} * 1000;
 }
 
 void Forwarder::Resolve(const uint8_t* msg, size_t len, const Query& q, size_t udp_limit, ReplyFn reply) {
   ++counters_.queries;
+  Waiter w{q, std::string(reinterpret_cast<const char*>(msg), std::min(len, q.question_end)), udp_limit,
+           std::move(reply)};
   const std::string key = CacheKey(q);
-  if (ServeFromCache(key, q, udp_limit, reply)) return;
+  if (ServeFromCache(key, w)) return;
+  if (auto it = by_key_.find(key); it != by_key_.end()) {
+    // Asked already: wait for that answer.
+    if (it->second->waiters.size() >= opts_.max_waiters) {
+      FailOne(w);
+      return;
+    }
+    ++counters_.joined;
+    it->second->waiters.push_back(std::move(w));
+    return;
+  }
+  if (upstreams_.empty() || pending_.size() >= opts_.max_inflight) {
+    FailOne(w);
+    return;
+  }
   auto p = std::make_unique<Pending>();
   p->owner = this;
   p->id = next_pending_++;
-  p->query.assign(reinterpret_cast<const char*>(msg), len);
+  p->query = UpstreamQuery(q);
   p->q = q;
-  p->udp_limit = udp_limit;
-  p->reply = std::move(reply);
   p->key = key;
-  if (upstreams_.empty() || pending_.size() >= opts_.max_inflight) {
-    Fail(p.get());
-    return;
-  }
+  p->waiters.push_back(std::move(w));
   Pending* raw = p.get();
   pending_.emplace(raw->id, std::move(p));
+  by_key_[key] = raw;
   Send(raw);
 }
 
@@ -265,29 +353,38 @@ void Forwarder::OnEvent(int fd, short what, void* arg) {
       }
     }
     WriteU16(buf, 0);
-    self->Store(p->key, buf, static_cast<size_t>(n));
-    self->Finish(p, buf, static_cast<size_t>(n));
+    const std::string clean = WithoutOpt(buf, static_cast<size_t>(n));
+    if (clean.size() < p->q.question_end) {
+      ++self->counters_.bad_replies;
+      continue;
+    }
+    self->Store(p->key, clean);
+    self->Finish(p, clean);
     return;
   }
 }
 
-void Forwarder::Finish(Pending* p, const uint8_t* reply, size_t len) {
-  ReplyFn fn = std::move(p->reply);
-  const Query q = p->q;
-  const size_t limit = p->udp_limit;
+void Forwarder::Finish(Pending* p, const std::string& reply) {
+  std::vector<Waiter> waiters = std::move(p->waiters);
+  by_key_.erase(p->key);
   pending_.erase(p->id);  // frees p
-  Deliver(reply, len, q, limit, fn);
+  for (const Waiter& w : waiters) Deliver(reply, w);
+}
+
+void Forwarder::FailOne(const Waiter& w) {
+  ++counters_.servfail;
+  uint8_t out[kMaxWireNameBytes + 64];
+  size_t n = WriteErrorResponse(reinterpret_cast<const uint8_t*>(w.head.data()), w.q, Decoded::kOk,
+                                upstreams_.empty() ? Rcode::kRefused : Rcode::kServFail, true, out);
+  out[3] |= 0x80;  // RA
+  w.reply(out, n);
 }
 
 void Forwarder::Fail(Pending* p) {
-  ++counters_.servfail;
-  uint8_t out[kMaxWireNameBytes + 64];
-  const size_t n = WriteErrorResponse(reinterpret_cast<const uint8_t*>(p->query.data()), p->q, Decoded::kOk,
-                                      upstreams_.empty() ? Rcode::kRefused : Rcode::kServFail, true, out);
-  WriteU16(out, p->q.id);
-  ReplyFn fn = std::move(p->reply);
-  pending_.erase(p->id);  // frees p if it was pending
-  fn(out, n);
+  std::vector<Waiter> waiters = std::move(p->waiters);
+  by_key_.erase(p->key);
+  pending_.erase(p->id);  // frees p
+  for (const Waiter& w : waiters) FailOne(w);
 }
 
 }  // namespace basefs

@@ -1,13 +1,21 @@
 // Forwarding of names outside our zones to upstream resolvers, on the
 // daemon's loop, with a cache.
 //
-// Each upstream query goes out from a fresh UDP socket (a random source
+// Each upstream query is ours: the question in lowercase, RD, the
+// client's CD bit, and an OPT record with our payload size and the
+// client's DO bit. It goes out from a fresh UDP socket (a random source
 // port chosen by the kernel) with a random query ID, and only a reply from
 // that upstream, with that ID and the same question, is accepted. Upstreams
 // are tried in order, each for `try_timeout_ms`; when all have failed the
-// client gets SERVFAIL. Answers (NOERROR, NXDOMAIN) are cached for their
-// lowest TTL (negative ones for the SOA minimum, RFC 2308), capped at
-// `max_cache_ttl_s`, and served with TTLs counted down.
+// client gets SERVFAIL. Clients asking the same question (name, type,
+// class, DO, CD) while it is in flight wait for the same upstream query.
+//
+// Answers (NOERROR, NXDOMAIN) are cached per (name, type, class, DO, CD)
+// without the upstream's OPT record, for their lowest TTL (negative ones
+// for the SOA minimum, RFC 2308), capped at `max_cache_ttl_s`, and served
+// with TTLs counted down. Each client gets the reply with its own ID, its
+// own question bytes (its letter case), its RD and CD bits, and an OPT
+// record of ours only if it sent one (RFC 6891 §7).
 //
 // Thread-safety: loop thread only. The event_base and Clock must outlive it.
 #pragma once
@@ -35,13 +43,17 @@ namespace basefs {
 struct ForwarderOptions {
   std::vector<std::string> upstreams;  // "ADDR:PORT"
   uint32_t try_timeout_ms = 1500;      // per upstream
-  size_t max_inflight = 4096;          // more concurrent queries are answered SERVFAIL
+  // Distinct questions in flight (each holds a socket: keep it well below
+  // the descriptor limit); more are answered SERVFAIL.
+  size_t max_inflight = 512;
+  size_t max_waiters = 64;  // clients waiting for one question in flight; more get SERVFAIL
   size_t max_cache_entries = 20000;
   uint32_t max_cache_ttl_s = 3600;
 };
 
 struct ForwarderCounters {
-  uint64_t queries = 0, cache_hits = 0, upstream_sent = 0, upstream_timeouts = 0, servfail = 0, bad_replies = 0;
+  uint64_t queries = 0, cache_hits = 0, joined = 0, upstream_sent = 0, upstream_timeouts = 0, servfail = 0,
+           bad_replies = 0;
 };
 
 class Forwarder {
@@ -65,25 +77,34 @@ class Forwarder {
 
  private:
   struct Pending;
+  // A client waiting for an answer.
+  struct Waiter {
+    Query q;
+    std::string head;  // its header and question, as it sent them
+    size_t udp_limit = 0;
+    ReplyFn reply;
+  };
   struct CacheEntry {
-    std::string wire;  // reply as received (ID 0)
+    std::string wire;  // reply without OPT, ID 0, lowercase question
     uint64_t stored_ms = 0, expires_ms = 0;
     std::list<std::string>::iterator lru;
   };
   Forwarder(event_base* base, Clock* clock, ForwarderOptions options);
   void Send(Pending* p);
-  void Finish(Pending* p, const uint8_t* reply, size_t len);
+  void Finish(Pending* p, const std::string& reply);
   void Fail(Pending* p);
+  void FailOne(const Waiter& w);
   static void OnEvent(int fd, short what, void* arg);
-  void Store(const std::string& key, const uint8_t* reply, size_t len);
-  bool ServeFromCache(const std::string& key, const Query& q, size_t udp_limit, const ReplyFn& reply);
-  void Deliver(const uint8_t* reply, size_t len, const Query& q, size_t udp_limit, const ReplyFn& fn);
+  void Store(const std::string& key, const std::string& reply);
+  bool ServeFromCache(const std::string& key, const Waiter& w);
+  static void Deliver(const std::string& reply, const Waiter& w);
 
   event_base* base_;
   Clock* clock_;
   ForwarderOptions opts_;
   std::vector<std::pair<sockaddr_storage, socklen_t>> upstreams_;
   std::map<uint64_t, std::unique_ptr<Pending>> pending_;
+  std::unordered_map<std::string, Pending*> by_key_;  // the question in flight for each cache key
   uint64_t next_pending_ = 1;
   std::unordered_map<std::string, CacheEntry> cache_;
   std::list<std::string> lru_;  // most recent first

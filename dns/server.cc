@@ -327,9 +327,14 @@ void DnsServer::HandleTcpQuery(Conn* c, const uint8_t* msg, size_t len) {
         return;
       }
       ++counters_.transfers;
-      for (const std::string& m : msgs) {
+      for (size_t i = 0; i < msgs.size(); ++i) {
+        const std::string& m = msgs[i];
         std::memcpy(out.data(), m.data(), m.size());
         WriteU16(out.data(), q.id);
+        // The first message echoes the client's question: its case, and
+        // IXFR for an IXFR (answered with the whole zone, RFC 1995 §4).
+        if (i == 0 && m.size() >= q.question_end)
+          std::memcpy(out.data() + kDnsHeaderBytes, msg + kDnsHeaderBytes, q.question_end - kDnsHeaderBytes);
         WriteTcp(c, out.data(), m.size());
       }
       return;

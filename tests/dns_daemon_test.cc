@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <random>
 #include <regex>
@@ -149,6 +150,12 @@ TEST_F(DnsDaemonTest, AxfrGivesAZoneThatNamedCheckzoneAccepts) {
     EXPECT_GT(std::stoi(axfr.out), 4) << zone;
     const auto check = RunShell("named-checkzone -i local " + zone + " " + file);
     EXPECT_EQ(check.code, 0) << zone << ":\n" << check.out << testing::Slurp(file);
+    // IXFR is answered with the whole zone, its question echoed (dig checks).
+    const auto ixfr =
+        RunShell("dig +nocmd +nostats +nocomments -p " + a.dns_port + " @127.0.0.1 " + zone + " IXFR=1 2>&1");
+    EXPECT_EQ(ixfr.code, 0) << ixfr.out;
+    EXPECT_FALSE(Has(ixfr.out, "mismatch")) << ixfr.out;
+    EXPECT_GT(std::count(ixfr.out.begin(), ixfr.out.end(), '\n'), 4) << ixfr.out;
   }
   // The serial rises when the zone changes.
   auto serial = [&] { return Dig(a, "SOA basefs."); };
