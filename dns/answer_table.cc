@@ -64,7 +64,9 @@ class AnswerBuilder {
     for (ldns_rr* rr : owned_) ldns_rr_free(rr);
   }
 
-  // Registers zone t_->src_[i]: its apex, its SOA and the negative SOA.
+  // Registers zone t_->src_[i]: its apex, serial and the SOA that ends
+  // its NXDOMAIN answers (the previous table's when SOA and serial are the
+  // same; the SOA is parsed only when an answer needs it).
   Status AddZone(size_t i, uint32_t serial) {
     const Zone& z = t_->src_[i];
     const std::string& apex = z.apex;
@@ -75,14 +77,16 @@ class AnswerBuilder {
     ze.serial = serial;
     ze.source = i;
     apexes_.push_back(apex);
-    const SoaFields& s = z.soa;
-    BASEFS_ASSIGN_OR_RETURN(ldns_rr * soa, Parse(SoaText(apex, s, serial)));
-    sets_[apex][LDNS_RR_TYPE_SOA].push_back(soa);
-    // The negative answer's SOA: TTL = min(SOA TTL, minimum) (RFC 2308 §3).
-    ldns_rr* neg = ldns_rr_clone(soa);
-    owned_.push_back(neg);
-    ldns_rr_set_ttl(neg, std::min(s.ttl, s.minimum));
-    negative_soa_[apex] = neg;
+    zone_index_.emplace(std::string_view(z.apex), i);
+    serials_.push_back(serial);
+    const AnswerTable::ZoneEntry* before = nullptr;
+    if (prev_)
+      if (auto it = prev_->zones_.find(key); it != prev_->zones_.end()) before = &it->second;
+    if (before && before->serial == serial && prev_->src_[before->source].soa == z.soa) {
+      ze.soa_tail = before->soa_tail;
+      return Status::Ok();
+    }
+    BASEFS_ASSIGN_OR_RETURN(ldns_rr * neg, NegativeSoa(apex));
     uint8_t* wire = nullptr;
     size_t size = 0;
     if (ldns_rr2wire(&wire, neg, LDNS_SECTION_AUTHORITY, &size) != LDNS_STATUS_OK) return Invalid("cannot encode SOA");
@@ -125,6 +129,7 @@ class AnswerBuilder {
     if (!b.AddZone(0, serial).ok()) return {};
     std::vector<std::string> out;
     const std::string& apex = scratch.src_[0].apex;
+    b.EnsureParsed(apex);
     ldns_rr* soa = b.sets_[apex][LDNS_RR_TYPE_SOA].front();
     PktPtr p = b.NewPacket(apex, LDNS_RR_TYPE_AXFR);
     size_t bytes = 64;
@@ -170,6 +175,28 @@ class AnswerBuilder {
     return rr;
   }
 
+  // The SOA of zone `apex` (parsed once, in its RRset), and its copy with
+  // the negative TTL for the authority section: min(SOA TTL, minimum)
+  // (RFC 2308 §3).
+  Result<ldns_rr*> Soa(const std::string& apex) {
+    auto& set = sets_[apex][LDNS_RR_TYPE_SOA];
+    if (!set.empty()) return set.front();
+    const size_t i = zone_index_.at(apex);
+    BASEFS_ASSIGN_OR_RETURN(ldns_rr * soa, Parse(SoaText(apex, t_->src_[i].soa, serials_[i])));
+    set.push_back(soa);
+    return soa;
+  }
+  Result<ldns_rr*> NegativeSoa(const std::string& apex) {
+    if (auto it = negative_soa_.find(apex); it != negative_soa_.end()) return it->second;
+    BASEFS_ASSIGN_OR_RETURN(ldns_rr * soa, Soa(apex));
+    ldns_rr* neg = ldns_rr_clone(soa);
+    owned_.push_back(neg);
+    const SoaFields& s = t_->src_[zone_index_.at(apex)].soa;
+    ldns_rr_set_ttl(neg, std::min(s.ttl, s.minimum));
+    negative_soa_[apex] = neg;
+    return neg;
+  }
+
   // --- Records and names ----------------------------------------------------
 
   // Calls fn(owner, records) for each owner of `z`, in order.
@@ -193,13 +220,12 @@ class AnswerBuilder {
     return {r.data() + (lo - r.begin()), static_cast<size_t>(hi - lo)};
   }
 
-  // The index of the most specific served zone holding `name`, or -1.
+  // The index of the most specific served zone holding `name`, or -1:
+  // the first of its suffixes that is an apex, O(labels).
   int ZoneIndex(std::string_view name) const {
-    int best = -1;
-    for (size_t i = 0; i < apexes_.size(); ++i)
-      if (InZone(name, apexes_[i]) && (best < 0 || apexes_[i].size() > apexes_[static_cast<size_t>(best)].size()))
-        best = static_cast<int>(i);
-    return best;
+    for (std::string_view n = name; !n.empty(); n = Parent(n))
+      if (auto it = zone_index_.find(n); it != zone_index_.end()) return static_cast<int>(it->second);
+    return -1;
   }
   const std::string* ZoneOf(std::string_view name) const {
     const int i = ZoneIndex(name);
@@ -265,6 +291,7 @@ class AnswerBuilder {
   // left out.
   void EnsureParsed(std::string_view owner) {
     if (!parsed_.insert(std::string(owner)).second) return;
+    if (zone_index_.count(owner)) (void)Soa(std::string(owner));
     const std::span<const Record> recs = Records(owner);
     if (recs.empty()) return;
     auto& types = sets_[std::string(owner)];
@@ -338,41 +365,69 @@ class AnswerBuilder {
       full_ = true;
       return;
     }
-    // Zones added, removed or with other SOA fields: build everything.
-    if (prev_->src_.size() != t_->src_.size()) full_ = true;
-    for (size_t i = 0; !full_ && i < t_->src_.size(); ++i)
-      full_ = prev_->src_[i].apex != t_->src_[i].apex || !(prev_->src_[i].soa == t_->src_[i].soa);
-    if (full_) return;
-    std::vector<std::string_view> added, removed;
+    std::unordered_map<std::string_view, size_t> old_zones;
+    for (size_t i = 0; i < prev_->src_.size(); ++i) old_zones.emplace(prev_->src_[i].apex, i);
+    std::vector<bool> kept(prev_->src_.size());
+    whole_zones_.assign(t_->src_.size(), false);
+    static const std::vector<Record> kNoRecords;
+    auto group_end = [](const std::vector<Record>& r, size_t at) {
+      size_t j = at + 1;
+      while (j < r.size() && r[j].owner == r[at].owner) ++j;
+      return j;
+    };
+    auto remove_all = [&](const Zone& z) {
+      for (size_t a = 0; a < z.records.size();) {
+        const size_t ea = group_end(z.records, a);
+        removed_.push_back(z.records[a].owner);
+        delta_[z.records[a].owner] |= TypesOf({z.records.data() + a, ea - a}) | kExists;
+        a = ea;
+      }
+      delta_[z.apex] |= kExists | kOther;
+      changed_apexes_.insert(z.apex);
+    };
     for (size_t i = 0; i < t_->src_.size(); ++i) {
-      const auto& old_recs = prev_->src_[i].records;
-      const auto& new_recs = t_->src_[i].records;
+      const Zone& nz = t_->src_[i];
+      const std::vector<Record>* old_recs = &kNoRecords;
+      auto it = old_zones.find(nz.apex);
+      if (it != old_zones.end()) kept[it->second] = true;
+      if (it == old_zones.end() || !(prev_->src_[it->second].soa == nz.soa)) {
+        // A new zone, or new SOA fields: every name of it answers anew
+        // (its negative answers carry the SOA).
+        if (it != old_zones.end()) remove_all(prev_->src_[it->second]);
+        whole_zones_[i] = true;
+        any_whole_zone_ = true;
+        changed_apexes_.insert(nz.apex);
+        delta_[nz.apex] |= kExists | kOther;
+      } else {
+        old_recs = &prev_->src_[it->second].records;
+      }
+      const std::vector<Record>& new_recs = nz.records;
       size_t a = 0, b = 0;
-      auto group_end = [](const std::vector<Record>& r, size_t at) {
-        size_t j = at + 1;
-        while (j < r.size() && r[j].owner == r[at].owner) ++j;
-        return j;
-      };
-      while (a < old_recs.size() || b < new_recs.size()) {
-        if (b == new_recs.size() || (a < old_recs.size() && old_recs[a].owner < new_recs[b].owner)) {
-          const size_t ea = group_end(old_recs, a);
-          removed.push_back(old_recs[a].owner);
-          delta_[old_recs[a].owner] |= TypesOf({old_recs.data() + a, ea - a}) | kExists;
+      while (a < old_recs->size() || b < new_recs.size()) {
+        const auto& o = *old_recs;
+        if (b == new_recs.size() || (a < o.size() && o[a].owner < new_recs[b].owner)) {
+          const size_t ea = group_end(o, a);
+          removed_.push_back(o[a].owner);
+          delta_[o[a].owner] |= TypesOf({o.data() + a, ea - a}) | kExists;
           a = ea;
-        } else if (a == old_recs.size() || new_recs[b].owner < old_recs[a].owner) {
+        } else if (a == o.size() || new_recs[b].owner < o[a].owner) {
           const size_t eb = group_end(new_recs, b);
-          added.push_back(new_recs[b].owner);
+          added_.push_back(new_recs[b].owner);
           delta_[new_recs[b].owner] |= TypesOf({new_recs.data() + b, eb - b}) | kExists;
           b = eb;
         } else {
-          const size_t ea = group_end(old_recs, a), eb = group_end(new_recs, b);
-          if (const uint8_t d = Diff({old_recs.data() + a, ea - a}, {new_recs.data() + b, eb - b}))
+          const size_t ea = group_end(o, a), eb = group_end(new_recs, b);
+          if (const uint8_t d = Diff({o.data() + a, ea - a}, {new_recs.data() + b, eb - b}))
             delta_[new_recs[b].owner] |= d;
           a = ea;
           b = eb;
         }
       }
     }
+    for (size_t i = 0; i < prev_->src_.size(); ++i)
+      if (!kept[i]) remove_all(prev_->src_[i]);
+    std::vector<std::string_view>& added = added_;
+    std::vector<std::string_view>& removed = removed_;
     // Empty non-terminals that appear above new owners.
     for (std::string_view owner : added) {
       const std::string* apex = ZoneOf(owner);
@@ -432,7 +487,20 @@ class AnswerBuilder {
   // 6763 §12.1); everything at the end of a CNAME chain.
   void FindDirty() {
     for (const auto& [name, d] : delta_) dirty_.insert(name);
-    for (const Zone& z : t_->src_) dirty_.insert(z.apex);  // SOA, NS and their glue: always built
+    // An apex answers its SOA with the serial: built again when it rises.
+    for (size_t i = 0; i < t_->src_.size(); ++i) {
+      const std::string key = WireKey(t_->src_[i].apex);
+      auto before = prev_->zones_.find(key);
+      if (before == prev_->zones_.end() || before->second.serial != serials_[i]) dirty_.insert(t_->src_[i].apex);
+    }
+    // Every name of a new zone, or of one whose SOA fields changed.
+    if (any_whole_zone_) {
+      BuildAllNames();
+      for (std::string_view name : all_names_) {
+        const int z = ZoneIndex(name);
+        if (z >= 0 && whole_zones_[static_cast<size_t>(z)]) dirty_.insert(name);
+      }
+    }
     char buf[kMaxWireNameBytes + 2];
     auto each_link = [&](auto&& fn) {
       for (const Zone& z : t_->src_)
@@ -451,6 +519,17 @@ class AnswerBuilder {
       const uint8_t d = DeltaAt(target);
       if ((d & (kSrv | kTxt | kSrvTarget)) && ((d & kTxt) || HasType(target, LDNS_RR_TYPE_TXT))) dirty_.insert(r.owner);
     });
+    // A CNAME into a zone that came, went or has a new SOA: where its chain
+    // ends (NXDOMAIN there, or out of our zones) may have changed.
+    if (!changed_apexes_.empty())
+      each_link([&](const Record& r, std::string_view target) {
+        if (r.type != LDNS_RR_TYPE_CNAME) return;
+        for (std::string_view n = target; !n.empty(); n = Parent(n))
+          if (changed_apexes_.count(n)) {
+            dirty_.insert(r.owner);
+            return;
+          }
+      });
     for (int pass = 0; pass < kMaxCnameHops; ++pass) {
       bool grew = false;
       each_link([&](const Record& r, std::string_view target) {
@@ -543,7 +622,8 @@ class AnswerBuilder {
   }
 
   void PushNegativeSoa(ldns_pkt* p, const std::string& zone) {
-    ldns_pkt_push_rr(p, LDNS_SECTION_AUTHORITY, ldns_rr_clone(negative_soa_.at(zone)));
+    auto neg = NegativeSoa(zone);
+    if (neg.ok()) ldns_pkt_push_rr(p, LDNS_SECTION_AUTHORITY, ldns_rr_clone(*neg));
     soa_zone_ = zone;
   }
 
@@ -665,6 +745,12 @@ class AnswerBuilder {
   bool full_ = false;
   std::vector<ldns_rr*> owned_;
   std::vector<std::string> apexes_;  // by zone index
+  std::vector<uint32_t> serials_;    // by zone index
+  std::unordered_map<std::string_view, size_t> zone_index_;  // apex -> zone index (views into apexes_)
+  std::vector<std::string_view> added_, removed_;  // owners, by FindChanges
+  std::vector<bool> whole_zones_;  // by zone index: every name of it is built
+  bool any_whole_zone_ = false;
+  std::unordered_set<std::string_view> changed_apexes_;  // zones added, removed or with new SOA fields
   std::set<std::string, std::less<>> parsed_;
   std::map<std::string, std::map<uint16_t, std::vector<ldns_rr*>>, std::less<>> sets_;
   std::map<std::string, ldns_rr*> negative_soa_;

@@ -155,6 +155,40 @@ TEST(AnswerTableTest, PtrAnswerFollowsTheAddressOfItsInstancesSrvTarget) {
   ExpectSameAnswers(**next, **full, p.zones, "after the address change");
 }
 
+// With many /zones zones, a change in one, a new zone and a removed zone
+// each build the names they touch, not every zone's apex.
+TEST(AnswerTableTest, ChangesAmongManyZonesBuildOnlyTheirNames) {
+  ProjectionInput in;
+  in.domain = "basefs.";
+  in.self_node = "n1";
+  in.members = {{"n1", "10.0.0.1", true, "K1", {}}};
+  for (int i = 0; i < 300; ++i)
+    in.files.push_back({"/zones/z" + std::to_string(i) + ".test/www", "K1", "A 192.0.2.1\n"});
+  Projection p = Project(in);
+  ASSERT_EQ(p.zones.size(), 301u);
+  std::vector<uint32_t> serials(301, 1);
+  auto table = AnswerTable::Build(p.zones, serials);
+  ASSERT_TRUE(table.ok());
+  const size_t all = (*table)->answers_built();
+  auto step = [&](const char* what) {
+    p = Project(in);
+    serials.assign(p.zones.size(), 1);
+    auto next = AnswerTable::Build(p.zones, serials, table->get());
+    ASSERT_TRUE(next.ok()) << what;
+    EXPECT_LT((*next)->answers_built(), 20u) << what << " (a full build is " << all << ")";
+    auto full = AnswerTable::Build(p.zones, serials);
+    ASSERT_TRUE(full.ok());
+    ExpectSameAnswers(**next, **full, p.zones, what);
+    table = std::move(next);
+  };
+  in.files[7].content = "A 192.0.2.2\n";
+  step("a change in one zone");
+  in.files.push_back({"/zones/new.test/www", "K1", "A 192.0.2.3\n"});
+  step("a new zone");
+  in.files.erase(in.files.begin() + 3);
+  step("a zone removed");
+}
+
 TEST(AnswerTableTest, RefusesZonesThatAreNotSortedOrNotLowercase) {
   Zone z;
   z.apex = "example.org.";

@@ -197,7 +197,7 @@ Projection Project(const ProjectionInput& in) {
   cluster.Add("b._dns-sd._udp." + d, LDNS_RR_TYPE_PTR, kNsTtl, d);
   cluster.Add("lb._dns-sd._udp." + d, LDNS_RR_TYPE_PTR, kNsTtl, d);
 
-  std::map<std::string, ZoneBuilder> zones;
+  std::map<std::string, ZoneBuilder, std::less<>> zones;
   for (const SourceFile& f : in.files) {
     const std::vector<std::string> parts = SplitPath(f.path);
     auto bad = [&](std::string reason) { out.bad_files.push_back(BadFile{f.path, std::move(reason)}); };
@@ -310,14 +310,13 @@ Projection Project(const ProjectionInput& in) {
     if (!z.has_ns)
       for (const auto& ns : ns_names) z.Add(apex, LDNS_RR_TYPE_NS, kNsTtl, ns);
     // Names that belong to a deeper zone served here (the cluster domain
-    // included) are that zone's.
+    // included) are that zone's: the first suffix of the owner that is an
+    // apex must be this one.
     auto& recs = z.zone.records;
     recs.erase(std::remove_if(recs.begin(), recs.end(),
                               [&, apex = apex](const Record& r) {
-                                if (d.size() > apex.size() && InZone(d, apex) && InZone(r.owner, d)) return true;
-                                for (const auto& [other, oz] : zones)
-                                  if (other.size() > apex.size() && InZone(other, apex) && InZone(r.owner, other))
-                                    return true;
+                                for (std::string_view n = r.owner; n.size() > apex.size(); n = n.substr(n.find('.') + 1))
+                                  if (n == d || zones.count(n)) return true;
                                 return false;
                               }),
                recs.end());
