@@ -16,6 +16,10 @@ namespace basefs {
 namespace {
 
 constexpr int kMaxCnameHops = 8;
+// A name's answers that follow its CNAME chain copy the data at the chain's
+// end; beyond this size they carry the chain alone (the client asks for the
+// target itself), so that many CNAMEs to a large RRset cost little memory.
+constexpr size_t kMaxChasedAnswerBytes = 4096;
 
 std::string RdfName(const ldns_rdf* rdf) {
   if (!rdf || ldns_rdf_get_type(rdf) != LDNS_RDF_TYPE_DNAME) return "";
@@ -629,10 +633,12 @@ class AnswerBuilder {
 
   // Fills `p` with the answer to (name, qtype): CNAMEs chased inside the
   // served zones, NODATA/NXDOMAIN with the zone's SOA.
-  void Resolve(ldns_pkt* p, std::string name, uint16_t qtype, std::set<const ldns_rr*>* seen) {
+  // With `chase` false, the CNAME chain alone: nothing of where it ends.
+  void Resolve(ldns_pkt* p, std::string name, uint16_t qtype, std::set<const ldns_rr*>* seen, bool chase = true) {
     for (int hop = 0; hop < kMaxCnameHops; ++hop) {
       const std::string* zone = ZoneOf(name);
       if (!zone) return;  // a CNAME out of our zones: the client goes on from there
+      if (hop > 0 && !chase && !HasType(name, LDNS_RR_TYPE_CNAME)) return;
       if (!Exists(name)) {
         ldns_pkt_set_rcode(p, LDNS_RCODE_NXDOMAIN);
         PushNegativeSoa(p, *zone);
@@ -670,8 +676,28 @@ class AnswerBuilder {
       a.soa_zone = WireKey(soa_zone_);  // the SOA is the last record
     }
     soa_zone_.clear();
+    if (a.full.size() > kMaxDnsMessageBytes) {
+      // More than any message holds, even without additional records: as
+      // many answer records as fit, with TC, so that even a TCP client
+      // knows the answer is incomplete.
+      ldns_rr_list* an = ldns_pkt_answer(p);
+      size_t keep = ldns_rr_list_rr_count(an);
+      for (size_t size = a.full.size(); size > kMaxDnsMessageBytes && keep > 0;) {
+        const size_t cut = std::max<size_t>(1, keep - keep * kMaxDnsMessageBytes / size);
+        for (size_t i = 0; i < cut && keep > 0; ++i, --keep) ldns_rr_free(ldns_rr_list_pop_rr(an));
+        ldns_pkt_set_ancount(p, static_cast<uint16_t>(keep));
+        ldns_rr_list_deep_free(ldns_pkt_authority(p));
+        ldns_pkt_set_authority(p, ldns_rr_list_new());
+        ldns_pkt_set_nscount(p, 0);
+        ldns_pkt_set_tc(p, true);
+        a.full = ToWire(p);
+        size = a.full.size();
+      }
+      a.minimal.clear();
+      a.soa_zone.clear();
+    }
     if (a.full.size() > kMaxDnsMessageBytes || a.full.size() < kDnsHeaderBytes) {
-      // Too big for any transport: SERVFAIL rather than a wrong answer.
+      // Cannot be encoded: SERVFAIL rather than a wrong answer.
       a.full.resize(kDnsHeaderBytes);
       a.full[3] = static_cast<char>(LDNS_RCODE_SERVFAIL);
       for (int i = 4; i < 12; ++i) a.full[i] = 0;
@@ -705,11 +731,19 @@ class AnswerBuilder {
         for (const auto& [type, rrs] : jt->second)
           if (type != LDNS_RR_TYPE_CNAME) types.insert(type);
     }
+    const bool is_cname = types.count(LDNS_RR_TYPE_CNAME) > 0;
     for (uint16_t type : types) {
       PktPtr p = NewPacket(name, type);
       std::set<const ldns_rr*> seen;
       Resolve(p.get(), std::string(name), type, &seen);
-      e.by_type.emplace_back(type, Store(p.get()));
+      AnswerTable::Answer_ a = Store(p.get());
+      if (is_cname && a.full.size() > kMaxChasedAnswerBytes) {
+        PktPtr chain = NewPacket(name, type);
+        seen.clear();
+        Resolve(chain.get(), std::string(name), type, &seen, false);
+        a = Store(chain.get());
+      }
+      e.by_type.emplace_back(type, std::move(a));
     }
     {
       PktPtr p = NewPacket(name, LDNS_RR_TYPE_A);
@@ -850,6 +884,7 @@ size_t AnswerTable::Emit(const Answer_& a, const uint8_t* msg, const Query& q, s
     }
   }
   // The client's own question bytes (its letter case, its QTYPE/QCLASS).
+  tc = tc || (out[2] & 0x02);  // an answer too large for any message is stored truncated
   std::memcpy(out + kDnsHeaderBytes, msg + kDnsHeaderBytes, q.question_end - kDnsHeaderBytes);
   WriteU16(out, q.id);
   out[2] = static_cast<uint8_t>(0x84 | (q.flags_hi & 0x01) | (tc ? 0x02 : 0));

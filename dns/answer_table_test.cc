@@ -189,6 +189,56 @@ TEST(AnswerTableTest, ChangesAmongManyZonesBuildOnlyTheirNames) {
   step("a zone removed");
 }
 
+// An RRset too large for any DNS message (over 64 KiB) is answered with as
+// many records as fit and TC, over TCP too; not with SERVFAIL.
+TEST(AnswerTableTest, AnswerOverSixtyFourKibIsTruncatedNotAnError) {
+  ProjectionInput in;
+  in.domain = "basefs.";
+  in.self_node = "n1";
+  std::string lines;
+  for (int i = 0; i < 5000; ++i) lines += "A 10.0." + std::to_string(i / 250) + "." + std::to_string(i % 250) + "\n";
+  in.files.push_back({"/zones/example.org/big", "K", lines});
+  const Projection p = Project(in);
+  ASSERT_TRUE(p.bad_files.empty()) << p.bad_files[0].reason;
+  auto t = AnswerTable::Build(p.zones, {1, 1});
+  ASSERT_TRUE(t.ok());
+  const std::string tcp = Ask(**t, "big.example.org.", 1);
+  ASSERT_GE(tcp.size(), 12u);
+  EXPECT_LE(tcp.size(), kMaxDnsMessageBytes);
+  EXPECT_EQ(tcp[3] & 0x0f, 0) << "rcode";
+  EXPECT_TRUE(tcp[2] & 0x02) << "TC";
+  const uint16_t ancount = ReadU16(reinterpret_cast<const uint8_t*>(tcp.data()) + 6);
+  EXPECT_GT(ancount, 3000);
+  EXPECT_LT(ancount, 5000);
+}
+
+// Many CNAMEs to a large RRset answer with the chain alone (bounded
+// memory); a CNAME to a small one carries the data too.
+TEST(AnswerTableTest, CnameToALargeRRsetAnswersWithTheChainAlone) {
+  ProjectionInput in;
+  in.domain = "basefs.";
+  in.self_node = "n1";
+  std::string lines;
+  for (int i = 0; i < 400; ++i)
+    lines += "A 10.0." + std::to_string(i / 250) + "." + std::to_string(i % 250) + "\nAAAA 2001:db8::" + std::to_string(i + 1) + "\n";
+  in.files.push_back({"/zones/example.org/big", "K", lines});
+  in.files.push_back({"/zones/example.org/small", "K", "A 192.0.2.1\n"});
+  for (int i = 0; i < 50; ++i)
+    in.files.push_back({"/zones/example.org/c" + std::to_string(i), "K", "CNAME big.example.org.\n"});
+  in.files.push_back({"/zones/example.org/s", "K", "CNAME small.example.org.\n"});
+  const Projection p = Project(in);
+  ASSERT_TRUE(p.bad_files.empty()) << p.bad_files[0].reason;
+  auto t = AnswerTable::Build(p.zones, {1, 1});
+  ASSERT_TRUE(t.ok());
+  const std::string chain = Ask(**t, "c7.example.org.", 1);
+  ASSERT_GE(chain.size(), 12u);
+  EXPECT_EQ(chain[3] & 0x0f, 0);
+  EXPECT_EQ(ReadU16(reinterpret_cast<const uint8_t*>(chain.data()) + 6), 1) << "the CNAME alone";
+  EXPECT_LE(chain.size(), 200u);
+  const std::string small = Ask(**t, "s.example.org.", 1);
+  EXPECT_EQ(ReadU16(reinterpret_cast<const uint8_t*>(small.data()) + 6), 2) << "the CNAME and the A record";
+}
+
 TEST(AnswerTableTest, RefusesZonesThatAreNotSortedOrNotLowercase) {
   Zone z;
   z.apex = "example.org.";

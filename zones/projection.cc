@@ -4,6 +4,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <tuple>
 
 #include <arpa/inet.h>
@@ -66,7 +67,9 @@ std::string TxtRdata(const ServiceInstance& s) {
 
 struct ZoneBuilder {
   Zone zone;
-  bool has_ns = false;
+  // /zones: the file of each record, until DropCnameConflicts (synthesised
+  // records added later have none).
+  std::vector<const std::string*> sources;
   void Add(std::string owner, uint16_t type, uint32_t ttl, std::string rdata) {
     zone.records.push_back(Record{std::move(owner), type, ttl, std::move(rdata)});
   }
@@ -85,6 +88,44 @@ void Finish(ZoneBuilder* b) {
                         return a.owner == c.owner && a.type == c.type && a.rdata == c.rdata;
                       }),
           r.end());
+}
+
+// A CNAME must be the only record of its name (RFC 1034 §3.6.2; RFC 2181
+// §10.1) and cannot be at an apex, which has SOA and NS. Files are checked
+// one by one when parsed; this finds conflicts between files that name the
+// same owner (WWW and www, or @ and another file at the apex). Every file
+// contributing to such a name is listed, and the name's records are left
+// out, as a server loading the zone would refuse it.
+void DropCnameConflicts(const std::string& apex, ZoneBuilder* z, std::vector<BadFile>* bad) {
+  std::map<std::string_view, std::pair<size_t, size_t>> counts;  // owner -> (CNAMEs, others)
+  for (const Record& r : z->zone.records) {
+    auto& [cnames, others] = counts[r.owner];
+    (r.type == LDNS_RR_TYPE_CNAME ? cnames : others) += 1;
+  }
+  std::set<std::string, std::less<>> conflicted;
+  for (const auto& [owner, c] : counts)
+    if (c.first > 0 && (c.second > 0 || c.first > 1 || owner == apex)) conflicted.emplace(owner);
+  if (conflicted.empty()) return;
+  std::map<std::string_view, std::set<std::string>> files;
+  for (size_t i = 0; i < z->zone.records.size(); ++i)
+    if (conflicted.count(z->zone.records[i].owner)) files[z->zone.records[i].owner].insert(*z->sources[i]);
+  for (const auto& [owner, paths] : files) {
+    std::string list;
+    for (const auto& p : paths) list += (list.empty() ? "" : ", ") + p;
+    const std::string reason = std::string(owner) == apex
+                                   ? "a CNAME cannot be at the zone apex " + apex
+                                   : "a CNAME must be the only record of " + std::string(owner) + " (files: " + list + ")";
+    for (const auto& p : paths) bad->push_back(BadFile{p, reason});
+  }
+  std::vector<Record> kept;
+  std::vector<const std::string*> kept_sources;
+  for (size_t i = 0; i < z->zone.records.size(); ++i)
+    if (!conflicted.count(z->zone.records[i].owner)) {
+      kept.push_back(std::move(z->zone.records[i]));
+      kept_sources.push_back(z->sources[i]);
+    }
+  z->zone.records = std::move(kept);
+  z->sources = std::move(kept_sources);
 }
 
 void ProjectInstance(const std::string& service, const std::string& instance, const ServiceInstance& s,
@@ -294,8 +335,8 @@ Projection Project(const ProjectionInput& in) {
           }
           continue;
         }
-        if (r.type == LDNS_RR_TYPE_NS && r.owner == apex) z.has_ns = true;
         z.zone.records.push_back(r);
+        z.sources.push_back(&f.path);
       }
     }
   }
@@ -307,7 +348,11 @@ Projection Project(const ProjectionInput& in) {
       z.zone.soa.mname = out.zones[0].soa.mname;
       z.zone.soa.rname = "hostmaster." + apex;
     }
-    if (!z.has_ns)
+    DropCnameConflicts(apex, &z, &out.bad_files);
+    const bool has_ns = std::any_of(z.zone.records.begin(), z.zone.records.end(), [&, apex = apex](const Record& r) {
+      return r.owner == apex && r.type == LDNS_RR_TYPE_NS;
+    });
+    if (!has_ns)
       for (const auto& ns : ns_names) z.Add(apex, LDNS_RR_TYPE_NS, kNsTtl, ns);
     // Names that belong to a deeper zone served here (the cluster domain
     // included) are that zone's: the first suffix of the owner that is an

@@ -1,6 +1,7 @@
 #include "zones/projection.h"
 
 #include <gtest/gtest.h>
+#include <set>
 #include <ldns/ldns.h>
 
 #include "zones/names.h"
@@ -171,6 +172,25 @@ TEST_F(ProjectionTest, ZoneConflictsAreBadFiles) {
   AddFile("/zones/example.org/bad label", "A 192.0.2.1\n");
   out_ = Project(in_);
   EXPECT_EQ(out_.bad_files.size(), 4u);
+}
+
+// A CNAME beside other data of the same name, from two files, or at an
+// apex: every file involved is listed and the name is left out.
+TEST_F(ProjectionTest, CnameConflictsBetweenFilesAreBadFiles) {
+  AddFile("/zones/example.org/WWW", "A 192.0.2.1\n");
+  AddFile("/zones/example.org/www", "CNAME web.example.org.\n");
+  AddFile("/zones/example.org/@", "CNAME other.example.net.\n");
+  AddFile("/zones/example.org/ok", "A 192.0.2.2\n");
+  out_ = Project(in_);
+  ASSERT_EQ(out_.zones.size(), 2u);
+  std::set<std::string> bad;
+  for (const auto& b : out_.bad_files) bad.insert(b.path);
+  EXPECT_EQ(bad, (std::set<std::string>{"/zones/example.org/WWW", "/zones/example.org/www", "/zones/example.org/@"}));
+  const Zone& z = out_.zones[1];
+  EXPECT_EQ(Count(z, "www.example.org.", LDNS_RR_TYPE_A) + Count(z, "www.example.org.", LDNS_RR_TYPE_CNAME), 0u);
+  EXPECT_EQ(Count(z, "example.org.", LDNS_RR_TYPE_CNAME), 0u);
+  EXPECT_TRUE(Has(z, "example.org.", LDNS_RR_TYPE_NS));
+  EXPECT_TRUE(Has(z, "ok.example.org.", LDNS_RR_TYPE_A, "192.0.2.2"));
 }
 
 TEST_F(ProjectionTest, DeterministicOutput) {

@@ -6,13 +6,16 @@ namespace basefs {
 namespace {
 
 void Walk(const Store& store, const PathNode* node, size_t limit, std::vector<SourceFile>* out,
-          std::vector<BadFile>* bad) {
+          std::vector<BadFile>* bad, bool* truncated) {
   for (const auto& [name, child] : node->children()) {
     if (!child->exists()) continue;
-    if (out->size() >= kMaxSourceFiles) return;
+    if (out->size() >= kMaxSourceFiles) {
+      *truncated = true;
+      return;
+    }
     const NodeState& st = child->state();
     if (st.kind == Kind::kDir) {
-      Walk(store, child.get(), limit, out, bad);
+      Walk(store, child.get(), limit, out, bad, truncated);
       continue;
     }
     const std::string path = child->FullPath();
@@ -39,10 +42,15 @@ void Walk(const Store& store, const PathNode* node, size_t limit, std::vector<So
 
 std::vector<SourceFile> CollectSources(const Store& store, std::vector<BadFile>* bad) {
   std::vector<SourceFile> out;
+  bool truncated = false;
   if (auto s = store.Stat("/services"); s.ok() && (*s)->state().kind == Kind::kDir)
-    Walk(store, *s, kMaxServiceFileBytes, &out, bad);
+    Walk(store, *s, kMaxServiceFileBytes, &out, bad, &truncated);
   if (auto z = store.Stat("/zones"); z.ok() && (*z)->state().kind == Kind::kDir)
-    Walk(store, *z, kMaxZoneFileBytes, &out, bad);
+    Walk(store, *z, kMaxZoneFileBytes, &out, bad, &truncated);
+  if (truncated)
+    bad->push_back(BadFile{out.back().path, "more than " + std::to_string(kMaxSourceFiles) +
+                                                " files under /services and /zones: the files after this one are "
+                                                "not served"});
   return out;
 }
 
