@@ -1,5 +1,6 @@
 #include "daemon/dns_service.h"
 
+#include <chrono>
 #include <ctime>
 #include <fstream>
 #include <iostream>
@@ -108,6 +109,9 @@ void DnsService::PublishMeta() {
 }
 
 void DnsService::OnChange(const Change& c) {
+  // A new directory holds no records yet (its files come as changes of
+  // their own); anything else under the two trees may change answers.
+  if (c.cause == Action::kMkdir) return;
   if (c.path.rfind("/services", 0) == 0 || c.path.rfind("/zones", 0) == 0 || c.path == "/.cluster" || c.path == "/")
     ScheduleRebuild();
 }
@@ -117,9 +121,9 @@ void DnsService::OnMembership() { ScheduleRebuild(); }
 void DnsService::ScheduleRebuild() {
   if (pending_) return;
   const uint64_t now = clock_->NowMs();
-  // Space rebuilds by twice the last one's duration (at most 1 s): a storm
-  // of changes costs at most a third of the loop.
-  const uint64_t gap = std::min<uint64_t>(1000, last_duration_ms_ * 2);
+  // Space rebuilds by the last one's duration (at most 1 s): a storm of
+  // changes costs at most half of the loop.
+  const uint64_t gap = std::min<uint64_t>(1000, last_duration_ms_);
   const uint64_t earliest = last_rebuild_ms_ + gap;
   pending_ = clock_->Schedule(earliest > now ? earliest - now : 0, [this] {
     pending_ = 0;
@@ -192,7 +196,10 @@ void DnsService::Rebuild() {
   last_rebuild_ms_ = clock_->NowMs();
   last_duration_ms_ = last_rebuild_ms_ - start;
   if (std::getenv("BASEFS_TRACE"))
-    std::cerr << "trace dns rebuild collect " << collected - start << " ms, project " << projected - collected
+    std::cerr << "trace dns rebuild at " << std::chrono::duration_cast<std::chrono::microseconds>(
+                                               std::chrono::system_clock::now().time_since_epoch())
+                                               .count()
+              << " collect " << collected - start << " ms, project " << projected - collected
               << " ms, build " << last_rebuild_ms_ - projected << " ms ("
               << (server_->table() ? server_->table()->answers_built() : 0) << " answers built)" << std::endl;
 }

@@ -1,11 +1,10 @@
 // Glue between the store, gossip and the DNS server: keeps the served
 // answers equal to Project(view, membership, health).
 //
-// A change under /services or /zones, a membership change or a health
-// change schedules one rebuild on the loop (changes that arrive together
-// are coalesced; while a sync streams history, rebuilds are spaced by a
-// twice the last rebuild's duration so they stay a small share of
-// the loop). A rebuild reads the files, projects them, raises the serial of
+// A change under /services or /zones (but a mkdir), a membership change
+// or a health change schedules one rebuild on the loop (changes that arrive
+// together are coalesced; while a sync streams history, rebuilds are spaced
+// by the last rebuild's duration so they take at most half of the loop). A rebuild reads the files, projects them, raises the serial of
 // every zone whose records changed and swaps in a new AnswerTable.
 //
 // The node's soft state for DNS travels in its gossip meta:

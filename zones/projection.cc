@@ -266,7 +266,8 @@ Projection Project(const ProjectionInput& in) {
       } else if (auto it = by_key.find(f.author); it != by_key.end()) {
         owner = it->second;
       }
-      if (!owner || !owner->alive || owner->failing.count(InstanceId(service, instance))) continue;
+      if (!owner || !owner->alive) continue;
+      if (!owner->failing.empty() && owner->failing.count(InstanceId(service, instance))) continue;
       const std::string address = parsed->address.empty() ? owner->address : parsed->address;
       if (AddressType(address) == 0) continue;
       ProjectInstance(service, instance, *parsed, address, d, &cluster);

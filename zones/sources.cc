@@ -27,7 +27,8 @@ void Walk(const Store& store, const PathNode* node, size_t limit, std::vector<So
       bad->push_back(BadFile{path, "larger than " + std::to_string(limit) + " bytes"});
       continue;
     }
-    auto content = store.ReadFile(path);
+    // A file's content straight from its entry; a hard link by its path.
+    auto content = st.kind == Kind::kFile ? store.ReadContent(st.content) : store.ReadFile(path);
     if (!content.ok()) {
       // Blocks still on their way: the file appears once they arrive.
       if (content.status().code() != Code::kNotFound) bad->push_back(BadFile{path, content.status().message()});
