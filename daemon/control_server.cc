@@ -75,6 +75,14 @@ void ControlServer::OnRead(bufferevent* bev, void* arg) {
   bufferevent_disable(bev, EV_READ);
   const std::string bytes = EncodeResponse(resp);
   bufferevent_write(bev, bytes.data(), bytes.size());
+  // Answer now, as far as the socket takes it, not after whatever the
+  // command scheduled on the loop (a DNS rebuild): the client waits.
+  evbuffer* out = bufferevent_get_output(bev);
+  (void)evbuffer_write(out, bufferevent_getfd(bev));
+  if (evbuffer_get_length(out) == 0) {
+    self->Close(bev);
+    return;
+  }
   bufferevent_setcb(bev, nullptr, &ControlServer::OnWritten, &ControlServer::OnEvent, self);
 }
 
@@ -89,7 +97,8 @@ void ControlServer::OnEvent(bufferevent* bev, short what, void* arg) {
     // The client finished sending: parse what is there (it may be complete).
     if (evbuffer_get_length(bufferevent_get_input(bev)) > 0 && bufferevent_get_enabled(bev) & EV_READ) {
       OnRead(bev, arg);
-      if (self->clients_.count(bev) && evbuffer_get_length(bufferevent_get_output(bev)) > 0) return;
+      if (!self->clients_.count(bev)) return;  // answered and closed
+      if (evbuffer_get_length(bufferevent_get_output(bev)) > 0) return;
     }
   }
   if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT)) {

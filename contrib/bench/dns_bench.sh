@@ -181,14 +181,56 @@ GOSSIP_A=$(grep -o 'at [0-9.]*:[0-9]*' "$W/a.log" | head -1 | cut -d' ' -f2)
 PIDS+=($!)
 wait_for 60 sh -c "dig +short -p $P_B @127.0.0.1 SRV svc$SERVICES.service.basefs. | grep -q svc$SERVICES"
 export BASEFS_HOME=$W/a
-times=()
+# A resident prober per node (started before the publish, so no process
+# start-up is counted): it waits for the go file, then asks every 1 ms until
+# the name has an address, and prints the milliseconds since the go time.
+cat >"$W/probe.py" <<'PY'
+import os, socket, struct, sys, time
+port, name, go = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+q = b''.join(bytes([len(l)]) + l.encode() for l in name.rstrip('.').split('.')) + b'\0'
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(0.001)
+deadline = time.time() + 30
+while not os.path.exists(go):
+    if time.time() > deadline: sys.exit("no go")
+    time.sleep(0.0002)
+t0 = float(open(go).read())
+qid = 0
+while time.time() - t0 < 10:
+    qid = (qid + 1) & 0xffff
+    s.sendto(struct.pack('>HHHHHH', qid, 0x0100, 1, 0, 0, 0) + q + struct.pack('>HH', 1, 1), ('127.0.0.1', port))
+    try:
+        while True:
+            d = s.recv(4096)
+            if len(d) >= 12 and struct.unpack('>H', d[6:8])[0] > 0:
+                print(f"{(time.time() - t0) * 1000:.1f}")
+                sys.exit(0)
+    except socket.timeout:
+        pass
+print("timeout")
+PY
+rows=()
 for r in 1 2 3 4 5 6 7 8 9 10; do
-  t0=$(date +%s%N)
+  python3 "$W/probe.py" "$P_BASEFS" "new$r.service.basefs." "$W/go$r" >"$W/local$r" &
+  pl=$!
+  python3 "$W/probe.py" "$P_B" "new$r.service.basefs." "$W/go$r" >"$W/remote$r" &
+  pr=$!
+  sleep 0.5  # the probers are up
+  t0=$(date +%s.%N)
+  echo "$t0" >"$W/go$r.tmp" && mv "$W/go$r.tmp" "$W/go$r"
   "$BASEFS" publish bench "new$r" i1 --port 80 --address 192.0.2.$r
-  t1=$(date +%s%N)
-  until dig +short +tries=1 +time=1 -p "$P_B" @127.0.0.1 "new$r.service.basefs." | grep -q 192.0.2; do :; done
-  t2=$(date +%s%N)
-  times+=("$(( (t1 - t0) / 1000000 )) $(( (t2 - t0) / 1000000 ))")
+  t1=$(date +%s.%N)
+  wait "$pl" "$pr" || true
+  rows+=("$(python3 -c "print(f'{($t1 - $t0) * 1000:.1f}')") $(cat "$W/local$r") $(cat "$W/remote$r")")
 done
-printf '%s\n' "${times[@]}" | sort -n -k2 | awk '{w[NR]=$1; t[NR]=$2} END {
-  printf "publish on a -> answered by b: median %d ms, max %d ms over %d runs (the publish command itself: median %d ms)\n", t[int((NR+1)/2)], t[NR], NR, w[int((NR+1)/2)]}'
+printf '%s\n' "${rows[@]}" | python3 -c '
+import statistics, sys
+rows = [l.split() for l in sys.stdin if l.strip()]
+def col(i):
+    v = [float(r[i]) for r in rows if r[i] != "timeout"]
+    return f"median {statistics.median(v):.1f} ms, max {max(v):.1f} ms" if v else "no answer"
+print(f"publish of a new service on node a, {len(rows)} runs, from the start of the command:")
+print(f"  the basefs publish command itself:   {col(0)}")
+print(f"  answered by node a (the writer):     {col(1)}")
+print(f"  answered by node b (another node):   {col(2)}")
+'
