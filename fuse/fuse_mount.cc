@@ -388,6 +388,10 @@ class FuseMount::Ops {
     // delay the moment we learn of a write.
     conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
     if (conn->capable & FUSE_CAP_READDIRPLUS) conn->want |= FUSE_CAP_READDIRPLUS;
+    // Symlink targets stay in the kernel's page cache (dropped with the
+    // inode's cache when a change invalidates it): a tree like /etc,
+    // mostly symlinks, is then walked without a readlink round trip each.
+    if (conn->capable & FUSE_CAP_CACHE_SYMLINKS) conn->want |= FUSE_CAP_CACHE_SYMLINKS;
   }
 
   static void Lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {

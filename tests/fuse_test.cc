@@ -413,6 +413,13 @@ TEST_F(FuseTest, WriteOnOneMountAppearsInAnotherAndRunsItsHandler) {
       },
       15s))
       << Read(hlog);
+  // A symlink the other kernel has cached follows its new target.
+  ASSERT_EQ(Run("ln -s web " + m0 + "/services/link").code, 0);
+  ASSERT_TRUE(testing::WaitFor([&] { return Run("readlink " + m1 + "/services/link").out == "web\n"; }, 15s));
+  ASSERT_EQ(Run("ln -sfn api " + m0 + "/services/link").code, 0);
+  EXPECT_TRUE(testing::WaitFor([&] { return Run("readlink " + m1 + "/services/link").out == "api\n"; }, 15s))
+      << "a cached symlink target is dropped on a remote change";
+  ASSERT_EQ(Run("rm " + m0 + "/services/link").code, 0);
   // A delete disappears there too.
   ASSERT_EQ(Run("rm " + m0 + "/services/web").code, 0);
   ASSERT_TRUE(testing::WaitFor([&] { return !fs::exists(m1 + "/services/web"); }, 15s));
