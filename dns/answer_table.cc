@@ -100,15 +100,21 @@ class AnswerBuilder {
   }
 
   Status Prepare() {
-    FindChanges();
+    exact_.assign(t_->src_.size(), false);
+    zone_names_.assign(t_->src_.size(), {});
+    BASEFS_RETURN_IF_ERROR(FindChanges());
     if (full_) {
-      BuildAllNames();
+      for (size_t i = 0; i < t_->src_.size(); ++i) {
+        exact_[i] = true;
+        BASEFS_RETURN_IF_ERROR(CheckOwners(i));
+      }
+      BuildExactNames();
       for (size_t i = 0; i < AnswerTable::kShards; ++i) {
         auto s = std::make_shared<AnswerTable::Shard>();
         mutable_[i] = s.get();
         t_->shards_[i] = std::move(s);
       }
-      for (std::string_view name : all_names_) BASEFS_RETURN_IF_ERROR(PrepareName(name));
+      for (std::string_view name : exact_names_) BASEFS_RETURN_IF_ERROR(PrepareName(name));
       return Status::Ok();
     }
     t_->shards_ = prev_->shards_;
@@ -249,22 +255,56 @@ class AnswerBuilder {
     return name.substr(dot + 1);
   }
 
-  // Every name of the new zones: apexes, owners, and the empty
-  // non-terminals between an owner and its apex.
-  void BuildAllNames() {
-    if (all_names_built_) return;
-    all_names_built_ = true;
-    size_t records = 0;
-    for (const Zone& z : t_->src_) records += z.records.size();
-    all_names_.reserve(records + t_->src_.size());
-    for (const Zone& z : t_->src_) {
+  // Each owner lies in the deepest zone holding its name (as Project()
+  // places it); an owner anywhere else would be neither found nor served.
+  Status CheckOwner(std::string_view owner, size_t zone) const {
+    if (ZoneIndex(owner) != static_cast<int>(zone))
+      return Invalid("owner " + std::string(owner) + " is not in the deepest zone holding it");
+    return Status::Ok();
+  }
+  Status CheckOwners(size_t zone) const {
+    Status st = Status::Ok();
+    ForEachOwner(t_->src_[zone], [&](std::string_view owner, std::span<const Record>) {
+      if (st.ok()) st = CheckOwner(owner, zone);
+    });
+    return st;
+  }
+
+  // Every name of the zones marked exact_: apexes, owners, the empty
+  // non-terminals between an owner and its apex, and the names between a
+  // zone's apex and the apex of a zone below it (they have names below
+  // them, so they exist: RFC 8020).
+  void BuildExactNames() {
+    auto add = [&](size_t zone, std::string_view n) {
+      if (!exact_names_.insert(n).second) return false;
+      zone_names_[zone].push_back(n);
+      return true;
+    };
+    for (size_t i = 0; i < t_->src_.size(); ++i) {
+      if (!exact_[i]) continue;
+      const Zone& z = t_->src_[i];
       const std::string_view apex = z.apex;
-      all_names_.insert(apex);
+      add(i, apex);
       ForEachOwner(z, [&](std::string_view owner, std::span<const Record>) {
         for (std::string_view n = owner; !n.empty() && n != apex; n = Parent(n))
-          if (!all_names_.insert(n).second && n != owner) break;
+          if (!add(i, n) && n != owner) break;
       });
     }
+    for (const Zone& child : t_->src_) {
+      const std::string_view above = Parent(child.apex);
+      const int p = ZoneIndex(above);
+      if (p < 0 || !exact_[static_cast<size_t>(p)]) continue;
+      const std::string_view apex = t_->src_[static_cast<size_t>(p)].apex;
+      for (std::string_view n = above; !n.empty() && n != apex; n = Parent(n))
+        if (!add(static_cast<size_t>(p), n)) break;
+    }
+  }
+
+  // Marks the zone holding `name` (if any) as one whose names are computed
+  // exactly.
+  void MarkExact(std::string_view name) {
+    const int z = ZoneIndex(name);
+    if (z >= 0) exact_[static_cast<size_t>(z)] = true;
   }
 
   bool PrevHas(std::string_view name) const {
@@ -275,12 +315,14 @@ class AnswerBuilder {
   }
 
   // Whether `name` is a name of the new zones (with records, or an empty
-  // non-terminal). Without the full name set, valid while no owner was
-  // removed: then every earlier name still exists.
+  // non-terminal). In a zone without exact names nothing was removed and no
+  // zone came or went above or below it, so every earlier name of it still
+  // exists.
   bool Exists(std::string_view name) {
-    if (all_names_built_) return all_names_.count(name) > 0;
     const int z = ZoneIndex(name);
-    if (z >= 0 && t_->src_[static_cast<size_t>(z)].apex == name) return true;
+    if (z < 0) return false;
+    if (exact_[static_cast<size_t>(z)]) return exact_names_.count(name) > 0;
+    if (t_->src_[static_cast<size_t>(z)].apex == name) return true;
     return !Records(name).empty() || new_ents_.count(name) > 0 || PrevHas(name);
   }
 
@@ -364,10 +406,10 @@ class AnswerBuilder {
   // Owners whose records differ from the previous table's, and names that
   // appeared or vanished (empty non-terminals included), by one merge walk
   // over the old and new records of each zone.
-  void FindChanges() {
+  Status FindChanges() {
     if (!prev_) {
       full_ = true;
-      return;
+      return Status::Ok();
     }
     std::unordered_map<std::string_view, size_t> old_zones;
     for (size_t i = 0; i < prev_->src_.size(); ++i) old_zones.emplace(prev_->src_[i].apex, i);
@@ -379,15 +421,24 @@ class AnswerBuilder {
       while (j < r.size() && r[j].owner == r[at].owner) ++j;
       return j;
     };
+    // A zone that goes (or has new SOA fields): all its names leave it; the
+    // zone now holding its apex, if any, gets its names.
     auto remove_all = [&](const Zone& z) {
       for (size_t a = 0; a < z.records.size();) {
         const size_t ea = group_end(z.records, a);
-        removed_.push_back(z.records[a].owner);
-        delta_[z.records[a].owner] |= TypesOf({z.records.data() + a, ea - a}) | kExists;
+        const std::string_view owner = z.records[a].owner;
+        removed_.push_back(owner);
+        delta_[owner] |= TypesOf({z.records.data() + a, ea - a}) | kExists;
+        for (std::string_view n = Parent(owner); !n.empty() && n != z.apex; n = Parent(n)) delta_[n] |= kExists;
         a = ea;
       }
+      // The names between it and the zones below it (its names too).
+      for (const Zone& child : prev_->src_)
+        if (child.apex.size() > z.apex.size() && InZone(child.apex, z.apex))
+          for (std::string_view n = Parent(child.apex); !n.empty() && n != z.apex; n = Parent(n)) delta_[n] |= kExists;
       delta_[z.apex] |= kExists | kOther;
       changed_apexes_.insert(z.apex);
+      MarkExact(z.apex);
     };
     for (size_t i = 0; i < t_->src_.size(); ++i) {
       const Zone& nz = t_->src_[i];
@@ -402,6 +453,8 @@ class AnswerBuilder {
         any_whole_zone_ = true;
         changed_apexes_.insert(nz.apex);
         delta_[nz.apex] |= kExists | kOther;
+        exact_[i] = true;
+        MarkExact(Parent(nz.apex));  // names move between it and the zone above
       } else {
         old_recs = &prev_->src_[it->second].records;
       }
@@ -413,9 +466,11 @@ class AnswerBuilder {
           const size_t ea = group_end(o, a);
           removed_.push_back(o[a].owner);
           delta_[o[a].owner] |= TypesOf({o.data() + a, ea - a}) | kExists;
+          exact_[i] = true;
           a = ea;
         } else if (a == o.size() || new_recs[b].owner < o[a].owner) {
           const size_t eb = group_end(new_recs, b);
+          BASEFS_RETURN_IF_ERROR(CheckOwner(new_recs[b].owner, i));
           added_.push_back(new_recs[b].owner);
           delta_[new_recs[b].owner] |= TypesOf({new_recs.data() + b, eb - b}) | kExists;
           b = eb;
@@ -430,24 +485,28 @@ class AnswerBuilder {
     }
     for (size_t i = 0; i < prev_->src_.size(); ++i)
       if (!kept[i]) remove_all(prev_->src_[i]);
-    std::vector<std::string_view>& added = added_;
-    std::vector<std::string_view>& removed = removed_;
+    // The names between a zone that came or went and the zone above it may
+    // appear or vanish.
+    for (std::string_view apex : changed_apexes_)
+      for (std::string_view n = Parent(apex); !n.empty(); n = Parent(n)) delta_[n] |= kExists;
+    BuildExactNames();
     // Empty non-terminals that appear above new owners.
-    for (std::string_view owner : added) {
-      const std::string* apex = ZoneOf(owner);
-      for (std::string_view n = Parent(owner); apex && !n.empty() && n != *apex; n = Parent(n)) {
+    for (std::string_view owner : added_) {
+      const int z = ZoneIndex(owner);
+      if (z < 0) continue;
+      const std::string_view apex = t_->src_[static_cast<size_t>(z)].apex;
+      for (std::string_view n = Parent(owner); !n.empty() && owner != apex && n != apex; n = Parent(n)) {
         if (new_ents_.count(n) || PrevHas(n) || !Records(n).empty()) break;
         new_ents_.insert(n);
         delta_[n] |= kExists;
       }
     }
     // A removed owner stays as an empty non-terminal if names remain below
-    // it; otherwise it and the empty non-terminals above it vanish.
-    if (!removed.empty()) {
-      BuildAllNames();
-      for (std::string_view owner : removed)
-        for (std::string_view n = Parent(owner); !n.empty() && !all_names_.count(n); n = Parent(n)) delta_[n] |= kExists;
-    }
+    // it; otherwise it and the empty non-terminals above it vanish. (Its
+    // zone, if any still holds it, has exact names.)
+    for (std::string_view owner : removed_)
+      for (std::string_view n = Parent(owner); !n.empty() && !Exists(n); n = Parent(n)) delta_[n] |= kExists;
+    return Status::Ok();
   }
 
   // The name a record's answers follow (SRV, MX and NS targets, PTR and
@@ -498,13 +557,11 @@ class AnswerBuilder {
       if (before == prev_->zones_.end() || before->second.serial != serials_[i]) dirty_.insert(t_->src_[i].apex);
     }
     // Every name of a new zone, or of one whose SOA fields changed.
-    if (any_whole_zone_) {
-      BuildAllNames();
-      for (std::string_view name : all_names_) {
-        const int z = ZoneIndex(name);
-        if (z >= 0 && whole_zones_[static_cast<size_t>(z)]) dirty_.insert(name);
-      }
-    }
+    if (any_whole_zone_)
+      for (size_t i = 0; i < t_->src_.size(); ++i)
+        if (whole_zones_[i]) dirty_.insert(zone_names_[i].begin(), zone_names_[i].end());
+    uint8_t seen = 0;  // the kinds of change there are: passes that cannot find anything are skipped
+    for (const auto& [name, d] : delta_) seen |= d;
     char buf[kMaxWireNameBytes + 2];
     auto each_link = [&](auto&& fn) {
       for (const Zone& z : t_->src_)
@@ -513,16 +570,22 @@ class AnswerBuilder {
           if (!target.empty()) fn(r, target);
         }
     };
-    each_link([&](const Record& r, std::string_view target) {
-      if (r.type == LDNS_RR_TYPE_PTR || r.type == LDNS_RR_TYPE_CNAME || !(DeltaAt(target) & kAddr)) return;
-      dirty_.insert(r.owner);
-      if (r.type == LDNS_RR_TYPE_SRV) delta_[r.owner] |= kSrvTarget;
-    });
-    each_link([&](const Record& r, std::string_view target) {
-      if (r.type != LDNS_RR_TYPE_PTR) return;
-      const uint8_t d = DeltaAt(target);
-      if ((d & (kSrv | kTxt | kSrvTarget)) && ((d & kTxt) || HasType(target, LDNS_RR_TYPE_TXT))) dirty_.insert(r.owner);
-    });
+    if (seen & kAddr)
+      each_link([&](const Record& r, std::string_view target) {
+        if (r.type == LDNS_RR_TYPE_PTR || r.type == LDNS_RR_TYPE_CNAME || !(DeltaAt(target) & kAddr)) return;
+        dirty_.insert(r.owner);
+        if (r.type == LDNS_RR_TYPE_SRV) {
+          delta_[r.owner] |= kSrvTarget;
+          seen |= kSrvTarget;
+        }
+      });
+    if (seen & (kSrv | kTxt | kSrvTarget))
+      each_link([&](const Record& r, std::string_view target) {
+        if (r.type != LDNS_RR_TYPE_PTR) return;
+        const uint8_t d = DeltaAt(target);
+        if ((d & (kSrv | kTxt | kSrvTarget)) && ((d & kTxt) || HasType(target, LDNS_RR_TYPE_TXT)))
+          dirty_.insert(r.owner);
+      });
     // A CNAME into a zone that came, went or has a new SOA: where its chain
     // ends (NXDOMAIN there, or out of our zones) may have changed.
     if (!changed_apexes_.empty())
@@ -788,9 +851,13 @@ class AnswerBuilder {
   std::set<std::string, std::less<>> parsed_;
   std::map<std::string, std::map<uint16_t, std::vector<ldns_rr*>>, std::less<>> sets_;
   std::map<std::string, ldns_rr*> negative_soa_;
-  bool all_names_built_ = false;
-  std::unordered_set<std::string_view> all_names_;
-  std::unordered_set<std::string_view> new_ents_;  // empty non-terminals that appeared
+  // Zones whose names are computed exactly (all in a full build; in an
+  // incremental one those with removals or zones coming and going around
+  // them), their names, by zone and together.
+  std::vector<bool> exact_;
+  std::vector<std::vector<std::string_view>> zone_names_;
+  std::unordered_set<std::string_view> exact_names_;
+  std::unordered_set<std::string_view> new_ents_;  // empty non-terminals that appeared above added owners
   std::unordered_map<std::string_view, uint8_t> delta_;  // Delta bits by name
   std::unordered_set<std::string_view> dirty_;
   std::array<AnswerTable::Shard*, AnswerTable::kShards> mutable_{};  // shards this build owns
