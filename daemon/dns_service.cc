@@ -121,9 +121,10 @@ void DnsService::OnMembership() { ScheduleRebuild(); }
 void DnsService::ScheduleRebuild() {
   if (pending_) return;
   const uint64_t now = clock_->NowMs();
-  // Space rebuilds by the last one's duration (at most 1 s): a storm of
-  // changes costs at most half of the loop.
-  const uint64_t gap = std::min<uint64_t>(1000, last_duration_ms_);
+  // Space rebuilds by twice the last one's duration (at most 1 s): a storm
+  // of changes (a sync, a bulk load) costs at most a third of the loop. A
+  // change after a quiet moment is rebuilt at once.
+  const uint64_t gap = std::min<uint64_t>(1000, last_duration_ms_ * 2);
   const uint64_t earliest = last_rebuild_ms_ + gap;
   pending_ = clock_->Schedule(earliest > now ? earliest - now : 0, [this] {
     pending_ = 0;

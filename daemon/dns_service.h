@@ -4,7 +4,8 @@
 // A change under /services or /zones (but a mkdir), a membership change
 // or a health change schedules one rebuild on the loop (changes that arrive
 // together are coalesced; while a sync streams history, rebuilds are spaced
-// by the last rebuild's duration so they take at most half of the loop). A rebuild reads the files, projects them, raises the serial of
+// by twice the last rebuild's duration so they take at most a third of the
+// loop). A rebuild reads the files, projects them, raises the serial of
 // every zone whose records changed and swaps in a new AnswerTable.
 //
 // The node's soft state for DNS travels in its gossip meta:
