@@ -8,12 +8,13 @@
 # The zone: SERVICES services with one instance each, published through
 # `basefs publish`, then fetched from basefs by AXFR for NSD and Knot.
 #
-# Usage: contrib/bench/dns_bench.sh [SERVICES=1000] [SECONDS=10]
+# Usage: contrib/bench/dns_bench.sh [SERVICES=1000] [SECONDS=10]   (env ROUNDS=3)
 # Needs dnsperf, nsd, knot (installed with apt-get when missing and root).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 SERVICES=${1:-1000}
 SECS=${2:-10}
+ROUNDS=${ROUNDS:-3}
 BASEFS=${BASEFS:-$PWD/build/cli/basefs}
 [ -x "$BASEFS" ] || { echo "build first: contrib/build.sh" >&2; exit 1; }
 for tool in dnsperf nsd knotd dig; do
@@ -145,28 +146,37 @@ latency() {  # latency PORT -> "p50_us p99_us lost"
     awk '$1 == ">" {print $NF * 1e6}' | sort -n |
     awk '{a[NR] = $1} END {if (NR == 0) {print "- -"; exit} printf "%.0f %.0f\n", a[int(NR * 0.5)], a[int(NR * 0.99)]}'
 }
-declare -A QPS CPUQ P50 P99 PAT
+# ROUNDS rounds, the servers interleaved in each, so that a noisy moment of
+# the machine hits all three alike; each figure is the median over rounds.
+declare -A PAT RAW
 PAT[basefs]=$PID_BASEFS; PAT[nsd]=$PID_NSD; PAT[knot]=$PID_KNOT
-for s in basefs:$P_BASEFS nsd:$P_NSD knot:$P_KNOT; do
-  name=${s%%:*}; port=${s##*:}
-  read -r QPS[$name] CPUQ[$name] < <(load "$port" "${PAT[$name]}")
-  read -r P50[$name] P99[$name] < <(latency "$port")
+for round in $(seq 1 "$ROUNDS"); do
+  for s in basefs:$P_BASEFS nsd:$P_NSD knot:$P_KNOT; do
+    name=${s%%:*}; port=${s##*:}
+    RAW[$name]+="$(load "$port" "${PAT[$name]}") $(latency "$port");"
+  done
 done
 echo
 echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
-echo "servers on CPU 0, dnsperf on CPU 1; $((SERVICES * 4)) distinct queries; ${SECS}s at full load"
+echo "servers on CPU 0, dnsperf on CPU 1; $((SERVICES * 4)) distinct queries; ${SECS}s at full load;"
+echo "median of $ROUNDS interleaved rounds (min..max in brackets)"
 echo "(queries/s is capped by dnsperf when it uses all of CPU 1; queries per server CPU-second is"
 echo " the server's own cost: answered queries / CPU time the server used during the run)"
-printf "%-8s %12s %16s %14s %14s\n" server "queries/s" "q/CPU-second" "p50 @20k (us)" "p99 @20k (us)"
-for name in basefs nsd knot; do
-  printf "%-8s %12s %16s %14s %14s\n" "$name" "${QPS[$name]}" "${CPUQ[$name]}" "${P50[$name]}" "${P99[$name]}"
-done
-python3 - "${QPS[basefs]}" "${QPS[nsd]}" "${QPS[knot]}" "${CPUQ[basefs]}" "${CPUQ[nsd]}" "${CPUQ[knot]}" "${P99[basefs]}" "${P99[nsd]}" <<'PY'
-import sys
-b, n, k, cb, cn, ck, pb, pn = (float(x) if x not in ("", "-") else 0.0 for x in sys.argv[1:])
+python3 - "${RAW[basefs]}" "${RAW[nsd]}" "${RAW[knot]}" <<'PY'
+import statistics, sys
+names = ["basefs", "nsd", "knot"]
+runs = {n: [[float(x) if x not in ("", "-") else 0.0 for x in r.split()] for r in raw.split(";") if r.strip()]
+        for n, raw in zip(names, sys.argv[1:])}
+med = {n: [statistics.median(r[i] for r in runs[n]) for i in range(4)] for n in names}
+span = lambda n, i: f"[{min(r[i] for r in runs[n]):.0f}..{max(r[i] for r in runs[n]):.0f}]"
+print(f"{'server':8} {'queries/s':>22} {'q/CPU-second':>22} {'p50 @20k (us)':>16} {'p99 @20k (us)':>20}")
+for n in names:
+    print(f"{n:8} {med[n][0]:>8.0f} {span(n, 0):>13} {med[n][1]:>8.0f} {span(n, 1):>13} {med[n][2]:>5.0f} {span(n, 2):>10}"
+          f" {med[n][3]:>6.0f} {span(n, 3):>13}")
 r = lambda x, y: f"{x / y:.2f}x" if y else "n/a"
-print(f"basefs/nsd: queries/s {r(b, n)}, per CPU-second {r(cb, cn)}, p99 {r(pb, pn)}")
-print(f"basefs/knot: queries/s {r(b, k)}, per CPU-second {r(cb, ck)}")
+b, n, k = med["basefs"], med["nsd"], med["knot"]
+print(f"basefs/nsd: queries/s {r(b[0], n[0])}, per CPU-second {r(b[1], n[1])}, p99 {r(b[3], n[3])}")
+print(f"basefs/knot: queries/s {r(b[0], k[0])}, per CPU-second {r(b[1], k[1])}, p99 {r(b[3], k[3])}")
 PY
 
 # Publish on node a, answered by node b's DNS.
