@@ -13,40 +13,25 @@
 #include <cstring>
 #include <optional>
 
+#include "dns/query_wire_testing.h"
 #include "replicate/fake_network.h"
 
 namespace basefs {
 namespace {
 
-struct PktFree {
-  void operator()(ldns_pkt* p) const { ldns_pkt_free(p); }
-};
-using Pkt = std::unique_ptr<ldns_pkt, PktFree>;
+using testing::Pkt;
 
-Pkt Parse(const std::string& wire) {
-  ldns_pkt* p = nullptr;
-  EXPECT_EQ(ldns_wire2pkt(&p, reinterpret_cast<const uint8_t*>(wire.data()), wire.size()), LDNS_STATUS_OK);
-  return Pkt(p);
-}
+Pkt Parse(const std::string& wire) { return testing::ParsePkt(wire); }
 
-// A client query: `name` as written (its case kept), EDNS with DO and the
-// CD bit when asked.
+// A client query for an A record: `name` as written (its case kept), EDNS
+// with or without DO, and the CD bit.
 std::string ClientQuery(uint16_t id, const std::string& name, bool edns, bool dnssec, bool cd) {
-  ldns_pkt* p = nullptr;
-  EXPECT_EQ(ldns_pkt_query_new_frm_str(&p, name.c_str(), LDNS_RR_TYPE_A, LDNS_RR_CLASS_IN, LDNS_RD), LDNS_STATUS_OK);
-  ldns_pkt_set_id(p, id);
-  ldns_pkt_set_cd(p, cd);
-  if (edns) {
-    ldns_pkt_set_edns_udp_size(p, 1232);
-    ldns_pkt_set_edns_do(p, dnssec);
-  }
-  uint8_t* wire = nullptr;
-  size_t size = 0;
-  EXPECT_EQ(ldns_pkt2wire(&wire, p, &size), LDNS_STATUS_OK);
-  std::string out(reinterpret_cast<char*>(wire), size);
-  free(wire);
-  ldns_pkt_free(p);
-  return out;
+  testing::QueryOptions o;
+  o.id = id;
+  o.edns = edns;
+  o.dnssec = dnssec;
+  o.cd = cd;
+  return testing::QueryWire(name, LDNS_RR_TYPE_A, o);
 }
 
 class ForwarderTest : public ::testing::Test {

@@ -7,30 +7,21 @@
 #include <functional>
 #include <random>
 
+#include "dns/query_wire_testing.h"
+
 namespace basefs {
 namespace {
 
-struct PktFree {
-  void operator()(ldns_pkt* p) const { ldns_pkt_free(p); }
-};
-using Pkt = std::unique_ptr<ldns_pkt, PktFree>;
+using testing::Pkt;
 
+// The queries of these tests (EDNS ones with DO).
 std::string QueryWire(const std::string& name, ldns_rr_type type, bool edns = false, uint16_t payload = 1232,
                       ldns_rr_class cls = LDNS_RR_CLASS_IN) {
-  ldns_pkt* p = nullptr;
-  EXPECT_EQ(ldns_pkt_query_new_frm_str(&p, name.c_str(), type, cls, LDNS_RD), LDNS_STATUS_OK);
-  ldns_pkt_set_id(p, 0x1234);
-  if (edns) {
-    ldns_pkt_set_edns_udp_size(p, payload);
-    ldns_pkt_set_edns_do(p, true);
-  }
-  uint8_t* wire = nullptr;
-  size_t size = 0;
-  EXPECT_EQ(ldns_pkt2wire(&wire, p, &size), LDNS_STATUS_OK);
-  std::string out(reinterpret_cast<char*>(wire), size);
-  free(wire);
-  ldns_pkt_free(p);
-  return out;
+  testing::QueryOptions o;
+  o.edns = edns;
+  o.payload = payload;
+  o.cls = cls;
+  return testing::QueryWire(name, type, o);
 }
 
 class ResponderTest : public ::testing::Test {
