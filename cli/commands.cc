@@ -34,7 +34,6 @@ std::string DefaultDataDir() {
 
 std::string KeyPath(const Globals& g) { return g.key_file.empty() ? g.data_dir + "/key" : g.key_file; }
 
-
 namespace {
 
 using json = nlohmann::ordered_json;

@@ -52,7 +52,6 @@ struct HealthChecker::Probe {
   }
 };
 
-
 HealthChecker::HealthChecker(event_base* base, Clock* clock, std::function<void()> on_change)
     : base_(base), clock_(clock), on_change_(std::move(on_change)) {}
 

@@ -80,7 +80,6 @@ class AnswerBuilder {
     ze.apex = apex;
     ze.serial = serial;
     ze.source = i;
-    apexes_.push_back(apex);
     zone_index_.emplace(std::string_view(z.apex), i);
     serials_.push_back(serial);
     const AnswerTable::ZoneEntry* before = nullptr;
@@ -209,15 +208,20 @@ class AnswerBuilder {
 
   // --- Records and names ----------------------------------------------------
 
+  // The end of the run of records with the owner of r[at] (owner-sorted).
+  static size_t GroupEnd(const std::vector<Record>& r, size_t at) {
+    size_t j = at + 1;
+    while (j < r.size() && r[j].owner == r[at].owner) ++j;
+    return j;
+  }
+
   // Calls fn(owner, records) for each owner of `z`, in order.
   template <typename Fn>
   static void ForEachOwner(const Zone& z, Fn&& fn) {
     const auto& r = z.records;
-    for (size_t i = 0; i < r.size();) {
-      size_t j = i + 1;
-      while (j < r.size() && r[j].owner == r[i].owner) ++j;
+    for (size_t i = 0, j = 0; i < r.size(); i = j) {
+      j = GroupEnd(r, i);
       fn(std::string_view(r[i].owner), std::span<const Record>(r.data() + i, j - i));
-      i = j;
     }
   }
 
@@ -239,7 +243,7 @@ class AnswerBuilder {
   }
   const std::string* ZoneOf(std::string_view name) const {
     const int i = ZoneIndex(name);
-    return i < 0 ? nullptr : &apexes_[static_cast<size_t>(i)];
+    return i < 0 ? nullptr : &t_->src_[static_cast<size_t>(i)].apex;
   }
 
   // The records of `owner` (in the zone that owns the name).
@@ -416,16 +420,11 @@ class AnswerBuilder {
     std::vector<bool> kept(prev_->src_.size());
     whole_zones_.assign(t_->src_.size(), false);
     static const std::vector<Record> kNoRecords;
-    auto group_end = [](const std::vector<Record>& r, size_t at) {
-      size_t j = at + 1;
-      while (j < r.size() && r[j].owner == r[at].owner) ++j;
-      return j;
-    };
     // A zone that goes (or has new SOA fields): all its names leave it; the
     // zone now holding its apex, if any, gets its names.
     auto remove_all = [&](const Zone& z) {
       for (size_t a = 0; a < z.records.size();) {
-        const size_t ea = group_end(z.records, a);
+        const size_t ea = GroupEnd(z.records, a);
         const std::string_view owner = z.records[a].owner;
         removed_.push_back(owner);
         delta_[owner] |= TypesOf({z.records.data() + a, ea - a}) | kExists;
@@ -450,7 +449,6 @@ class AnswerBuilder {
         // (its negative answers carry the SOA).
         if (it != old_zones.end()) remove_all(prev_->src_[it->second]);
         whole_zones_[i] = true;
-        any_whole_zone_ = true;
         changed_apexes_.insert(nz.apex);
         delta_[nz.apex] |= kExists | kOther;
         exact_[i] = true;
@@ -463,19 +461,19 @@ class AnswerBuilder {
       while (a < old_recs->size() || b < new_recs.size()) {
         const auto& o = *old_recs;
         if (b == new_recs.size() || (a < o.size() && o[a].owner < new_recs[b].owner)) {
-          const size_t ea = group_end(o, a);
+          const size_t ea = GroupEnd(o, a);
           removed_.push_back(o[a].owner);
           delta_[o[a].owner] |= TypesOf({o.data() + a, ea - a}) | kExists;
           exact_[i] = true;
           a = ea;
         } else if (a == o.size() || new_recs[b].owner < o[a].owner) {
-          const size_t eb = group_end(new_recs, b);
+          const size_t eb = GroupEnd(new_recs, b);
           BASEFS_RETURN_IF_ERROR(CheckOwner(new_recs[b].owner, i));
           added_.push_back(new_recs[b].owner);
           delta_[new_recs[b].owner] |= TypesOf({new_recs.data() + b, eb - b}) | kExists;
           b = eb;
         } else {
-          const size_t ea = group_end(o, a), eb = group_end(new_recs, b);
+          const size_t ea = GroupEnd(o, a), eb = GroupEnd(new_recs, b);
           if (const uint8_t d = Diff({o.data() + a, ea - a}, {new_recs.data() + b, eb - b}))
             delta_[new_recs[b].owner] |= d;
           a = ea;
@@ -557,9 +555,8 @@ class AnswerBuilder {
       if (before == prev_->zones_.end() || before->second.serial != serials_[i]) dirty_.insert(t_->src_[i].apex);
     }
     // Every name of a new zone, or of one whose SOA fields changed.
-    if (any_whole_zone_)
-      for (size_t i = 0; i < t_->src_.size(); ++i)
-        if (whole_zones_[i]) dirty_.insert(zone_names_[i].begin(), zone_names_[i].end());
+    for (size_t i = 0; i < t_->src_.size(); ++i)
+      if (whole_zones_[i]) dirty_.insert(zone_names_[i].begin(), zone_names_[i].end());
     uint8_t seen = 0;  // the kinds of change there are: passes that cannot find anything are skipped
     for (const auto& [name, d] : delta_) seen |= d;
     char buf[kMaxWireNameBytes + 2];
@@ -841,12 +838,10 @@ class AnswerBuilder {
   const AnswerTable* prev_;
   bool full_ = false;
   std::vector<ldns_rr*> owned_;
-  std::vector<std::string> apexes_;  // by zone index
   std::vector<uint32_t> serials_;    // by zone index
-  std::unordered_map<std::string_view, size_t> zone_index_;  // apex -> zone index (views into apexes_)
+  std::unordered_map<std::string_view, size_t> zone_index_;  // apex (a view into t_->src_) -> zone index
   std::vector<std::string_view> added_, removed_;  // owners, by FindChanges
   std::vector<bool> whole_zones_;  // by zone index: every name of it is built
-  bool any_whole_zone_ = false;
   std::unordered_set<std::string_view> changed_apexes_;  // zones added, removed or with new SOA fields
   std::set<std::string, std::less<>> parsed_;
   std::map<std::string, std::map<uint16_t, std::vector<ldns_rr*>>, std::less<>> sets_;

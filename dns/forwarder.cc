@@ -58,16 +58,17 @@ std::string UpstreamQuery(const Query& q) {
   std::string m(kDnsHeaderBytes, '\0');
   m[2] = 0x01;  // RD
   m[3] = static_cast<char>(q.flags_lo & kCdBit);
-  m[5] = 1;   // QDCOUNT
-  m[11] = 1;  // ARCOUNT: the OPT record
+  m[5] = 1;  // QDCOUNT
   m.append(q.name());
   m.push_back(static_cast<char>(q.qtype >> 8));
   m.push_back(static_cast<char>(q.qtype));
   m.push_back(static_cast<char>(q.qclass >> 8));
   m.push_back(static_cast<char>(q.qclass));
-  const char opt[11] = {0, 0, 41, static_cast<char>(kMaxUdpPayload >> 8), static_cast<char>(kMaxUdpPayload & 0xff),
-                        0, 0, static_cast<char>(WantsDnssec(q) ? 0x80 : 0), 0, 0, 0};
-  m.append(opt, sizeof(opt));
+  const size_t len = m.size();
+  Query ours = q;  // our OPT: the client's DO only if it sent EDNS
+  ours.edns_do = WantsDnssec(q);
+  m.resize(len + 11);
+  m.resize(AppendOpt(reinterpret_cast<uint8_t*>(m.data()), len, ours));
   return m;
 }
 

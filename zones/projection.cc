@@ -112,7 +112,7 @@ void DropCnameConflicts(const std::string& apex, ZoneBuilder* z, std::vector<Bad
   for (const auto& [owner, paths] : files) {
     std::string list;
     for (const auto& p : paths) list += (list.empty() ? "" : ", ") + p;
-    const std::string reason = std::string(owner) == apex
+    const std::string reason = owner == apex
                                    ? "a CNAME cannot be at the zone apex " + apex
                                    : "a CNAME must be the only record of " + std::string(owner) + " (files: " + list + ")";
     for (const auto& p : paths) bad->push_back(BadFile{p, reason});
