@@ -7,20 +7,24 @@
 #  1. copy the tree in with `cp -a` (every file one synced write entry);
 #  2. read every file back (find | xargs cat) cold (basefs: daemon
 #     restarted and the kernel's caches dropped; tmpfs: caches dropped,
-#     which cannot evict tmpfs) and warm (again at once, best of three);
+#     which cannot evict tmpfs) and warm: PASSES passes of each, basefs and
+#     tmpfs alternating so both see the same moments of a shared machine;
+#     the medians, their ratio, and the spread of the pairwise ratios;
 #  3. single-file latency: a shell builtin's open-write-close of a one-line
-#     file (one synced entry each) and open-read-close, averaged.
+#     file (one synced entry each) and open-read-close, averaged;
 # Prints both times and the ratio basefs/tmpfs. Needs root (tmpfs mount,
 # drop_caches, FUSE).
 #
 # Usage: contrib/bench/fuse_bench.sh [path/to/basefs]
-#        (env: TARGET=2500 files, SOURCE=/etc, ROUNDS=300 latency rounds)
+#        (env: TARGET=2500 files, SOURCE=/etc, ROUNDS=300 latency rounds,
+#         PASSES=9 warm passes of each)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BASEFS=$(readlink -f "${1:-build/cli/basefs}")
 TARGET=${TARGET:-2500}
 SOURCE=${SOURCE:-/etc}
 ROUNDS=${ROUNDS:-300}
+PASSES=${PASSES:-9}
 W=$(mktemp -d /tmp/basefs-fuse-bench.XXXXXX)
 DAEMON=
 cleanup() {
@@ -32,19 +36,28 @@ cleanup() {
 trap cleanup EXIT
 
 now() { echo "$EPOCHREALTIME"; }
-since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.3f", b - a }'; }
+since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.4f", b - a }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
 drop_caches() { sync; echo 3 > /proc/sys/vm/drop_caches; }
 read_all() { find "$1" -type f -print0 | xargs -0 cat > /dev/null; }
-# Best of three warm passes (the machine is shared; the minimum is the
-# least disturbed).
-warm_best() {
-  local best= t s
-  for _ in 1 2 3; do
-    t=$(now); read_all "$1"; s=$(since "$t")
-    best=$(awk -v a="$best" -v b="$s" 'BEGIN { print (a == "" || b < a) ? b : a }')
+median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+# Warm passes of the mount ($1) and tmpfs ($2) in turn, after one untimed
+# pass of each (the first read after a cold one also refreshes the
+# attributes the kernel dropped for atime). Prints "basefs_median
+# tmpfs_median ratio_min ratio_max".
+warm_pairs() {
+  local t a b i
+  read_all "$1"
+  read_all "$2"
+  : > "$W/warm"
+  for ((i = 0; i < PASSES; i++)); do
+    t=$(now); read_all "$1"; a=$(since "$t")
+    t=$(now); read_all "$2"; b=$(since "$t")
+    echo "$a $b" >> "$W/warm"
   done
-  echo "$best"
+  echo "$(cut -d' ' -f1 "$W/warm" | median) $(cut -d' ' -f2 "$W/warm" | median)" \
+    "$(awk '{ print $1 / $2 }' "$W/warm" | sort -g | head -1)" \
+    "$(awk '{ print $1 / $2 }' "$W/warm" | sort -g | tail -1)"
 }
 
 # --- The source tree -------------------------------------------------------
@@ -68,7 +81,6 @@ mount -t tmpfs -o size=1g tmpfs "$W/tmpfs"
 t=$(now); cp -a "$W/stage" "$W/tmpfs/etc"; sync; tmpfs_copy=$(since "$t")
 drop_caches
 t=$(now); read_all "$W/tmpfs/etc"; tmpfs_cold=$(since "$t")
-tmpfs_warm=$(warm_best "$W/tmpfs/etc")
 
 # --- basefs ------------------------------------------------------------------
 mkdir -p "$W/mnt"
@@ -94,7 +106,7 @@ stop_daemon
 drop_caches
 start_daemon
 t=$(now); read_all "$W/mnt/etc"; basefs_cold=$(since "$t")
-basefs_warm=$(warm_best "$W/mnt/etc")
+read -r basefs_warm tmpfs_warm warm_lo warm_hi < <(warm_pairs "$W/mnt/etc" "$W/tmpfs/etc")
 
 # --- Single-file latency (shell builtins: no process start in the loop) ------
 write_loop() { local f=$1 i; for ((i = 0; i < ROUNDS; i++)); do printf 'value = %d\n' "$i" > "$f"; done; }
@@ -109,7 +121,8 @@ stop_daemon
 printf '\n%-34s %10s %10s %8s\n' "" "basefs" "tmpfs" "ratio"
 printf '%-34s %9ss %9ss %8s\n' "copy in (cp -a, $files files)" "$basefs_copy" "$tmpfs_copy" "$(ratio "$basefs_copy" "$tmpfs_copy")"
 printf '%-34s %9ss %9ss %8s\n' "read all, cold" "$basefs_cold" "$tmpfs_cold" "$(ratio "$basefs_cold" "$tmpfs_cold")"
-printf '%-34s %9ss %9ss %8s\n' "read all, warm" "$basefs_warm" "$tmpfs_warm" "$(ratio "$basefs_warm" "$tmpfs_warm")"
+printf '%-34s %9ss %9ss %8s  (pairs %.2f..%.2f, %d passes, medians)\n' "read all, warm" "$basefs_warm" "$tmpfs_warm" \
+  "$(ratio "$basefs_warm" "$tmpfs_warm")" "$warm_lo" "$warm_hi" "$PASSES"
 printf '%-34s %8sus %8sus %8s\n' "one-line file write (open..close)" "$bw" "$tw" "$(ratio "$bw" "$tw")"
 printf '%-34s %8sus %8sus %8s\n' "one-line file read (open..close)" "$br" "$tr" "$(ratio "$br" "$tr")"
 echo
