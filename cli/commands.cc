@@ -518,6 +518,8 @@ int Execute(const std::vector<std::string>& args, Io& io) {
   auto* get = app.add_subcommand("get", "clone a filesystem from a running peer (or resume a clone)");
   get->add_option("NAME", name)->required();
   get->add_option("ADDR", arg, "ADDR:PORT of a running node")->required();
+  std::string get_cluster_key;
+  get->add_option("--cluster-key", get_cluster_key, "file with the cluster key(s), when the cluster has one");
   auto* runcmd = app.add_subcommand("run", "run the node: gossip, sync, DNS (and FUSE with --mount)");
   auto* mount = app.add_subcommand("mount", "run the node with the filesystem mounted at DIR");
   runcmd->add_option("NAME", run.name)->required();
@@ -532,7 +534,7 @@ int Execute(const std::vector<std::string>& args, Io& io) {
     c->add_option("--handler", run.handlers, "'GLOB=CMD' run on every change under GLOB (repeatable)");
     c->add_option("--recursor", run.recursors, "upstream resolver ADDR[:PORT] (repeatable)");
     c->add_option("--metrics", run.metrics, "ADDR:PORT for HTTP metrics");
-    c->add_option("--cluster-key", run.cluster_key_file, "file with the gossip encryption key(s)");
+    c->add_option("--cluster-key", run.cluster_key_file, "file with the cluster key(s): seals gossip and sync");
     c->add_flag("--no-recursion", run.no_recursion, "refuse names outside the cluster domain and /zones");
     c->add_option("--axfr-allow", run.axfr_allow, "CIDR allowed to transfer zones (repeatable; default loopback)")
         ->take_all();
@@ -559,7 +561,7 @@ int Execute(const std::vector<std::string>& args, Io& io) {
     if (*get) {
       if (!io.clone) Fail(Invalid("a daemon cannot clone"));
       OrDie(ValidateHostPort(arg));
-      OrDie(io.clone(g, name, arg));
+      OrDie(io.clone(g, name, arg, get_cluster_key));
       return 0;
     }
     if (*runcmd || *mount) {

@@ -85,7 +85,9 @@ struct Io {
   // Runs the daemon (`run`, `mount`); null inside a daemon.
   std::function<int(const Globals&, const RunOptions&)> run_daemon;
   // Clones a filesystem from a peer (`get`); null inside a daemon.
-  std::function<Status(const Globals&, const std::string& name, const std::string& addr)> clone;
+  std::function<Status(const Globals&, const std::string& name, const std::string& addr,
+                       const std::string& cluster_key_file)>
+      clone;
 };
 
 // Parses and runs one command line (args exclude the program name).

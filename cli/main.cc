@@ -87,8 +87,11 @@ int main(int argc, char** argv) {
   io.run_daemon = [](const basefs::Globals& g, const basefs::RunOptions& opts) {
     return basefs::RunDaemon(g, opts);
   };
-  io.clone = [](const basefs::Globals& g, const std::string& name, const std::string& addr) {
-    return basefs::CloneFilesystem(g, name, addr, std::cerr);
+  io.clone = [](const basefs::Globals& g, const std::string& name, const std::string& addr,
+                const std::string& cluster_key_file) {
+    auto ring = basefs::LoadKeyring(cluster_key_file);
+    if (!ring.ok()) return ring.status();
+    return basefs::CloneFilesystem(g, name, addr, *ring, std::cerr);
   };
   const int code = basefs::Execute(args, io);
   std::cout.flush();

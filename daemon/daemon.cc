@@ -103,6 +103,7 @@ class Daemon : public DaemonHooks {
   Status Init() {
     BASEFS_RETURN_IF_ERROR(ValidateFsName(opts_.name));
     RaiseDescriptorLimit();
+    BASEFS_ASSIGN_OR_RETURN(keyring_, LoadKeyring(opts_.cluster_key_file));
     const std::string fs_dir = FsDir(g_, opts_.name);
     struct stat st {};
     if (::stat(fs_dir.c_str(), &st) != 0) {
@@ -110,7 +111,7 @@ class Daemon : public DaemonHooks {
         // Not here yet: clone it from the first peer that answers.
         Status cloned = NotFound("no peer to clone from");
         for (const auto& peer : opts_.join) {
-          cloned = CloneFilesystem(g_, opts_.name, peer, std::cerr);
+          cloned = CloneFilesystem(g_, opts_.name, peer, keyring_, std::cerr);
           if (cloned.ok()) break;
         }
         BASEFS_RETURN_IF_ERROR(cloned);
@@ -157,19 +158,11 @@ class Daemon : public DaemonHooks {
     if (advertise.size() > kMaxAddressBytes) return Invalid("--advertise address longer than 64 bytes");
     if (opts_.dns.size() + 4 > kMaxMetaBytes) return Invalid("--dns address too long");
 
-    Keyring ring;
-    if (!opts_.cluster_key_file.empty()) {
-      std::ifstream in(opts_.cluster_key_file);
-      if (!in) return NotFound("cannot read cluster key file " + opts_.cluster_key_file);
-      std::stringstream ss;
-      ss << in.rdbuf();
-      BASEFS_ASSIGN_OR_RETURN(ring, Keyring::Parse(ss.str()));
-    }
     GossipOptions go;
     go.node_name = node_name_;
     go.advertise_addr = advertise;
     sink_ = std::make_unique<StoreSink>(store_.get());
-    gossip_ = std::make_unique<Gossip>(go, clock_.get(), transport_.get(), &random_, sink_.get(), std::move(ring));
+    gossip_ = std::make_unique<Gossip>(go, clock_.get(), transport_.get(), &random_, sink_.get(), keyring_);
     trace_ = std::getenv("BASEFS_TRACE") != nullptr;
     // One change listener for the store; each subsystem adds a watcher.
     store_->set_change_listener([this](const Change& c) {
@@ -205,6 +198,7 @@ class Daemon : public DaemonHooks {
         for (const auto& s : cc->seeds) seeds.push_back(s);
     }
     SyncServiceOptions sync_opts;
+    sync_opts.keyring = keyring_;
     BASEFS_ASSIGN_OR_RETURN(sync_, SyncService::Start(base_, bound, store_.get(), sync_opts, [this] {
       return PickSyncPeer(gossip_->Members(), node_name_, random_.Next());
     }));
@@ -357,6 +351,7 @@ class Daemon : public DaemonHooks {
   std::unique_ptr<EventClock> clock_;
   std::unique_ptr<UdpTransport> transport_;
   SystemRandom random_;
+  Keyring keyring_;  // from --cluster-key: seals gossip and sync
   std::unique_ptr<StoreSink> sink_;
   std::unique_ptr<Gossip> gossip_;
   std::unique_ptr<ControlServer> control_;
@@ -375,7 +370,17 @@ class Daemon : public DaemonHooks {
 
 }  // namespace
 
-Status CloneFilesystem(const Globals& g, const std::string& name, const std::string& addr, std::ostream& progress) {
+Result<Keyring> LoadKeyring(const std::string& path) {
+  if (path.empty()) return Keyring();
+  std::ifstream in(path);
+  if (!in) return NotFound("cannot read cluster key file " + path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return Keyring::Parse(ss.str());
+}
+
+Status CloneFilesystem(const Globals& g, const std::string& name, const std::string& addr, const Keyring& keyring,
+                       std::ostream& progress) {
   BASEFS_RETURN_IF_ERROR(ValidateFsName(name));
   const std::string fs_dir = FsDir(g, name);
   StoreOptions so;
@@ -422,6 +427,7 @@ Status CloneFilesystem(const Globals& g, const std::string& name, const std::str
   });
   Status result = IOError("sync did not finish");
   SyncServiceOptions opts;
+  opts.keyring = keyring;
   auto conn = ConnectSync(base, addr, std::move(session), opts, [&](SyncConnection*, const Status& s) {
     result = s;
     event_base_loopbreak(base);

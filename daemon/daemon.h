@@ -6,14 +6,20 @@
 #pragma once
 
 #include "cli/commands.h"
+#include "replicate/gossip_format.h"
 
 namespace basefs {
 
 int RunDaemon(const Globals& g, const RunOptions& opts);
 
+// The keyring of a --cluster-key file ("" = none: an empty keyring).
+Result<Keyring> LoadKeyring(const std::string& path);
+
 // `basefs get`: clones filesystem `name` from the node at `addr` into the
-// data directory, or resumes an interrupted clone. Progress goes to
-// `progress` (a bar on a terminal, plain lines otherwise).
-Status CloneFilesystem(const Globals& g, const std::string& name, const std::string& addr, std::ostream& progress);
+// data directory, or resumes an interrupted clone; with keys, the session
+// is sealed with them (a node with a cluster key serves no one without).
+// Progress goes to `progress` (a bar on a terminal, plain lines otherwise).
+Status CloneFilesystem(const Globals& g, const std::string& name, const std::string& addr, const Keyring& keyring,
+                       std::ostream& progress);
 
 }  // namespace basefs

@@ -8,6 +8,8 @@
 #include <netinet/tcp.h>
 
 #include <cstring>
+#include <ctime>
+#include <iostream>
 #include <vector>
 
 #include "daemon/event_seams.h"
@@ -16,6 +18,9 @@
 namespace basefs {
 namespace {
 
+// A plaintext frame's first byte is the top byte of its length.
+static_assert((kMaxFrameBytes >> 24) < kSyncSealed);
+
 timeval Tv(uint64_t ms) { return timeval{static_cast<time_t>(ms / 1000), static_cast<suseconds_t>((ms % 1000) * 1000)}; }
 
 }  // namespace
@@ -23,6 +28,7 @@ timeval Tv(uint64_t ms) { return timeval{static_cast<time_t>(ms / 1000), static_
 SyncConnection::SyncConnection(event_base* base, bufferevent* bev, std::unique_ptr<SyncSession> session,
                                const SyncServiceOptions& options, bool connecting, Done done)
     : bev_(bev), session_(std::move(session)), options_(options), done_(std::move(done)) {
+  if (options_.keyring.enabled()) seal_ = std::make_unique<SyncSeal>(options_.keyring, connecting);
   bufferevent_setcb(bev_, &SyncConnection::OnRead, &SyncConnection::OnWrite, &SyncConnection::OnEvent, this);
   const timeval idle = Tv(options_.idle_ms);
   bufferevent_set_timeouts(bev_, &idle, &idle);
@@ -40,7 +46,11 @@ SyncConnection::~SyncConnection() {
 }
 
 void SyncConnection::Flush() {
-  const std::string out = session_->TakeOutput();
+  std::string out = session_->TakeOutput();
+  if (seal_) {
+    seal_->Seal(out);
+    out = seal_->TakeWire();
+  }
   if (!out.empty()) bufferevent_write(bev_, out.data(), out.size());
   evbuffer* output = bufferevent_get_output(bev_);
   // Back-pressure: stop reading requests while answers pile up.
@@ -53,10 +63,23 @@ void SyncConnection::OnRead(bufferevent* bev, void* arg) {
   auto* self = static_cast<SyncConnection*>(arg);
   evbuffer* in = bufferevent_get_input(bev);
   std::vector<char> buf(65536);
+  std::string plain;
   while (evbuffer_get_length(in) > 0 && !self->finishing_) {
     const int n = evbuffer_remove(in, buf.data(), buf.size());
     if (n <= 0) break;
-    Status st = self->session_->Feed(std::string_view(buf.data(), static_cast<size_t>(n)));
+    std::string_view bytes(buf.data(), static_cast<size_t>(n));
+    Status st = Status::Ok();
+    if (!self->seal_ && !self->received_ && static_cast<uint8_t>(bytes[0]) == kSyncSealed)
+      // A plaintext frame starts with the high byte of a length of at
+      // most 16 MiB: this is a sealed handshake.
+      st = PermissionDenied("sync: the peer seals sync with a cluster key; give this side the key (--cluster-key)");
+    self->received_ = true;
+    if (st.ok() && self->seal_) {
+      plain.clear();
+      st = self->seal_->Open(bytes, &plain);
+      bytes = plain;
+    }
+    if (st.ok() && !bytes.empty()) st = self->session_->Feed(bytes);
     if (!st.ok()) {
       self->Finish(st);
       return;
@@ -79,8 +102,15 @@ void SyncConnection::OnEvent(bufferevent*, short what, void* arg) {
     return;
   }
   if (what & BEV_EVENT_TIMEOUT) return self->Finish(IOError("sync: peer idle too long"));
-  if (what & BEV_EVENT_EOF)
-    return self->Finish(self->session_->finished() ? Status::Ok() : IOError("sync: peer closed mid-session"));
+  if (what & BEV_EVENT_EOF) {
+    if (self->session_->finished()) return self->Finish(Status::Ok());
+    // A sealing peer sends its first record as soon as it has this side's
+    // handshake, unless this side's first record did not open there.
+    if (self->seal_ && self->seal_->awaiting_first_record())
+      return self->Finish(PermissionDenied("sync: the peer closed before its first sealed record: it is not sealed "
+                                           "with this cluster's key"));
+    return self->Finish(IOError("sync: peer closed mid-session"));
+  }
   if (what & BEV_EVENT_ERROR) return self->Finish(IOError(std::string("sync: ") + std::strerror(errno)));
 }
 
@@ -172,6 +202,17 @@ void SyncService::SyncWith(const std::string& addr) {
 
 void SyncService::Finished(SyncConnection* c, const Status& st) {
   if (st.ok()) ++completed_; else ++failed_;
+  if (st.code() == Code::kPermission) {
+    // A peer with another cluster key (or none): say so, at most once a
+    // minute, since it will keep trying.
+    ++refused_;
+    const time_t now = ::time(nullptr);
+    if (now - last_refusal_log_ >= 60) {
+      last_refusal_log_ = now;
+      std::cerr << "basefs: sync " << (c->peer().empty() ? "from a peer" : "with " + c->peer())
+                << " refused: " << st.message() << " (" << refused_ << " so far)" << std::endl;
+    }
+  }
   if (inbound_conns_.erase(c)) --inbound_;
   // Free the connection after the current callback has returned.
   auto it = conns_.find(c);

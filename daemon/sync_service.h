@@ -19,6 +19,8 @@
 #include <memory>
 #include <string>
 
+#include "replicate/gossip_format.h"
+#include "replicate/sync_seal.h"
 #include "replicate/sync_session.h"
 #include "store/result.h"
 
@@ -38,6 +40,9 @@ struct SyncServiceOptions {
   size_t max_sessions = 8;           // inbound
   size_t max_outbound_sessions = 4;
   size_t max_buffered_bytes = 8u << 20;
+  // With keys, every session is sealed with them (replicate/sync_seal.h)
+  // and a peer without one is refused; without, sessions are plaintext.
+  Keyring keyring;
 };
 
 // One TCP connection running one session; used by the service and by
@@ -64,10 +69,12 @@ class SyncConnection {
   bufferevent* bev_;
   event* deadline_ = nullptr;
   std::unique_ptr<SyncSession> session_;
+  std::unique_ptr<SyncSeal> seal_;  // with a cluster key
   SyncServiceOptions options_;
   Done done_;
   std::string peer_;
   bool finishing_ = false;
+  bool received_ = false;  // any bytes from the peer yet
 };
 
 // Connects to `addr` (ADDR:PORT) and runs `session` on the connection.
@@ -105,6 +112,8 @@ class SyncService {
   std::vector<std::unique_ptr<SyncConnection>> doomed_;
   size_t inbound_ = 0;
   uint64_t completed_ = 0, failed_ = 0;
+  uint64_t refused_ = 0;  // sessions that failed the cluster key
+  long long last_refusal_log_ = 0;
   uint64_t ticks_ = 0;
 };
 

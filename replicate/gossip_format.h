@@ -127,6 +127,8 @@ class Keyring {
   static Result<Keyring> Parse(std::string_view text);
   void Add(const std::array<uint8_t, kKeyBytes>& key) { keys_.push_back(key); }
   bool enabled() const { return !keys_.empty(); }
+  // Primary first.
+  const std::vector<std::array<uint8_t, kKeyBytes>>& keys() const { return keys_; }
   // Seals a plaintext datagram with the primary key (random nonce).
   std::string Seal(std::string_view plaintext) const;
   // Opens a sealed datagram; fails if no key opens it.

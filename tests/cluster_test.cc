@@ -41,13 +41,14 @@ class ClusterTest : public ::testing::Test {
   }
 
   // Starts node i bound to an ephemeral port; returns its gossip address.
-  std::string Start(int i, const std::string& join) {
+  std::string Start(int i, const std::string& join, const std::vector<std::string>& extra = {}) {
     std::vector<std::string> argv = {BASEFS_BIN, "--data-dir", Dir(i), "run", "demo", "--bind", "127.0.0.1:0",
                                      "--node-name", "n" + std::to_string(i), "--dns", "127.0.0.1:0"};
     if (!join.empty()) {
       argv.push_back("--join");
       argv.push_back(join);
     }
+    argv.insert(argv.end(), extra.begin(), extra.end());
     pids_.push_back(testing::Spawn(argv, Log(i)));
     std::string addr;
     const std::regex re("serving 'demo' as n[0-9]+ at ([0-9.]+:[0-9]+)");
@@ -134,6 +135,46 @@ TEST_F(ClusterTest, TenDaemonsJoinReplicateAndDetectAKill) {
       }
     }
   }
+}
+
+// With a cluster key, sync (and so `get` and `run --join`) is sealed too: a
+// clone needs the key, a clone with no key or another key gets nothing and
+// a clear error, and the serving node says it refused.
+TEST_F(ClusterTest, AClusterKeySealsSyncAndRefusesStrangers) {
+  const std::string key = (root_ / "cluster.key").string(), other = (root_ / "other.key").string();
+  ASSERT_EQ(RunShell("head -c32 /dev/urandom | base64 > " + key).code, 0);
+  ASSERT_EQ(RunShell("head -c32 /dev/urandom | base64 > " + other).code, 0);
+  const std::string seed = Start(0, "", {"--cluster-key", key});
+  ASSERT_EQ(RunShell("echo 'port = 8080' | " + std::string(BASEFS_BIN) + " --data-dir " + Dir(0) +
+                     " write demo /secret")
+                .code,
+            0);
+
+  const std::string fresh = (root_ / "fresh").string();
+  auto get = [&](const std::string& key_args) {
+    std::filesystem::remove_all(fresh);
+    // Standard error too: the reason is what a user reads.
+    return RunShell("{ " + std::string(BASEFS_BIN) + " --data-dir " + fresh + " get demo " + seed + key_args +
+                    " 2>&1; }");
+  };
+  auto none = get("");
+  EXPECT_NE(none.code, 0);
+  EXPECT_NE(none.out.find("seals sync with a cluster key"), std::string::npos) << none.out;
+  auto wrong = get(" --cluster-key " + other);
+  EXPECT_NE(wrong.code, 0);
+  EXPECT_NE(wrong.out.find("not sealed with this cluster's key"), std::string::npos) << wrong.out;
+  EXPECT_FALSE(std::filesystem::exists(fresh + "/demo")) << "a refused clone left a filesystem behind";
+  EXPECT_TRUE(testing::WaitFor([&] { return testing::Slurp(Log(0)).find("refused") != std::string::npos; }, 10s))
+      << testing::Slurp(Log(0));
+
+  auto right = get(" --cluster-key " + key);
+  ASSERT_EQ(right.code, 0) << right.out;
+  EXPECT_EQ(RunShell(std::string(BASEFS_BIN) + " --data-dir " + fresh + " cat demo /secret").out, "port = 8080\n");
+
+  // A node that joins with the key clones through the sealed session first.
+  std::filesystem::remove_all(Dir(1) + "/demo");
+  Start(1, seed, {"--cluster-key", key});
+  EXPECT_EQ(Cli(1, "cat demo /secret").out, "port = 8080\n") << testing::Slurp(Log(1));
 }
 
 }  // namespace
