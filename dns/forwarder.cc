@@ -265,26 +265,37 @@ void Forwarder::Store(const std::string& key, const std::string& reply) {
   it->second.expires_ms = it->second.stored_ms + uint64_t{ttl} * 1000;
 }
 
-void Forwarder::Resolve(const uint8_t* msg, size_t len, const Query& q, size_t udp_limit, ReplyFn reply) {
+void Forwarder::Resolve(const uint8_t* msg, size_t len, const Query& q, size_t udp_limit, const std::string& client,
+                        ReplyFn reply) {
   ++counters_.queries;
-  Waiter w{q, std::string(reinterpret_cast<const char*>(msg), std::min(len, q.question_end)), udp_limit,
+  Waiter w{q, std::string(reinterpret_cast<const char*>(msg), std::min(len, q.question_end)), udp_limit, client,
            std::move(reply)};
   const std::string key = CacheKey(q);
   if (ServeFromCache(key, w)) return;
+  auto& mine = per_client_[client];
+  if (mine >= opts_.max_per_client) {
+    ++counters_.client_limited;
+    FailOne(w);
+    return;
+  }
   if (auto it = by_key_.find(key); it != by_key_.end()) {
     // Asked already: wait for that answer.
     if (it->second->waiters.size() >= opts_.max_waiters) {
+      if (mine == 0) per_client_.erase(client);
       FailOne(w);
       return;
     }
     ++counters_.joined;
+    ++mine;
     it->second->waiters.push_back(std::move(w));
     return;
   }
   if (upstreams_.empty() || pending_.size() >= opts_.max_inflight) {
+    if (mine == 0) per_client_.erase(client);
     FailOne(w);
     return;
   }
+  ++mine;
   auto p = std::make_unique<Pending>();
   p->owner = this;
   p->id = next_pending_++;
@@ -365,10 +376,18 @@ void Forwarder::OnEvent(int fd, short what, void* arg) {
   }
 }
 
+void Forwarder::Release(const std::vector<Waiter>& waiters) {
+  for (const Waiter& w : waiters) {
+    auto it = per_client_.find(w.client);
+    if (it != per_client_.end() && --it->second == 0) per_client_.erase(it);
+  }
+}
+
 void Forwarder::Finish(Pending* p, const std::string& reply) {
   std::vector<Waiter> waiters = std::move(p->waiters);
   by_key_.erase(p->key);
   pending_.erase(p->id);  // frees p
+  Release(waiters);
   for (const Waiter& w : waiters) Deliver(reply, w);
 }
 
@@ -385,7 +404,20 @@ void Forwarder::Fail(Pending* p) {
   std::vector<Waiter> waiters = std::move(p->waiters);
   by_key_.erase(p->key);
   pending_.erase(p->id);  // frees p
+  Release(waiters);
   for (const Waiter& w : waiters) FailOne(w);
+}
+
+std::string ClientKey(const sockaddr* sa) {
+  if (sa->sa_family == AF_INET) {
+    const auto* in = reinterpret_cast<const sockaddr_in*>(sa);
+    return std::string(reinterpret_cast<const char*>(&in->sin_addr), 4);
+  }
+  if (sa->sa_family == AF_INET6) {
+    const auto* in6 = reinterpret_cast<const sockaddr_in6*>(sa);
+    return std::string(reinterpret_cast<const char*>(&in6->sin6_addr), 8);
+  }
+  return "";
 }
 
 }  // namespace basefs

@@ -47,13 +47,16 @@ struct ForwarderOptions {
   // the descriptor limit); more are answered SERVFAIL.
   size_t max_inflight = 512;
   size_t max_waiters = 64;  // clients waiting for one question in flight; more get SERVFAIL
+  // Questions one client (IPv4 address, IPv6 /64) may wait for at once;
+  // more get SERVFAIL, so one client cannot take every in-flight slot.
+  size_t max_per_client = 32;
   size_t max_cache_entries = 20000;
   uint32_t max_cache_ttl_s = 3600;
 };
 
 struct ForwarderCounters {
   uint64_t queries = 0, cache_hits = 0, joined = 0, upstream_sent = 0, upstream_timeouts = 0, servfail = 0,
-           bad_replies = 0;
+           bad_replies = 0, client_limited = 0;
 };
 
 class Forwarder {
@@ -69,8 +72,10 @@ class Forwarder {
   // Resolves `q` (decoded from msg[0, len)) and calls `reply` exactly once,
   // possibly before returning (cache hit, nothing to ask), unless the
   // Forwarder is destroyed first. `udp_limit`: the client's UDP size limit
-  // (0 for TCP clients); larger answers reach it truncated (TC).
-  void Resolve(const uint8_t* msg, size_t len, const Query& q, size_t udp_limit, ReplyFn reply);
+  // (0 for TCP clients); larger answers reach it truncated (TC). `client`
+  // names the asker for max_per_client (ClientKey).
+  void Resolve(const uint8_t* msg, size_t len, const Query& q, size_t udp_limit, const std::string& client,
+               ReplyFn reply);
 
   const ForwarderCounters& counters() const { return counters_; }
   size_t cache_size() const { return cache_.size(); }
@@ -82,6 +87,7 @@ class Forwarder {
     Query q;
     std::string head;  // its header and question, as it sent them
     size_t udp_limit = 0;
+    std::string client;
     ReplyFn reply;
   };
   struct CacheEntry {
@@ -94,6 +100,7 @@ class Forwarder {
   void Finish(Pending* p, const std::string& reply);
   void Fail(Pending* p);
   void FailOne(const Waiter& w);
+  void Release(const std::vector<Waiter>& waiters);
   static void OnEvent(int fd, short what, void* arg);
   void Store(const std::string& key, const std::string& reply);
   bool ServeFromCache(const std::string& key, const Waiter& w);
@@ -105,11 +112,16 @@ class Forwarder {
   std::vector<std::pair<sockaddr_storage, socklen_t>> upstreams_;
   std::map<uint64_t, std::unique_ptr<Pending>> pending_;
   std::unordered_map<std::string, Pending*> by_key_;  // the question in flight for each cache key
+  std::unordered_map<std::string, size_t> per_client_;  // waiters in flight by client (none at 0)
   uint64_t next_pending_ = 1;
   std::unordered_map<std::string, CacheEntry> cache_;
   std::list<std::string> lru_;  // most recent first
   ForwarderCounters counters_;
 };
+
+// The key max_per_client counts by: the address bytes of an IPv4 client,
+// the first 8 (the /64) of an IPv6 one; "" for other families.
+std::string ClientKey(const sockaddr* sa);
 
 // The nameservers of a resolv.conf text, as "ADDR:53" ("[V6]:53").
 std::vector<std::string> ParseResolvConf(std::string_view text);

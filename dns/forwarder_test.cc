@@ -59,10 +59,11 @@ class ForwarderTest : public ::testing::Test {
   }
 
   // Sends a client query through the forwarder; the reply lands in `*out`.
-  void Ask(const std::string& wire, std::optional<std::string>* out, size_t udp_limit = 1232) {
+  void Ask(const std::string& wire, std::optional<std::string>* out, size_t udp_limit = 1232,
+           const std::string& client = "client-a") {
     Query q;
     ASSERT_EQ(DecodeQuery(reinterpret_cast<const uint8_t*>(wire.data()), wire.size(), &q), Decoded::kOk);
-    forwarder_->Resolve(reinterpret_cast<const uint8_t*>(wire.data()), wire.size(), q, udp_limit,
+    forwarder_->Resolve(reinterpret_cast<const uint8_t*>(wire.data()), wire.size(), q, udp_limit, client,
                         [out](const uint8_t* m, size_t n) { *out = std::string(reinterpret_cast<const char*>(m), n); });
   }
 
@@ -209,6 +210,43 @@ TEST_F(ForwarderTest, SameQuestionInFlightIsAskedOnceAndTheInFlightLimitHolds) {
   EXPECT_FALSE(ldns_pkt_edns(Parse(*a).get()));
   EXPECT_EQ(b->substr(12, 14), std::string("\x04" "SAME\x07" "example\x00", 14));
   EXPECT_EQ(forwarder_->counters().joined, 1u);
+}
+
+// One client cannot hold more than max_per_client questions in flight;
+// another client still gets through, and the first one's slots come back
+// when its answers do.
+TEST_F(ForwarderTest, OneClientCannotTakeEveryInFlightSlot) {
+  options_.max_per_client = 2;
+  Start();
+  std::optional<std::string> a1, a2, a3, b1, a4;
+  Ask(ClientQuery(1, "one.example.", false, false, false), &a1, 1232, "a");
+  Ask(ClientQuery(2, "two.example.", false, false, false), &a2, 1232, "a");
+  Ask(ClientQuery(3, "three.example.", false, false, false), &a3, 1232, "a");
+  ASSERT_TRUE(a3.has_value());
+  EXPECT_EQ(ldns_pkt_get_rcode(Parse(*a3).get()), LDNS_RCODE_SERVFAIL);
+  EXPECT_EQ(forwarder_->counters().client_limited, 1u);
+  Ask(ClientQuery(4, "three.example.", false, false, false), &b1, 1232, "b");
+  EXPECT_FALSE(b1.has_value()) << "another client was limited too";
+
+  sockaddr_in from{};
+  for (int i = 0; i < 3; ++i) {
+    auto up = UpstreamReceives(&from);
+    ASSERT_TRUE(up) << "query " << i << " did not go upstream";
+    UpstreamAnswers(*up, from);
+  }
+  WaitFor(a1);
+  WaitFor(a2);
+  WaitFor(b1);
+  EXPECT_EQ(ldns_pkt_get_rcode(Parse(*b1).get()), LDNS_RCODE_NOERROR);
+  // Answered: client a may ask again.
+  Ask(ClientQuery(5, "four.example.", false, false, false), &a4, 1232, "a");
+  EXPECT_FALSE(a4.has_value());
+  auto up = UpstreamReceives(&from);
+  ASSERT_TRUE(up);
+  UpstreamAnswers(*up, from);
+  WaitFor(a4);
+  EXPECT_EQ(ldns_pkt_get_rcode(Parse(*a4).get()), LDNS_RCODE_NOERROR);
+  EXPECT_EQ(forwarder_->counters().client_limited, 1u);
 }
 
 }  // namespace

@@ -183,7 +183,8 @@ void DnsServer::ServeUdpBatch() {
       sockaddr_storage peer = peers[i];
       const socklen_t plen = in[i].msg_hdr.msg_namelen;
       const int fd = udp_fd_;
-      forwarder_->Resolve(msg, len, q, UdpLimit(q), [fd, peer, plen](const uint8_t* reply, size_t rlen) {
+      forwarder_->Resolve(msg, len, q, UdpLimit(q), ClientKey(reinterpret_cast<const sockaddr*>(&peer)),
+                          [fd, peer, plen](const uint8_t* reply, size_t rlen) {
         ::sendto(fd, reply, rlen, MSG_DONTWAIT, reinterpret_cast<const sockaddr*>(&peer), plen);
       });
       continue;
@@ -306,7 +307,8 @@ void DnsServer::HandleTcpQuery(Conn* c, const uint8_t* msg, size_t len) {
     case DnsAction::kForward: {
       ++counters_.forwarded;
       const uint64_t id = c->id;
-      forwarder_->Resolve(msg, len, q, 0, [this, id](const uint8_t* reply, size_t rlen) {
+      forwarder_->Resolve(msg, len, q, 0, ClientKey(reinterpret_cast<const sockaddr*>(&c->peer)),
+                          [this, id](const uint8_t* reply, size_t rlen) {
         auto it = conns_.find(id);
         if (it != conns_.end()) WriteTcp(it->second.get(), reply, rlen);
       });
