@@ -224,7 +224,8 @@ nlohmann::ordered_json DnsService::StatusJson() const {
           {"transfers", c.transfers},
           {"transfers_refused", c.transfers_refused},
           {"forward_cache_hits", f.cache_hits},
-          {"forward_servfail", f.servfail}};
+          {"forward_servfail", f.servfail},
+          {"forward_client_limited", f.client_limited}};
 }
 
 }  // namespace basefs
