@@ -4,6 +4,7 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/listener.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 
@@ -28,7 +29,8 @@ timeval Tv(uint64_t ms) { return timeval{static_cast<time_t>(ms / 1000), static_
 SyncConnection::SyncConnection(event_base* base, bufferevent* bev, std::unique_ptr<SyncSession> session,
                                const SyncServiceOptions& options, bool connecting, Done done)
     : bev_(bev), session_(std::move(session)), options_(options), done_(std::move(done)) {
-  if (options_.keyring.enabled()) seal_ = std::make_unique<SyncSeal>(options_.keyring, connecting);
+  if (options_.keyring.enabled())
+    seal_ = std::make_unique<SyncSeal>(options_.keyring, connecting, options_.live_randoms);
   bufferevent_setcb(bev_, &SyncConnection::OnRead, &SyncConnection::OnWrite, &SyncConnection::OnEvent, this);
   const timeval idle = Tv(options_.idle_ms);
   bufferevent_set_timeouts(bev_, &idle, &idle);
@@ -107,8 +109,8 @@ void SyncConnection::OnEvent(bufferevent*, short what, void* arg) {
     // A sealing peer sends its first record as soon as it has this side's
     // handshake, unless this side's first record did not open there.
     if (self->seal_ && self->seal_->awaiting_first_record())
-      return self->Finish(PermissionDenied("sync: the peer closed before its first sealed record: it is not sealed "
-                                           "with this cluster's key"));
+      return self->Finish(PermissionDenied("sync: the peer closed before its first sealed record: most likely it "
+                                           "is not sealed with this cluster's key"));
     return self->Finish(IOError("sync: peer closed mid-session"));
   }
   if (what & BEV_EVENT_ERROR) return self->Finish(IOError(std::string("sync: ") + std::strerror(errno)));
@@ -149,6 +151,7 @@ Result<std::unique_ptr<SyncService>> SyncService::Start(event_base* base, const 
   s->base_ = base;
   s->store_ = store;
   s->options_ = options;
+  s->options_.live_randoms = &s->live_randoms_;
   s->pick_peer_ = std::move(pick_peer);
   s->listener_ = evconnlistener_new_bind(base, &SyncService::OnAccept, s.get(),
                                          LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC, 64,
@@ -167,7 +170,7 @@ SyncService::~SyncService() {
   if (listener_) evconnlistener_free(listener_);
 }
 
-void SyncService::OnAccept(evconnlistener*, int fd, ::sockaddr*, int, void* arg) {
+void SyncService::OnAccept(evconnlistener*, int fd, ::sockaddr* sa, int salen, void* arg) {
   auto* self = static_cast<SyncService*>(arg);
   // Inbound and outbound sessions have separate limits, so peers that hold
   // connections open cannot stop this node from starting its own.
@@ -181,6 +184,10 @@ void SyncService::OnAccept(evconnlistener*, int fd, ::sockaddr*, int, void* arg)
       self->base_, bev, std::make_unique<SyncSession>(self->store_), self->options_, false,
       [self](SyncConnection* conn, const Status& st) { self->Finished(conn, st); });
   SyncConnection* raw = c.get();
+  char host[NI_MAXHOST] = "?", port[NI_MAXSERV] = "?";
+  ::getnameinfo(sa, static_cast<socklen_t>(salen), host, sizeof(host), port, sizeof(port),
+                NI_NUMERICHOST | NI_NUMERICSERV);
+  raw->set_remote(std::string(host) + " port " + port);
   self->inbound_conns_.insert(raw);
   self->conns_.emplace(raw, std::move(c));
 }
@@ -209,7 +216,7 @@ void SyncService::Finished(SyncConnection* c, const Status& st) {
     const time_t now = ::time(nullptr);
     if (now - last_refusal_log_ >= 60) {
       last_refusal_log_ = now;
-      std::cerr << "basefs: sync " << (c->peer().empty() ? "from a peer" : "with " + c->peer())
+      std::cerr << "basefs: sync " << (c->peer().empty() ? "from " + c->remote() : "with " + c->peer())
                 << " refused: " << st.message() << " (" << refused_ << " so far)" << std::endl;
     }
   }

@@ -43,6 +43,8 @@ struct SyncServiceOptions {
   // With keys, every session is sealed with them (replicate/sync_seal.h)
   // and a peer without one is refused; without, sessions are plaintext.
   Keyring keyring;
+  // The node's live handshakes (set by SyncService; see SyncSeal).
+  SyncSeal::Randoms* live_randoms = nullptr;
 };
 
 // One TCP connection running one session; used by the service and by
@@ -57,6 +59,9 @@ class SyncConnection {
   SyncSession& session() { return *session_; }
   const std::string& peer() const { return peer_; }
   void set_peer(std::string p) { peer_ = std::move(p); }
+  // Where an inbound connection came from (for messages only).
+  const std::string& remote() const { return remote_; }
+  void set_remote(std::string r) { remote_ = std::move(r); }
 
  private:
   static void OnRead(bufferevent* bev, void* arg);
@@ -73,6 +78,7 @@ class SyncConnection {
   SyncServiceOptions options_;
   Done done_;
   std::string peer_;
+  std::string remote_;
   bool finishing_ = false;
   bool received_ = false;  // any bytes from the peer yet
 };
@@ -110,6 +116,7 @@ class SyncService {
   std::map<SyncConnection*, std::unique_ptr<SyncConnection>> conns_;
   std::set<SyncConnection*> inbound_conns_;
   std::vector<std::unique_ptr<SyncConnection>> doomed_;
+  SyncSeal::Randoms live_randoms_;
   size_t inbound_ = 0;
   uint64_t completed_ = 0, failed_ = 0;
   uint64_t refused_ = 0;  // sessions that failed the cluster key

@@ -44,13 +44,22 @@ uint32_t GetU32(std::string_view s) {
 
 }  // namespace
 
-SyncSeal::SyncSeal(const Keyring& ring, bool initiator) : keys_(ring.keys()), initiator_(initiator) {
+SyncSeal::SyncSeal(const Keyring& ring, bool initiator, Randoms* node)
+    : keys_(ring.keys()), initiator_(initiator), node_(node) {
   assert(!keys_.empty());
   CryptoInit();
   randombytes_buf(mine_.data(), mine_.size());
+  if (node_) node_->insert(mine_);
   wire_.push_back(static_cast<char>(kSyncSealed));
   wire_.push_back(static_cast<char>(kSyncSealVersion));
   wire_.append(reinterpret_cast<const char*>(mine_.data()), mine_.size());
+}
+
+SyncSeal::~SyncSeal() {
+  if (node_) node_->erase(mine_);
+  for (Key& k : keys_) sodium_memzero(k.data(), k.size());
+  for (Key& k : recv_keys_) sodium_memzero(k.data(), k.size());
+  sodium_memzero(send_key_.data(), send_key_.size());
 }
 
 void SyncSeal::Derive() {
@@ -64,7 +73,7 @@ void SyncSeal::Derive() {
 void SyncSeal::SealRecords(std::string_view plain) {
   unsigned char nonce[crypto_aead_xchacha20poly1305_ietf_NPUBBYTES];
   while (!plain.empty()) {
-    const std::string_view part = plain.substr(0, kSealedPlainBytes);
+    const std::string_view part = plain.substr(0, sent_ == 0 ? kFirstPlainBytes : kSealedPlainBytes);
     plain.remove_prefix(part.size());
     const size_t at = wire_.size();
     PutU32(&wire_, static_cast<uint32_t>(part.size() + crypto_aead_xchacha20poly1305_ietf_ABYTES));
@@ -98,8 +107,8 @@ Status SyncSeal::Open(std::string_view wire, std::string* plain) {
     if (in_.size() < kSyncHandshakeBytes) return Status::Ok();
     theirs_.emplace();
     std::memcpy(theirs_->data(), in_.data() + 2, theirs_->size());
-    if (sodium_memcmp(theirs_->data(), mine_.data(), mine_.size()) == 0)
-      return Invalid("sync: the peer echoed this side's handshake");
+    if (*theirs_ == mine_ || (node_ && node_->count(*theirs_)))
+      return Invalid("sync: the peer's handshake is this node's own (a session relayed back to it)");
     pos = kSyncHandshakeBytes;
     Derive();
     SealRecords(pending_);
@@ -109,7 +118,9 @@ Status SyncSeal::Open(std::string_view wire, std::string* plain) {
   unsigned char nonce[crypto_aead_xchacha20poly1305_ietf_NPUBBYTES];
   while (in_.size() - pos >= 4) {
     const uint32_t len = GetU32(std::string_view(in_).substr(pos, 4));
-    if (len <= crypto_aead_xchacha20poly1305_ietf_ABYTES || len > kSealedRecordBytes) {
+    const size_t most = (received_ == 0 ? kFirstPlainBytes : kSealedPlainBytes) +
+                        crypto_aead_xchacha20poly1305_ietf_ABYTES;
+    if (len <= crypto_aead_xchacha20poly1305_ietf_ABYTES || len > most) {
       st = Invalid("sync: sealed record of " + std::to_string(len) + " bytes");
       break;
     }

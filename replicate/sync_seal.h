@@ -9,13 +9,16 @@
 // a label, the direction and both sides' random bytes, so no record of one
 // session or direction opens in another; the nonce is the record's number
 // in its direction. A side seals with its primary key and opens with
-// whichever of its keys opens the peer's first record (key rotation).
+// whichever of its keys opens the peer's first record (key rotation). A
+// handshake carrying the random bytes of another live seal of the same
+// node is refused: a session relayed back to the node that started it.
 // Thread-safety: none (the connection's loop). Never throws.
 #pragma once
 
 #include <array>
 #include <cstdint>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -30,12 +33,22 @@ inline constexpr uint8_t kSyncSealVersion = 1;
 inline constexpr size_t kSyncHandshakeBytes = 2 + 32;
 inline constexpr size_t kSealedPlainBytes = 64u << 10;  // plaintext per record, at most
 inline constexpr size_t kSealedRecordBytes = kSealedPlainBytes + 16;
+// A side's first record (its HELLO) is small: a stranger's first record is
+// refused before it costs a decryption per key of a large record.
+inline constexpr size_t kFirstPlainBytes = 1024;
 
 class SyncSeal {
  public:
   using Key = std::array<uint8_t, Keyring::kKeyBytes>;
-  // `ring` must be enabled. `initiator`: this side connected.
-  SyncSeal(const Keyring& ring, bool initiator);
+  // The handshake random bytes of one node's live seals.
+  using Randoms = std::set<std::array<uint8_t, 32>>;
+  // `ring` must be enabled. `initiator`: this side connected. `node`, if
+  // given, holds the random bytes of the node's other live seals (and gets
+  // this one's while it lives).
+  SyncSeal(const Keyring& ring, bool initiator, Randoms* node = nullptr);
+  ~SyncSeal();  // wipes the keys
+  SyncSeal(const SyncSeal&) = delete;
+  SyncSeal& operator=(const SyncSeal&) = delete;
 
   // Plaintext for the peer: sealed into the wire output (held until the
   // peer's handshake has arrived).
@@ -56,6 +69,7 @@ class SyncSeal {
 
   std::vector<Key> keys_;
   bool initiator_;
+  Randoms* node_;
   std::array<uint8_t, 32> mine_{};
   std::optional<std::array<uint8_t, 32>> theirs_;
   Key send_key_{};

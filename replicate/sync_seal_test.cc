@@ -142,14 +142,67 @@ TEST(SyncSealTest, RecordsOutOfOrderOrFromAnotherSessionDoNotOpen) {
   EXPECT_TRUE(p2.empty());
 }
 
-TEST(SyncSealTest, ASidesOwnBytesReflectedBackDoNotOpen) {
+TEST(SyncSealTest, ASessionRelayedBackToItsOwnNodeIsRefused) {
   const Keyring ring = Ring({1});
   SyncSeal a(ring, true);
+  std::string plain;
+  EXPECT_EQ(a.Open(a.TakeWire(), &plain).code(), Code::kInvalid);  // its own handshake echoed
+
+  // One outbound and one inbound session of the same node, crossed by a
+  // relay: each would otherwise derive the other's keys and sync with itself.
+  SyncSeal::Randoms node;
+  SyncSeal out(ring, true, &node), in(ring, false, &node);
+  const std::string out_hs = out.TakeWire(), in_hs = in.TakeWire();
+  EXPECT_EQ(in.Open(out_hs, &plain).code(), Code::kInvalid);
+  EXPECT_EQ(out.Open(in_hs, &plain).code(), Code::kInvalid);
+
+  // Seals of two nodes are not refused for it, and a seal leaves the set
+  // when it goes.
+  SyncSeal::Randoms other;
+  SyncSeal peer(ring, false, &other), out2(ring, true, &node);
+  EXPECT_TRUE(out2.Open(peer.TakeWire(), &plain).ok());
+  EXPECT_EQ(node.size(), 3u);
+  { SyncSeal brief(ring, true, &node); }
+  EXPECT_EQ(node.size(), 3u);
+}
+
+TEST(SyncSealTest, ASidesOwnRecordsReflectedBackDoNotOpen) {
+  // Each direction has its own key: a's record comes back to a.
+  const Keyring ring = Ring({1});
+  SyncSeal a(ring, true), b(ring, false);
+  std::string ignored;
+  ASSERT_TRUE(Deliver(b, a, &ignored, 64).ok());
   a.Seal("hello");
   const std::string wire = a.TakeWire();
+  ASSERT_GT(wire.size(), kSyncHandshakeBytes);
   std::string plain;
-  EXPECT_FALSE(a.Open(wire, &plain).ok());
+  EXPECT_EQ(a.Open(std::string_view(wire).substr(kSyncHandshakeBytes), &plain).code(), Code::kPermission);
   EXPECT_TRUE(plain.empty());
+}
+
+TEST(SyncSealTest, AResponderStreamReplayedToANewInitiatorDoesNotOpen) {
+  const Keyring ring = Ring({1});
+  SyncSeal a(ring, true), b(ring, false);
+  b.Seal("from b");
+  std::string ignored;
+  ASSERT_TRUE(Deliver(a, b, &ignored, 64).ok());  // b now seals
+  const std::string recorded = b.TakeWire();     // b's handshake and record
+  SyncSeal c(ring, true);
+  std::string plain;
+  EXPECT_EQ(c.Open(recorded, &plain).code(), Code::kPermission);
+  EXPECT_TRUE(plain.empty());
+}
+
+TEST(SyncSealTest, AFirstRecordIsSmall) {
+  const Keyring ring = Ring({1});
+  SyncSeal a(ring, true), b(ring, false);
+  std::string ignored;
+  ASSERT_TRUE(Deliver(a, b, &ignored, 64).ok());
+  const uint32_t len = kFirstPlainBytes + 17;  // within the later records' bound
+  const std::string big = {static_cast<char>(len >> 24), static_cast<char>(len >> 16), static_cast<char>(len >> 8),
+                           static_cast<char>(len)};
+  std::string plain;
+  EXPECT_EQ(b.Open(big, &plain).code(), Code::kInvalid);
 }
 
 TEST(SyncSealTest, KeyRotationOpensWithAnyKeyOfTheRing) {
@@ -159,8 +212,11 @@ TEST(SyncSealTest, KeyRotationOpensWithAnyKeyOfTheRing) {
   b.Seal("from b");
   std::string at_a, at_b;
   ASSERT_TRUE(Exchange(a, b, &at_a, &at_b, 100).ok());
-  EXPECT_EQ(at_b, "from a");
-  EXPECT_EQ(at_a, "from b");
+  a.Seal(", again");  // a second record each: the key each side settled on
+  b.Seal(", again");
+  ASSERT_TRUE(Exchange(a, b, &at_a, &at_b, 100).ok());
+  EXPECT_EQ(at_b, "from a, again");
+  EXPECT_EQ(at_a, "from b, again");
 }
 
 TEST(SyncSealTest, LengthsOutsideTheBoundsAreRefused) {
