@@ -255,6 +255,7 @@ class Daemon : public DaemonHooks {
                 {"pending_entries", store_->pending_count()},
                 {"sync_sessions_completed", sync_->sessions_completed()},
                 {"sync_sessions_failed", sync_->sessions_failed()},
+                {"sync_sessions_refused", sync_->sessions_refused()},
                 {"counters",
                  {{"datagrams_in", c.datagrams_in},
                   {"datagrams_out", c.datagrams_out},
@@ -262,6 +263,7 @@ class Daemon : public DaemonHooks {
                   {"bytes_out", c.bytes_out},
                   {"dropped_malformed", c.dropped_malformed},
                   {"dropped_unauthenticated", c.dropped_unauthenticated},
+                  {"unverified_in", c.unverified_in},
                   {"entries_in", c.entries_in},
                   {"entries_new", c.entries_new},
                   {"entries_rejected", c.entries_rejected}}}};

@@ -100,6 +100,8 @@ class SyncService {
   void SyncWith(const std::string& addr);
   uint64_t sessions_completed() const { return completed_; }
   uint64_t sessions_failed() const { return failed_; }
+  // Failed on the cluster key (counted in sessions_failed too).
+  uint64_t sessions_refused() const { return refused_; }
 
  private:
   SyncService() = default;

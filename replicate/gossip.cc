@@ -209,10 +209,12 @@ void Gossip::OnDatagram(const std::string& from, std::string_view datagram) {
     return;
   }
   if (left_) return;
+  const bool trusted = Trusted(from);
+  if (!trusted) ++counters_.unverified_in;
   std::vector<std::string> replies;
   bool got_entry = false;
   for (const Part& p : *parts) {
-    HandlePart(from, p, &replies);
+    HandlePart(from, p, trusted, &replies);
     got_entry |= std::holds_alternative<EntryPart>(p);
   }
   if (got_entry) {
@@ -224,10 +226,41 @@ void Gossip::OnDatagram(const std::string& from, std::string_view datagram) {
       ++counters_.wants_sent;
     }
   }
-  if (!replies.empty()) Send(from, std::move(replies), true);
+  // News rides only on replies to verified addresses (an ack is smaller
+  // than the ping it answers).
+  if (!replies.empty()) Send(from, std::move(replies), trusted);
+  if (!trusted) Validate(from);
 }
 
-void Gossip::HandlePart(const std::string& from, const Part& part, std::vector<std::string>* replies) {
+void Gossip::Verify(const std::string& addr) {
+  if (keyring_.enabled()) return;
+  if (!verified_.count(addr) && verified_.size() >= options_.max_members) {
+    auto oldest = verified_.begin();
+    for (auto it = verified_.begin(); it != verified_.end(); ++it)
+      if (it->second < oldest->second) oldest = it;
+    verified_.erase(oldest);
+  }
+  verified_[addr] = clock_->NowMs();
+  if (owed_push_pull_.erase(addr)) SendPushPull(addr, false);
+}
+
+void Gossip::Validate(const std::string& addr) {
+  // One validation ping per address at a time, and a bounded number in all.
+  for (const auto& [seq, a] : validating_)
+    if (a == addr) return;
+  if (validating_.size() >= 256) return;
+  const uint32_t seq = NextSeq();
+  validating_[seq] = addr;
+  Send(addr, {EncodePart(PingPart{seq, "", options_.node_name, options_.advertise_addr})}, false);
+  After(clock_, alive_, options_.probe_timeout_ms * 2, [this, seq] {
+    auto it = validating_.find(seq);
+    if (it == validating_.end()) return;
+    owed_push_pull_.erase(it->second);  // never answered: owed nothing (it asks again once verified)
+    validating_.erase(it);
+  });
+}
+
+void Gossip::HandlePart(const std::string& from, const Part& part, bool trusted, std::vector<std::string>* replies) {
   if (const auto* ping = std::get_if<PingPart>(&part)) {
     // A probe for another name (a node that had this address before) gets
     // no ack: acking would keep that node alive forever.
@@ -243,7 +276,14 @@ void Gossip::HandlePart(const std::string& from, const Part& part, std::vector<s
       ApplyMember(m);
     }
   } else if (const auto* ack = std::get_if<AckPart>(&part)) {
-    if (ack->seq == probe_seq_) probe_acked_ = true;
+    if (ack->seq == probe_seq_) {
+      probe_acked_ = true;
+      if (auto t = members_.find(probe_target_); t != members_.end() && t->second.addr == from) Verify(from);
+    }
+    if (auto v = validating_.find(ack->seq); v != validating_.end() && v->second == from) {
+      validating_.erase(v);
+      Verify(from);
+    }
     auto relay = relays_.find(ack->seq);
     if (relay != relays_.end()) {
       Send(relay->second.first, {EncodePart(AckPart{relay->second.second, ack->from_name})}, false);
@@ -269,6 +309,7 @@ void Gossip::HandlePart(const std::string& from, const Part& part, std::vector<s
     ++counters_.blocks_in;
     (void)sink_->OfferBlock(b->bytes);
   } else if (const auto* w = std::get_if<WantPart>(&part)) {
+    if (!trusted) return;  // entries for a few hashes: only to a verified address
     for (const Hash& h : w->hashes) {
       if (auto found = sink_->Lookup(h)) {
         replies->push_back(EncodePart(*found));
@@ -276,7 +317,13 @@ void Gossip::HandlePart(const std::string& from, const Part& part, std::vector<s
       }
     }
   } else if (const auto* pp = std::get_if<PushPullPart>(&part)) {
-    if (pp->reply_wanted) SendPushPull(from, false);
+    if (pp->reply_wanted) {
+      if (trusted) {
+        SendPushPull(from, false);
+      } else if (owed_push_pull_.size() < 256) {
+        owed_push_pull_.insert(from);  // sent when its ack to our validation ping comes
+      }
+    }
     // Joined once a seed has answered: a push-pull from some other newcomer
     // does not connect us to the cluster (islands formed that way).
     if (std::find(seeds_.begin(), seeds_.end(), from) != seeds_.end()) joined_ = true;

@@ -20,6 +20,14 @@
 // and stores it); an entry whose parent or blocks are missing makes the node
 // ask the sender for them (WANT), and a repair timer asks again later.
 //
+// Without a cluster key anyone can send datagrams with a forged source
+// address, so replies larger than the request (acks with piggybacked news,
+// member lists, WANTed entries) go only to addresses that answered a ping
+// of ours there ("verified"). An unverified sender gets an ack if it
+// pinged, and a ping of ours with a random sequence number; its ack
+// verifies it, and a member list it asked for follows then. With a
+// cluster key every datagram is authenticated and every sender trusted.
+//
 // Everything reaches the network, time and randomness through the seams, so
 // the same code runs on real sockets and in the in-memory simulator.
 //
@@ -102,6 +110,7 @@ struct GossipCounters {
   uint64_t dropped_malformed = 0, dropped_unauthenticated = 0;
   uint64_t entries_in = 0, entries_new = 0, entries_rejected = 0, blocks_in = 0;
   uint64_t wants_sent = 0, wants_served = 0;
+  uint64_t unverified_in = 0;  // datagrams from addresses not verified yet (no key only)
 };
 
 class Gossip {
@@ -144,7 +153,11 @@ class Gossip {
   };
 
   void OnDatagram(const std::string& from, std::string_view datagram);
-  void HandlePart(const std::string& from, const Part& p, std::vector<std::string>* replies);
+  void HandlePart(const std::string& from, const Part& p, bool trusted, std::vector<std::string>* replies);
+  // Address verification (no cluster key): see the file comment.
+  bool Trusted(const std::string& addr) const { return keyring_.enabled() || verified_.count(addr) > 0; }
+  void Verify(const std::string& addr);
+  void Validate(const std::string& addr);
   void Send(const std::string& to, std::vector<std::string> parts, bool piggyback);
   void SendRaw(const std::string& to, const std::string& plaintext);
 
@@ -189,6 +202,12 @@ class Gossip {
   std::map<std::string, std::pair<Clock::TimerId, uint64_t>> suspicion_timers_;  // timer, incarnation
   // Reaped members: name -> (incarnation, forget-until time).
   std::map<std::string, std::pair<uint64_t, uint64_t>> tombstones_;
+  // Addresses that acked a ping of ours sent there, with when (at most
+  // max_members; the oldest goes first); validation pings in flight by
+  // sequence number; addresses owed a member list once verified.
+  std::map<std::string, uint64_t> verified_;
+  std::map<uint32_t, std::string> validating_;
+  std::set<std::string> owed_push_pull_;
   std::deque<Broadcast> queue_;
   std::vector<std::string> seeds_;
   bool joined_ = false;

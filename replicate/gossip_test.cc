@@ -272,5 +272,60 @@ TEST_F(GossipTest, GarbagePlaintextIsDroppedAsMalformed) {
   EXPECT_EQ(nodes_[1]->gossip->alive_count(), 2u);
 }
 
+// Without a cluster key a datagram's source can be forged: a node must not
+// answer an unverified address with more than it was sent (a reflector for
+// attacks on that address). Once the address acks a ping of ours, it gets
+// the member list it asked for and the entries it WANTs.
+TEST_F(GossipTest, AnUnverifiedAddressGetsNoMoreThanItSent) {
+  StartAll(6);
+  ASSERT_TRUE(RunUntil([&] { return EveryoneSeesAllAlive(); }, 10000));
+  const std::string genesis = testing::EntryBytes(*origin_).at(0);
+  const Hash genesis_hash = HashBytes(genesis);
+  ASSERT_TRUE(nodes_[1]->sink->Lookup(genesis_hash).has_value()) << "the WANT below must name a stored entry";
+
+  // News in every queue: what an ack would carry to a verified address.
+  ASSERT_TRUE(nodes_[1]->store->WriteFile(root_, "/news", "port = 80\n").ok());
+
+  auto* victim = net_.Add("10.9.9.9:7400");
+  size_t received = 0, member_parts = 0, entries = 0;
+  std::vector<uint32_t> pings;
+  victim->SetReceiver([&](const std::string&, std::string_view d) {
+    received += d.size();
+    auto parts = DecodeDatagram(d);
+    if (!parts.ok()) return;
+    for (const Part& p : *parts) {
+      if (std::holds_alternative<MemberPart>(p)) ++member_parts;
+      if (std::holds_alternative<EntryPart>(p)) ++entries;
+      if (const auto* ping = std::get_if<PingPart>(&p)) pings.push_back(ping->seq);
+    }
+  });
+  auto datagram = [](std::vector<Part> parts) {
+    DatagramBuilder b;
+    for (const Part& p : parts) EXPECT_TRUE(b.Add(EncodePart(p)));
+    return b.Finish();
+  };
+  const std::string target = nodes_[1]->ep->address();
+  size_t sent = 0;
+  for (const std::string& d : {datagram({PushPullPart{true}}), datagram({WantPart{{genesis_hash}}}),
+                               datagram({PingPart{7, "", "", ""}}), datagram({PushPullPart{true}})}) {
+    victim->Send(target, d);
+    sent += d.size();
+  }
+  clock_.RunFor(300);  // within the validation ping's lifetime (2 probe timeouts)
+  EXPECT_LE(received, 3 * sent) << "sent " << sent;
+  EXPECT_EQ(member_parts, 0u);
+  EXPECT_EQ(entries, 0u);
+  ASSERT_FALSE(pings.empty()) << "the node did not try to verify the address";
+  EXPECT_GE(nodes_[1]->gossip->counters().unverified_in, 4u);
+
+  // The address answers: now it is verified, and what it asked for comes.
+  victim->Send(target, datagram({AckPart{pings.back(), "victim"}}));
+  clock_.RunFor(500);
+  EXPECT_GE(member_parts, 6u) << "no member list after verification";
+  victim->Send(target, datagram({WantPart{{genesis_hash}}}));
+  clock_.RunFor(500);
+  EXPECT_EQ(entries, 1u);
+}
+
 }  // namespace
 }  // namespace basefs
