@@ -255,6 +255,8 @@ class FuseMount::Ops {
 
   // The path of `name` in directory `parent`, or an errno.
   static int Child(FuseMount* m, uint64_t parent, const char* name, std::string* out) {
+    // `.basefs/` is the mount's own: it cannot be made, removed or renamed.
+    if (parent == InodeTable::kRootIno && std::strcmp(name, kStatusDirName) == 0) return EBUSY;
     std::string dir;
     if (int e = DirPath(m, parent, &dir)) return e;
     return ChildPath(dir, name, out);
@@ -468,7 +470,6 @@ class FuseMount::Ops {
 
   static void Setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, fuse_file_info* fi) {
     FuseMount* m = Self(req);
-    (void)fi;
     if (IsStatusIno(ino)) {
       fuse_reply_err(req, EROFS);
       return;
@@ -506,6 +507,14 @@ class FuseMount::Ops {
           f->dirty = true;
           f->written = true;
         }
+        // truncate(2) by name: no descriptor of the caller's will be
+        // closed to store it (the open one may only read), so store it now.
+        if (!fi) {
+          if (int e = Save(m, ino, f)) {
+            fuse_reply_err(req, e);
+            return;
+          }
+        }
       } else {
         auto n = m->store_->Stat(path);
         if (!n.ok()) {
@@ -536,6 +545,8 @@ class FuseMount::Ops {
       const bool exec = (attr->st_mode & 0111) != 0;
       if (f && !f->stored) {
         f->exec = exec;
+      } else if (f && f->unlinked) {
+        // Its name is gone (or names another file now): nothing to store.
       } else {
         auto n = m->store_->Stat(path);
         if (!n.ok()) {
@@ -764,6 +775,15 @@ class FuseMount::Ops {
         return;
       }
       // Still only a buffer: it moves, and is stored under the new name.
+      // A saved file it replaces keeps its content for whoever has it
+      // open, and must not be saved over the new one at its close.
+      if (target.ok()) {
+        KeepOpenContent(m, to);
+        DetachLinksTo(m, to);
+        if (auto old = m->inodes_.Find(to)) {
+          if (OpenFile* of = Open(m, *old)) of->unlinked = true;
+        }
+      }
       const uint64_t ino = u->second;
       m->unstored_.erase(u);
       if (auto old = m->unstored_.find(to); old != m->unstored_.end()) {
@@ -785,6 +805,15 @@ class FuseMount::Ops {
     const PathNode* src = *source;
     const Kind kind = src->state().kind;
     const Kind tkind = target.ok() ? (*target)->state().kind : Kind::kNone;
+    if (target.ok() && kind != Kind::kDir && tkind != Kind::kDir) {
+      // Two names of one file (a hard link and what it names): POSIX says
+      // rename does nothing and succeeds.
+      const PathNode* a = Resolve(m, src);
+      if (a && a == Resolve(m, *target) && (kind == Kind::kLink || tkind == Kind::kLink)) {
+        fuse_reply_err(req, 0);
+        return;
+      }
+    }
     if (kind == Kind::kDir) {
       if (target.ok() && tkind != Kind::kDir) {
         fuse_reply_err(req, ENOTDIR);
@@ -1079,7 +1108,7 @@ class FuseMount::Ops {
     fuse_reply_buf(req, f->data.data() + start, std::min(size, f->data.size() - start));
   }
 
-  static void Write(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size, off_t off, fuse_file_info*) {
+  static void Write(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size, off_t off, fuse_file_info* fi) {
     FuseMount* m = Self(req);
     OpenFile* f = Open(m, ino);
     if (!f) {
@@ -1089,6 +1118,18 @@ class FuseMount::Ops {
     if (off < 0) {
       fuse_reply_err(req, EINVAL);
       return;
+    }
+    if (fi && (fi->flags & O_APPEND)) {
+      // The kernel put the write at the size it had cached; a remote
+      // change may have made the file longer since: append at our end.
+      if (int e = Load(m, f)) {
+        fuse_reply_err(req, e);
+        return;
+      }
+      if (static_cast<uint64_t>(off) != f->data.size()) {
+        off = static_cast<off_t>(f->data.size());
+        m->notifier_->Inode(ino);  // its cached size and pages are not ours
+      }
     }
     const uint64_t end = static_cast<uint64_t>(off) + size;
     if (end > m->options_.max_file_bytes || f->failed) {

@@ -575,6 +575,47 @@ TEST_F(FuseTest, OpenFileKeepsItsContentWhenItsNameGoes) {
   EXPECT_EQ(Read(m + "/rf"), "new\n");
 }
 
+// Renames and truncates as POSIX has them: two names of one file renamed
+// onto each other is a no-op; a new file renamed over an open, written one
+// is not overwritten when the old descriptor closes; truncate(2) by name is
+// stored when it returns, even while a reader holds the file open; and
+// `.basefs` cannot be removed or renamed.
+TEST_F(FuseTest, RenamesAndTruncatesAsPosixSays) {
+  MOUNT_OR_SKIP(addr, 0);
+  const std::string m = Mnt(0);
+  ASSERT_EQ(Run("echo x > " + m + "/a && ln " + m + "/a " + m + "/b").code, 0);
+  EXPECT_EQ(::rename((m + "/b").c_str(), (m + "/a").c_str()), 0) << std::strerror(errno);
+  EXPECT_EQ(Read(m + "/a"), "x\n");
+  EXPECT_EQ(Read(m + "/b"), "x\n");
+  EXPECT_EQ(Run(Cli(0, "cat demo /a")).out, "x\n");
+
+  ASSERT_EQ(Run("echo orig > " + m + "/t").code, 0);
+  const int old_fd = ::open((m + "/t").c_str(), O_WRONLY | O_APPEND);
+  ASSERT_GE(old_fd, 0);
+  ASSERT_EQ(::write(old_fd, "A\n", 2), 2);
+  const int new_fd = ::open((m + "/tmp").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  ASSERT_GE(new_fd, 0);
+  ASSERT_EQ(::write(new_fd, "NEW\n", 4), 4);
+  ASSERT_EQ(::rename((m + "/tmp").c_str(), (m + "/t").c_str()), 0) << std::strerror(errno);
+  EXPECT_EQ(::close(new_fd), 0);
+  EXPECT_EQ(::close(old_fd), 0);
+  EXPECT_EQ(Read(m + "/t"), "NEW\n");
+  EXPECT_EQ(Run(Cli(0, "cat demo /t")).out, "NEW\n");
+
+  ASSERT_EQ(Run("echo hello > " + m + "/r").code, 0);
+  const int reader = ::open((m + "/r").c_str(), O_RDONLY);
+  ASSERT_GE(reader, 0);
+  ASSERT_EQ(::truncate((m + "/r").c_str(), 2), 0) << std::strerror(errno);
+  EXPECT_EQ(Run(Cli(0, "cat demo /r")).out, "he") << "stored before the reader closes";
+  ::close(reader);
+
+  EXPECT_NE(::rmdir((m + "/.basefs").c_str()), 0);
+  EXPECT_EQ(errno, EBUSY);
+  EXPECT_NE(::rename((m + "/.basefs").c_str(), (m + "/elsewhere").c_str()), 0);
+  EXPECT_EQ(errno, EBUSY);
+  EXPECT_TRUE(fs::exists(m + "/.basefs/members"));
+}
+
 // The daemon never opens a file its clients name: a --key inside its own
 // mount would make it wait on itself. The client reads its key and sends it.
 TEST_F(FuseTest, KeyFileInsideTheMountDoesNotBlockTheDaemon) {
