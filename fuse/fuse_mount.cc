@@ -1203,7 +1203,7 @@ class FuseMount::Ops {
       // entry for it must go.
       if (auto parent = m->inodes_.Find(ParentOf(path))) {
         m->notifier_->Entry(*parent, NameOf(path));
-        m->notifier_->Inode(*parent);
+        m->notifier_->Listing(*parent);
       }
     }
     fuse_reply_err(req, 0);
@@ -1629,7 +1629,7 @@ void FuseMount::OnChange(const Change& c) {
   if (!ino || (c.cause != Action::kWrite && c.cause != Action::kMode)) {
     if (auto parent = inodes_.Find(ParentOf(c.path))) {
       notifier_->Entry(*parent, NameOf(c.path));
-      notifier_->Inode(*parent);  // its cached listing
+      notifier_->Listing(*parent);
     }
   }
 }

@@ -64,8 +64,9 @@ struct MountOptions {
   // and reads beyond are served without keeping the content.
   uint64_t max_buffered_bytes = 256ull << 20;
   // How long the kernel may keep attributes and directory entries without
-  // asking again. Changes are also invalidated explicitly; this bounds
-  // staleness only if an invalidation had to be dropped.
+  // asking again. Changes are also invalidated explicitly; this bounds the
+  // staleness of a file or name whose invalidation had to be dropped
+  // (directory listings' invalidations never are: Notifier::Listing).
   double cache_timeout_s = 10.0;
   // Invalidations waiting for the Notifier thread.
   size_t max_queued_invalidations = 65536;

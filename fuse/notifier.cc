@@ -17,6 +17,15 @@ Notifier::~Notifier() { assert(!thread_.joinable() && "Notifier::Stop() not call
 void Notifier::Inode(uint64_t ino) { Push(Item{ino, {}, false}); }
 void Notifier::Entry(uint64_t parent, std::string name) { Push(Item{parent, std::move(name), true}); }
 
+void Notifier::Listing(uint64_t dir) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_ || !listed_.insert(dir).second) return;
+    listings_.push_back(dir);
+  }
+  cv_.notify_one();
+}
+
 void Notifier::Push(Item item) {
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -33,10 +42,19 @@ void Notifier::Push(Item item) {
 void Notifier::Run() {
   std::unique_lock<std::mutex> lock(mu_);
   while (true) {
-    cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+    cv_.wait(lock, [this] { return stopping_ || !queue_.empty() || !listings_.empty(); });
     if (stopping_) break;
-    Item item = std::move(queue_.front());
-    queue_.pop_front();
+    Item item;
+    if (!listings_.empty()) {
+      // Taken off the set before it is sent: a change after this point
+      // queues the directory again.
+      item = Item{listings_.front(), {}, false};
+      listings_.pop_front();
+      listed_.erase(item.ino);
+    } else {
+      item = std::move(queue_.front());
+      queue_.pop_front();
+    }
     lock.unlock();
     // Errors (-ENOENT for an inode the kernel forgot, -ENOSYS on old
     // kernels) mean there is nothing cached to drop.
@@ -55,6 +73,8 @@ bool Notifier::Stop(const std::function<void()>& pump, int deadline_ms) {
     std::lock_guard<std::mutex> lock(mu_);
     stopping_ = true;
     queue_.clear();
+    listings_.clear();
+    listed_.clear();
   }
   cv_.notify_all();
   const auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(deadline_ms);

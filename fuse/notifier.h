@@ -9,8 +9,12 @@
 // itself, it would wait for a lock that waits for it. The helper thread
 // only ever makes notify calls; the loop keeps answering, so every notify
 // completes. The queue is bounded; when it is full further invalidations
-// are dropped and counted (the kernel's attribute and entry timeouts bound
-// how long a dropped one can leave stale data).
+// are dropped and counted: the kernel's attribute and entry timeouts bound
+// how long a dropped one can leave stale data (a changed file's new mtime
+// makes the kernel drop its pages then). A directory's cached listing has
+// no such bound (its mtime does not change with its children), so listing
+// invalidations are never dropped: they are kept apart, one per directory
+// at most, however many changes arrive before the thread sends it.
 //
 // Thread-safety: Inode()/Entry()/Stop() from the loop thread; the helper
 // thread touches only the queue (under the mutex) and the session's
@@ -24,6 +28,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <unordered_set>
 
 struct fuse_session;
 
@@ -40,6 +45,9 @@ class Notifier {
   void Inode(uint64_t ino);
   // The dentry `name` in directory `parent` (and the directory's attributes).
   void Entry(uint64_t parent, std::string name);
+  // The cached listing (and attributes) of directory `dir`: never dropped,
+  // and queued once until sent.
+  void Listing(uint64_t dir);
 
   // Drops what is queued and ends the thread. A notify call in progress can
   // only finish while requests are answered, so `pump` is called (on this
@@ -53,9 +61,9 @@ class Notifier {
 
  private:
   struct Item {
-    uint64_t ino;  // the inode, or the parent for an entry
+    uint64_t ino = 0;  // the inode, or the parent for an entry
     std::string name;
-    bool entry;
+    bool entry = false;
   };
   void Run();
   void Push(Item item);
@@ -65,6 +73,8 @@ class Notifier {
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::deque<Item> queue_;
+  std::deque<uint64_t> listings_;           // directories, sent first
+  std::unordered_set<uint64_t> listed_;     // those in listings_
   bool stopping_ = false;
   bool finished_ = false;
   uint64_t sent_ = 0;
