@@ -72,6 +72,8 @@ struct FuseMount::OpenFile {
   bool exec = false;    // wanted executable bit of an unstored file
   bool failed = false;  // a write went past the size limit: never store
   int opens = 0;
+  // Over the memory budget, reads go through this instead of `data`.
+  std::unique_ptr<ContentReader> reader;
   uint64_t created_ms = 0;
 };
 
@@ -300,6 +302,7 @@ class FuseMount::Ops {
   }
 
   static void Unload(FuseMount* m, OpenFile* f) {
+    f->reader.reset();  // a newer version may have come
     m->buffered_bytes_ -= f->data.size();
     f->data.clear();
     f->data.shrink_to_fit();
@@ -1090,14 +1093,24 @@ class FuseMount::Ops {
       return;
     }
     if (!f->loaded && !f->unlinked && !Fits(m, StoredSize(m, f->path))) {
-      // Over the memory budget: serve this read without keeping the content.
-      auto content = m->store_->ReadFile(f->path);
-      if (!content.ok()) {
-        fuse_reply_err(req, ErrnoFor(content.status()));
+      // Over the memory budget: read just the range, through a reader that
+      // keeps its place, so a file read front to back costs each block once
+      // (assembling the whole file for every 128 KiB read stalled the loop).
+      if (!f->reader) {
+        auto r = m->store_->OpenContent(f->path);
+        if (!r.ok()) {
+          fuse_reply_err(req, ErrnoFor(r.status()));
+          return;
+        }
+        f->reader = std::move(r).value();
+      }
+      auto part = f->reader->Read(static_cast<uint64_t>(off), size);
+      if (!part.ok()) {
+        f->reader.reset();
+        fuse_reply_err(req, ErrnoFor(part.status()));
         return;
       }
-      const size_t start = std::min(static_cast<size_t>(off), content->size());
-      fuse_reply_buf(req, content->data() + start, std::min(size, content->size() - start));
+      fuse_reply_buf(req, part->data(), part->size());
       return;
     }
     if (int e = Load(m, f)) {

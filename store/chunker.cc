@@ -1,5 +1,7 @@
 #include "store/chunker.h"
 
+#include <algorithm>
+
 #include <array>
 #include <cstring>
 #include <map>
@@ -255,6 +257,76 @@ Result<std::string> AssembleContent(const Hash& root, uint64_t size, const Block
     BASEFS_RETURN_IF_ERROR(push(child, level - 1));
   }
   if (out.size() != size) return Corrupt("file content does not match its recorded size");
+  return out;
+}
+
+ContentReader::ContentReader(const Hash& root, uint64_t size, BlockLookup lookup)
+    : root_(root), size_(size), lookup_(std::move(lookup)) {}
+
+ContentReader::ContentReader(std::string inline_content)
+    : size_(inline_content.size()), inline_(std::move(inline_content)) {}
+
+Status ContentReader::Restart() {
+  stack_.clear();
+  leaf_.clear();
+  leaf_start_ = 0;
+  started_ = true;
+  bool missing = false;
+  auto b = ReadBlock(root_, lookup_, &missing);
+  if (!b.ok()) return b.status();
+  if (LevelOf(*b) == 0) {
+    leaf_ = b->substr(1);
+    if (leaf_.size() > size_) return Corrupt("file content is longer than its recorded size");
+    return Status::Ok();
+  }
+  stack_.push_back({std::move(b).value(), 0});
+  return NextLeaf();
+}
+
+Status ContentReader::NextLeaf() {
+  const uint64_t next_start = leaf_start_ + leaf_.size();
+  while (!stack_.empty()) {
+    Frame& f = stack_.back();
+    if (f.next == ChildCount(f.block)) {
+      stack_.pop_back();
+      continue;
+    }
+    const Hash child = ChildAt(f.block, f.next++);
+    const int expect = LevelOf(f.block) - 1;
+    bool missing = false;
+    auto b = ReadBlock(child, lookup_, &missing);
+    if (!b.ok()) return b.status();
+    if (LevelOf(*b) != expect) return Corrupt("bad block index: block at the wrong level");
+    if (expect == 0) {
+      if (next_start + b->size() - 1 > size_) return Corrupt("file content is longer than its recorded size");
+      leaf_start_ = next_start;
+      leaf_ = b->substr(1);
+      return Status::Ok();
+    }
+    stack_.push_back({std::move(b).value(), 0});
+  }
+  return Corrupt("file content does not match its recorded size");  // ended before `size`
+}
+
+Result<std::string> ContentReader::Read(uint64_t off, size_t len) {
+  if (off >= size_ || len == 0) return std::string();
+  len = static_cast<size_t>(std::min<uint64_t>(len, size_ - off));
+  if (inline_) return inline_->substr(static_cast<size_t>(off), len);
+  if (!started_ || off < leaf_start_) BASEFS_RETURN_IF_ERROR(Restart());
+  std::string out;
+  out.reserve(len);
+  while (out.size() < len) {
+    const uint64_t at = off + out.size();
+    if (at >= leaf_start_ + leaf_.size()) {
+      if (Status st = NextLeaf(); !st.ok()) {
+        started_ = false;  // start from the root next time
+        return st;
+      }
+      continue;
+    }
+    const size_t from = static_cast<size_t>(at - leaf_start_);
+    out.append(leaf_, from, std::min(leaf_.size() - from, len - out.size()));
+  }
   return out;
 }
 

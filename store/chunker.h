@@ -48,6 +48,38 @@ using BlockLookup = std::function<std::optional<std::string>(const Hash&)>;
 // the total size. Stops as soon as the content would exceed `size`.
 Result<std::string> AssembleContent(const Hash& root, uint64_t size, const BlockLookup& lookup);
 
+// Reads the content under `root` a range at a time, holding only the index
+// blocks from the root to the current data block: reading a file front to
+// back costs each block once, whatever the read size; a read before the
+// current position starts again from the root. Checks hashes, levels and
+// the total size as AssembleContent does. Inline content (`inline_content`
+// set) is served from memory. The lookup must stay valid while it is used.
+class ContentReader {
+ public:
+  ContentReader(const Hash& root, uint64_t size, BlockLookup lookup);
+  explicit ContentReader(std::string inline_content);
+  uint64_t size() const { return size_; }
+  // Up to `len` bytes from `off` (fewer at the end, none past it).
+  Result<std::string> Read(uint64_t off, size_t len);
+
+ private:
+  struct Frame {
+    std::string block;
+    size_t next = 0;
+  };
+  Status Restart();
+  Status NextLeaf();  // the next data block into leaf_, or an error at the end
+
+  Hash root_{};
+  uint64_t size_ = 0;
+  BlockLookup lookup_;
+  std::optional<std::string> inline_;
+  std::vector<Frame> stack_;
+  std::string leaf_;        // data of the current block (tag byte removed)
+  uint64_t leaf_start_ = 0; // its offset in the content
+  bool started_ = false;
+};
+
 // What is known about the tree under a block: the blocks not stored locally
 // (below a missing index block nothing more can be known, so only it is
 // listed), the total data size, and whether the tree is malformed (a block

@@ -142,5 +142,56 @@ TEST(ChunkerTest, BlockAtTheWrongLevelMakesTheTreeMalformed) {
   EXPECT_FALSE(info.complete);
 }
 
+// Ranges read through ContentReader equal the same ranges of the whole
+// content, in any order; front to back, each block is read once.
+TEST(ChunkerTest, ContentReaderReadsRangesAndEachBlockOnceFrontToBack) {
+  CryptoInit();
+  const std::string content = RandomText(3u << 20, 7);
+  ChunkedContent cc = ChunkContent(content);
+  std::map<Hash, std::string> store;
+  for (const Block& b : cc.blocks) store[b.hash] = b.bytes;
+  size_t lookups = 0;
+  BlockLookup counting = [&](const Hash& h) -> std::optional<std::string> {
+    ++lookups;
+    return MapLookup(store)(h);
+  };
+  ContentReader r(cc.root, content.size(), counting);
+  std::string all;
+  for (uint64_t off = 0; off < content.size(); off += 131072) {
+    auto part = r.Read(off, 131072);
+    ASSERT_TRUE(part.ok()) << part.status().message();
+    all += *part;
+  }
+  EXPECT_EQ(all, content);
+  EXPECT_EQ(lookups, cc.blocks.size()) << "a block read more than once front to back";
+
+  std::mt19937_64 rng(3);
+  for (int i = 0; i < 200; ++i) {
+    const uint64_t off = rng() % (content.size() + 10);
+    const size_t len = rng() % 5000;
+    auto part = r.Read(off, len);
+    ASSERT_TRUE(part.ok()) << part.status().message();
+    EXPECT_EQ(*part, off < content.size() ? content.substr(off, len) : "") << off << " " << len;
+  }
+  ContentReader small("inline");
+  EXPECT_EQ(*small.Read(2, 100), "line");
+  EXPECT_EQ(*small.Read(6, 1), "");
+}
+
+TEST(ChunkerTest, ContentReaderFindsWrongSizesAndMissingBlocks) {
+  CryptoInit();
+  const std::string content = RandomText(100000, 8);
+  ChunkedContent cc = ChunkContent(content);
+  std::map<Hash, std::string> store;
+  for (const Block& b : cc.blocks) store[b.hash] = b.bytes;
+  ContentReader longer(cc.root, content.size() + 1, MapLookup(store));
+  EXPECT_FALSE(longer.Read(0, content.size() + 1).ok()) << "the tree ends before the recorded size";
+  ContentReader shorter(cc.root, content.size() - 1, MapLookup(store));
+  EXPECT_FALSE(shorter.Read(0, content.size()).ok()) << "the tree holds more than the recorded size";
+  store.erase(cc.blocks.front().hash == cc.root ? cc.blocks.back().hash : cc.blocks.front().hash);
+  ContentReader gap(cc.root, content.size(), MapLookup(store));
+  EXPECT_FALSE(gap.Read(0, content.size()).ok());
+}
+
 }  // namespace
 }  // namespace basefs

@@ -593,14 +593,26 @@ Result<std::string> Store::ReadContent(const ViewEntry* ve) const {
   return AssembleContent(e.ContentHash(), e.size, [this](const Hash& h) { return log_->GetBlock(h); });
 }
 
-Result<std::string> Store::ReadFile(std::string_view path) const {
+Result<const PathNode*> Store::ResolveFile(std::string_view path) const {
   BASEFS_ASSIGN_OR_RETURN(const PathNode* n, Stat(path));
   for (int hops = 0; n->state().kind == Kind::kLink; ++hops) {
     if (hops >= 8) return Invalid("too many levels of hard links at " + std::string(path));
     BASEFS_ASSIGN_OR_RETURN(n, Stat(n->state().content->entry.content));
   }
   if (n->state().kind == Kind::kDir) return Status(Code::kIsDir, "is a directory: " + std::string(path));
+  return n;
+}
+
+Result<std::string> Store::ReadFile(std::string_view path) const {
+  BASEFS_ASSIGN_OR_RETURN(const PathNode* n, ResolveFile(path));
   return ReadContent(n->state().content);
+}
+
+Result<std::unique_ptr<ContentReader>> Store::OpenContent(std::string_view path) const {
+  BASEFS_ASSIGN_OR_RETURN(const PathNode* n, ResolveFile(path));
+  const Entry& e = n->state().content->entry;
+  if (e.action != Action::kWrite || e.IsInline()) return std::make_unique<ContentReader>(e.content);
+  return std::make_unique<ContentReader>(e.ContentHash(), e.size, [this](const Hash& h) { return log_->GetBlock(h); });
 }
 
 Result<std::vector<const PathNode*>> Store::List(std::string_view path) const {

@@ -24,6 +24,7 @@
 #include <string_view>
 #include <vector>
 
+#include "store/chunker.h"
 #include "store/log_store.h"
 #include "store/view.h"
 
@@ -98,6 +99,10 @@ class Store {
   Result<std::string> ReadFile(std::string_view path) const;
   // Content of a write/link/slink entry.
   Result<std::string> ReadContent(const ViewEntry* ve) const;
+  // A reader of the file's current content (following hard links) that
+  // reads ranges without assembling the whole file. It must not outlive
+  // the store; it keeps reading the version current when it was opened.
+  Result<std::unique_ptr<ContentReader>> OpenContent(std::string_view path) const;
   // Existing children of a directory, by name.
   Result<std::vector<const PathNode*>> List(std::string_view path) const;
   // Size in bytes of a path's current content.
@@ -151,6 +156,8 @@ class Store {
 
  private:
   Store(std::unique_ptr<LogStore> log, StoreOptions options);
+  // The node whose content `path` shows: hard links followed; not a directory.
+  Result<const PathNode*> ResolveFile(std::string_view path) const;
   Status Replay();
   struct Pending {
     Entry entry;
