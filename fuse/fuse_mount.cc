@@ -846,7 +846,7 @@ class FuseMount::Ops {
         KeepOpenContent(m, to);
         DetachLinksTo(m, to);
       }
-      // Unsaved content of the source goes first, so the copy is current.
+      // Unsaved content of the source goes first, so what moves is current.
       if (auto ino = m->inodes_.Find(from)) {
         if (OpenFile* f = Open(m, *ino)) {
           if (int e = Save(m, *ino, f)) {
@@ -855,36 +855,18 @@ class FuseMount::Ops {
           }
         }
       }
-      Status st;
-      if (kind == Kind::kFile) {
-        auto content = m->store_->ReadFile(from);
-        if (!content.ok()) {
-          fuse_reply_err(req, ErrnoFor(content.status()));
-          return;
-        }
-        st = m->store_->WriteFile(*m->key_, to, *content);
-        if (st.ok()) {
-          auto written = m->store_->Stat(to);
-          if (written.ok() && (*written)->state().exec != src->state().exec)
-            st = m->store_->SetExec(*m->key_, to, src->state().exec);
-        }
-      } else {
-        const std::string link_target = src->state().content->entry.content;
-        if (target.ok()) st = m->store_->Remove(*m->key_, to, false);
-        if (st.ok())
-          st = kind == Kind::kSymlink ? m->store_->Symlink(*m->key_, to, link_target)
-                                      : m->store_->Link(*m->key_, to, link_target);
-      }
-      if (!st.ok()) {
+      DetachLinksTo(m, from);
+      // The new name and the delete of the old one in one synced batch.
+      if (Status st = m->store_->Rename(*m->key_, from, to); !st.ok()) {
         fuse_reply_err(req, ErrnoFor(st));
         return;
       }
     }
-    if (kind != Kind::kDir) DetachLinksTo(m, from);
-    Status st = m->store_->Remove(*m->key_, from, false);
-    if (!st.ok()) {
-      fuse_reply_err(req, ErrnoFor(st));
-      return;
+    if (kind == Kind::kDir) {
+      if (Status st = m->store_->Remove(*m->key_, from, false); !st.ok()) {
+        fuse_reply_err(req, ErrnoFor(st));
+        return;
+      }
     }
     if (auto old = m->inodes_.Find(to)) {
       if (OpenFile* f = Open(m, *old)) f->unlinked = true;

@@ -511,6 +511,35 @@ Status Store::Link(const KeyPair& key, std::string_view path, std::string_view t
   return Commit({std::move(p)}, {}, true, true);
 }
 
+Status Store::Rename(const KeyPair& key, std::string_view from, std::string_view to) {
+  BASEFS_ASSIGN_OR_RETURN(Target src, Resolve(from));
+  if (!src.dir || !src.node || !src.node->exists()) return NotFound("no such file or directory: " + src.path);
+  const NodeState& s = src.node->state();
+  if (s.kind == Kind::kDir) return Status(Code::kIsDir, "is a directory: " + src.path);
+  BASEFS_ASSIGN_OR_RETURN(Target dst, Resolve(to));
+  if (!dst.dir) return Status(Code::kIsDir, "/ is a directory");
+  if (dst.path == src.path) return Status::Ok();
+  const bool dst_exists = dst.node && dst.node->exists();
+  if (dst_exists && dst.node->state().kind == Kind::kDir) return Status(Code::kIsDir, "is a directory: " + dst.path);
+  if (!view_->Authorized(key.public_key, src.node))
+    return PermissionDenied("permission denied: key " + KeyB64(key.public_key) + " has no grant covering " +
+                            src.path);
+  const Entry& shown = s.content->entry;  // the write, link or slink whose content the path shows
+  const Action action = s.kind == Kind::kFile ? Action::kWrite : s.kind == Kind::kSymlink ? Action::kSlink : Action::kLink;
+  BASEFS_ASSIGN_OR_RETURN(Pending moved, MakeEntry(key, dst, action, shown.size, shown.content));
+  std::vector<Pending> batch;
+  const Hash moved_hash = moved.hash;
+  batch.push_back(std::move(moved));
+  // A write keeps the executable bit of the file it revises (view rules).
+  const bool exec_after = dst_exists && dst.node->state().kind == Kind::kFile && dst.node->state().exec;
+  if (s.kind == Kind::kFile && s.exec != exec_after)
+    batch.push_back(MakeEntryAfter(key, moved_hash, Relation::kRevision, Action::kMode, dst.name, 0,
+                                   std::string(1, s.exec ? 1 : 0)));
+  batch.push_back(
+      MakeEntryAfter(key, src.node->chain().back()->hash, Relation::kRevision, Action::kDelete, src.name, 0, ""));
+  return Commit(std::move(batch), {}, true, true);
+}
+
 Status Store::SetExec(const KeyPair& key, std::string_view path, bool exec) {
   BASEFS_ASSIGN_OR_RETURN(Target t, Resolve(path));
   if (!t.node || !t.node->exists()) return NotFound("no such file or directory: " + t.path);

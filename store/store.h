@@ -82,6 +82,12 @@ class Store {
   Status Symlink(const KeyPair& key, std::string_view path, std::string_view target);
   Status Link(const KeyPair& key, std::string_view path, std::string_view target);
   Status SetExec(const KeyPair& key, std::string_view path, bool exec);
+  // Moves a file, symlink or hard link to `to` (replacing what is there,
+  // but not a directory) in one synced batch: the entry at `to` (sharing
+  // the content's blocks), a mode entry if the executable bit would differ,
+  // and the delete of `from`. A crash leaves the old name or the new one,
+  // never neither.
+  Status Rename(const KeyPair& key, std::string_view from, std::string_view to);
   // Grants `grantee` write permission below `path` (a directory, created if
   // missing).
   Status Grant(const KeyPair& key, std::string_view path, const PublicKey& grantee);

@@ -252,6 +252,56 @@ TEST_F(StoreTest, LinksSymlinksAndModes) {
   EXPECT_EQ(s->Link(root_, "/l2", "/nowhere").code(), Code::kNotFound);
 }
 
+// Rename is one batch: the new name (sharing the blocks), the mode it
+// needs, the delete of the old name; for files, symlinks and hard links,
+// over nothing or over what was there, and it survives a reopen.
+TEST_F(StoreTest, RenameMovesFilesSymlinksAndLinksInOneBatch) {
+  const std::string dir = f_.NewDir();
+  auto s = f_.Create(root_, dir);
+  std::string big(300000, 'x');
+  for (size_t i = 0; i < big.size(); i += 97) big[i] = static_cast<char>('a' + i % 26);
+  ASSERT_TRUE(s->WriteFile(root_, "/tmp", big).ok());
+  ASSERT_TRUE(s->SetExec(root_, "/tmp", true).ok());
+  ASSERT_TRUE(s->WriteFile(root_, "/app", "old").ok());
+  const size_t blocks = s->log().block_count(), entries = s->log().entry_count();
+  ASSERT_TRUE(s->Rename(root_, "/tmp", "/app").ok());
+  EXPECT_EQ(Read(*s, "/app"), big);
+  EXPECT_TRUE((*s->Stat("/app"))->state().exec);
+  EXPECT_FALSE(s->Stat("/tmp").ok());
+  EXPECT_EQ(s->log().block_count(), blocks) << "the content's blocks are shared, not copied";
+  EXPECT_EQ(s->log().entry_count(), entries + 3) << "write, mode, delete";
+
+  // `ln -sfn v2 current`: the symlink is replaced, never absent.
+  ASSERT_TRUE(s->Symlink(root_, "/current", "v1").ok());
+  ASSERT_TRUE(s->Symlink(root_, "/current.new", "v2").ok());
+  ASSERT_TRUE(s->Rename(root_, "/current.new", "/current").ok());
+  EXPECT_EQ(Read(*s, "/current"), "v2");
+  EXPECT_EQ((*s->Stat("/current"))->state().kind, Kind::kSymlink);
+
+  ASSERT_TRUE(s->Link(root_, "/hard", "/app").ok());
+  ASSERT_TRUE(s->Rename(root_, "/hard", "/moved").ok());
+  EXPECT_EQ((*s->Stat("/moved"))->state().kind, Kind::kLink);
+  EXPECT_EQ(Read(*s, "/moved"), big);
+
+  // A plain file over an executable one becomes plain.
+  ASSERT_TRUE(s->WriteFile(root_, "/plain", "p").ok());
+  ASSERT_TRUE(s->Rename(root_, "/plain", "/app").ok());
+  EXPECT_FALSE((*s->Stat("/app"))->state().exec);
+
+  ASSERT_TRUE(s->Mkdir(root_, "/d", false).ok());
+  EXPECT_EQ(s->Rename(root_, "/d", "/e").code(), Code::kIsDir);
+  EXPECT_EQ(s->Rename(root_, "/app", "/d").code(), Code::kIsDir);
+  EXPECT_EQ(s->Rename(root_, "/none", "/x").code(), Code::kNotFound);
+  EXPECT_EQ(s->Rename(alice_, "/app", "/x").code(), Code::kPermission);
+
+  const std::string digest = ToHex(s->view().RootDigest());
+  s.reset();
+  auto again = Store::Open(dir, f_.Options());
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(ToHex((*again)->view().RootDigest()), digest);
+  EXPECT_EQ(Read(**again, "/current"), "v2");
+}
+
 TEST_F(StoreTest, WriteWhoseBlocksAreMissingStaysInvisibleUntilTheyArrive) {
   auto a = f_.Create(root_, f_.NewDir());
   ASSERT_TRUE(a->WriteFile(root_, "/f", "old").ok());

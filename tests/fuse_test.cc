@@ -609,6 +609,18 @@ TEST_F(FuseTest, RenamesAndTruncatesAsPosixSays) {
   EXPECT_EQ(Run(Cli(0, "cat demo /r")).out, "he") << "stored before the reader closes";
   ::close(reader);
 
+  // `ln -sfn v2 current` swaps the link with a rename: one batch, so the
+  // name is never absent (no delete in its history).
+  ASSERT_EQ(Run("ln -s v1 " + m + "/current && ln -s v2 " + m + "/current.new && mv -T " + m + "/current.new " +
+                m + "/current")
+                .code,
+            0);
+  EXPECT_EQ(Run("readlink " + m + "/current").out, "v2\n");
+  json history = json::parse(Run(Cli(0, "log demo /current --json")).out);
+  ASSERT_EQ(history.size(), 2u) << history.dump();
+  EXPECT_EQ(history[0]["action"], "slink");
+  EXPECT_EQ(history[1]["action"], "slink");
+
   EXPECT_NE(::rmdir((m + "/.basefs").c_str()), 0);
   EXPECT_EQ(errno, EBUSY);
   EXPECT_NE(::rename((m + "/.basefs").c_str(), (m + "/elsewhere").c_str()), 0);
