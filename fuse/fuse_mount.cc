@@ -367,7 +367,13 @@ class FuseMount::Ops {
     if (f->failed) return EFBIG;
     if (!f->dirty || f->unlinked) return 0;
     LocalOp local(m);
-    Status st = m->store_->WriteFile(*m->key_, f->path, f->data);
+    // A hard link's content is its target's: write there, so the other
+    // names see it and the link stays a link.
+    std::string where = f->path;
+    if (auto n = m->store_->Stat(f->path); n.ok() && (*n)->state().kind == Kind::kLink) {
+      if (const PathNode* r = Resolve(m, *n)) where = r->FullPath();
+    }
+    Status st = m->store_->WriteFile(*m->key_, where, f->data);
     if (!st.ok()) return ErrnoFor(st);
     if (!f->stored) {
       f->stored = true;
@@ -1614,6 +1620,13 @@ void FuseMount::FindLinks(const PathNode* node) {
 
 void FuseMount::OnChange(const Change& c) {
   if (c.cause == Action::kLink || c.cause == Action::kRevert || links_.count(c.path)) TrackLink(c.path);
+  // Hard links to the changed path are other inodes to the kernel, also
+  // when the change came through this mount: their cached pages go too.
+  for (const std::string& link : links_) {
+    auto n = store_->Stat(link);
+    if (!n.ok() || (*n)->state().kind != Kind::kLink || (*n)->state().content->entry.content != c.path) continue;
+    if (auto lino = inodes_.Find(link)) notifier_->Inode(*lino);
+  }
   if (in_local_op_) return;  // the kernel saw it happen
   const auto ino = inodes_.Find(c.path);
   if (ino) {

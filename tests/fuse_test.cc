@@ -621,6 +621,16 @@ TEST_F(FuseTest, RenamesAndTruncatesAsPosixSays) {
   EXPECT_EQ(history[0]["action"], "slink");
   EXPECT_EQ(history[1]["action"], "slink");
 
+  // Hard links are one file: a change through one name shows through the
+  // other (not a stale cached page), and an append through the link
+  // changes the file it names and leaves the link a link.
+  ASSERT_EQ(Run("echo A > " + m + "/h1 && ln " + m + "/h1 " + m + "/h2 && cat " + m + "/h2").out, "A\n");
+  ASSERT_EQ(Run("echo B > " + m + "/h1").code, 0);
+  EXPECT_TRUE(testing::WaitFor([&] { return Read(m + "/h2") == "B\n"; }, 5s)) << Read(m + "/h2");
+  ASSERT_EQ(Run("echo C >> " + m + "/h2").code, 0);
+  EXPECT_EQ(Run(Cli(0, "cat demo /h1")).out, "B\nC\n");
+  EXPECT_EQ(json::parse(Run(Cli(0, "log demo /h2 --json")).out)[0]["action"], "link");
+
   EXPECT_NE(::rmdir((m + "/.basefs").c_str()), 0);
   EXPECT_EQ(errno, EBUSY);
   EXPECT_NE(::rename((m + "/.basefs").c_str(), (m + "/elsewhere").c_str()), 0);
