@@ -287,6 +287,7 @@ class Daemon : public DaemonHooks {
     mo.dir = std::filesystem::absolute(opts_.mount).lexically_normal().string();
     if (mo.dir.size() > 1 && mo.dir.back() == '/') mo.dir.pop_back();
     mo.read_only = opts_.read_only;
+    mo.data_dir = FsDir(g_, opts_.name);
     // Test-only, like BASEFS_TEST_BLOCK_FILE: a small budget for open-file
     // content, so a test reaches the over-budget read path with small files.
     if (const char* b = std::getenv("BASEFS_TEST_FUSE_BUFFER_BYTES")) mo.max_buffered_bytes = std::strtoull(b, nullptr, 10);

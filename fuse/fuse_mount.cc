@@ -1380,12 +1380,23 @@ class FuseMount::Ops {
   static void Statfs(fuse_req_t req, fuse_ino_t) {
     FuseMount* m = Self(req);
     struct statvfs sv {};
-    sv.f_bsize = 4096;
-    sv.f_frsize = 4096;
-    sv.f_blocks = (m->options_.max_buffered_bytes / 4096) * 64;
-    sv.f_bfree = sv.f_bavail = sv.f_blocks / 2;
-    sv.f_files = m->store_->view().path_count() + 1000000;
-    sv.f_ffree = sv.f_favail = 1000000;
+    struct statvfs disk {};
+    if (!m->options_.data_dir.empty() && ::statvfs(m->options_.data_dir.c_str(), &disk) == 0) {
+      // The space of the disk the log lives on (what `df` users want to
+      // know: how much more can be written here).
+      sv.f_bsize = disk.f_bsize;
+      sv.f_frsize = disk.f_frsize;
+      sv.f_blocks = disk.f_blocks;
+      sv.f_bfree = disk.f_bfree;
+      sv.f_bavail = disk.f_bavail;
+      sv.f_ffree = sv.f_favail = disk.f_favail;
+    } else {
+      sv.f_bsize = sv.f_frsize = 4096;
+      sv.f_blocks = (m->options_.max_buffered_bytes / 4096) * 64;
+      sv.f_bfree = sv.f_bavail = sv.f_blocks / 2;
+      sv.f_ffree = sv.f_favail = 1000000;
+    }
+    sv.f_files = m->store_->view().path_count() + sv.f_ffree;
     sv.f_namemax = kMaxNameBytes;
     if (m->options_.read_only) sv.f_flag |= ST_RDONLY;
     fuse_reply_statfs(req, &sv);

@@ -58,6 +58,9 @@ struct MountOptions {
   std::string dir;
   // Mount read-only (the kernel answers EROFS to every change).
   bool read_only = false;
+  // Where the store keeps its files: statfs reports that file system's
+  // space (empty: made-up figures).
+  std::string data_dir;
   // Largest file a write may make (the store's limit; EFBIG beyond).
   uint64_t max_file_bytes = kDefaultMaxFileBytes;
   // Content held for open files, all together; writes beyond get ENOSPC

@@ -631,6 +631,9 @@ TEST_F(FuseTest, RenamesAndTruncatesAsPosixSays) {
   EXPECT_EQ(Run(Cli(0, "cat demo /h1")).out, "B\nC\n");
   EXPECT_EQ(json::parse(Run(Cli(0, "log demo /h2 --json")).out)[0]["action"], "link");
 
+  // df of the mount is the space of the disk the log is on.
+  EXPECT_EQ(Run("stat -f -c '%b %S' " + m).out, Run("stat -f -c '%b %S' " + Dir(0)).out);
+
   EXPECT_NE(::rmdir((m + "/.basefs").c_str()), 0);
   EXPECT_EQ(errno, EBUSY);
   EXPECT_NE(::rename((m + "/.basefs").c_str(), (m + "/elsewhere").c_str()), 0);
