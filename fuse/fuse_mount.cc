@@ -329,6 +329,30 @@ class FuseMount::Ops {
       if (OpenFile* f = Open(m, *ino); f && !f->loaded) (void)Load(m, f);
   }
 
+  // An open file whose path was just deleted by a remote entry: load the
+  // content it showed before (the newest complete write of the path's
+  // chain), within the memory budget. Otherwise its reads fail with EIO.
+  static void KeepDeletedContent(FuseMount* m, OpenFile* f, const std::string& path) {
+    if (f->loaded) return;
+    const PathNode* n = m->store_->view().Lookup(path);
+    if (!n) return;
+    for (auto it = n->chain().rbegin(); it != n->chain().rend(); ++it) {
+      const ViewEntry* ve = *it;
+      const Action a = ve->entry.action;
+      if (a == Action::kDelete || a == Action::kMode || a == Action::kAck || a == Action::kGrant ||
+          a == Action::kRevoke)
+        continue;
+      if (a != Action::kWrite || !ve->complete) return;  // a link, a symlink, a revert: not kept
+      if (!Fits(m, ve->entry.size)) return;
+      auto content = m->store_->ReadContent(ve);
+      if (!content.ok()) return;
+      m->buffered_bytes_ += content->size();
+      f->data = std::move(content).value();
+      f->loaded = true;
+      return;
+    }
+  }
+
   // Before the file at `path` goes: the hard links that name it (a link
   // entry names a path, docs/decisions.md) become copies of its content, so
   // they keep it, as the other names of a removed file do on a local file
@@ -1642,7 +1666,20 @@ void FuseMount::OnChange(const Change& c) {
   const auto ino = inodes_.Find(c.path);
   if (ino) {
     notifier_->Inode(*ino);
-    if (auto it = open_.find(*ino); it != open_.end() && !it->second->dirty) Ops::Unload(this, it->second.get());
+    if (auto it = open_.find(*ino); it != open_.end() && !it->second->dirty) {
+      OpenFile* f = it->second.get();
+      if (f->stored && !store_->Stat(c.path).ok()) {
+        // Deleted on another node while open here: as after a local
+        // unlink, the descriptor keeps the content it had, and a new file
+        // at this path is a new inode. (A file being written keeps its
+        // name: its save wins, docs/fuse.md.)
+        Ops::KeepDeletedContent(this, f, c.path);
+        f->unlinked = true;
+        inodes_.Detach(c.path);
+      } else {
+        Ops::Unload(this, f);
+      }
+    }
   }
   if (c.path == "/") return;
   if (!ino || (c.cause != Action::kWrite && c.cause != Action::kMode)) {

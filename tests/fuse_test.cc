@@ -573,6 +573,20 @@ TEST_F(FuseTest, OpenFileKeepsItsContentWhenItsNameGoes) {
   ::close(rf);
   ::close(a);
   EXPECT_EQ(Read(m + "/rf"), "new\n");
+
+  // Deleted by another writer (here the command line; another node is the
+  // same path through the store): the descriptor keeps what it had, and a
+  // file created again at that name is another file.
+  ASSERT_EQ(Run("echo kept > " + m + "/del").code, 0);
+  const int d = ::open((m + "/del").c_str(), O_RDONLY);
+  ASSERT_GE(d, 0);
+  ASSERT_EQ(Run(Cli(0, "rm demo /del")).code, 0);
+  EXPECT_TRUE(testing::WaitFor([&] { return !fs::exists(m + "/del"); }, 5s));
+  ASSERT_EQ(Run("echo again > " + m + "/del").code, 0);
+  n = ::pread(d, buf, sizeof(buf), 0);
+  EXPECT_EQ(std::string(buf, static_cast<size_t>(std::max<ssize_t>(n, 0))), "kept\n");
+  EXPECT_EQ(Read(m + "/del"), "again\n");
+  ::close(d);
 }
 
 // Renames and truncates as POSIX has them: two names of one file renamed
