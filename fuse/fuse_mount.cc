@@ -358,17 +358,17 @@ class FuseMount::Ops {
   // they keep it, as the other names of a removed file do on a local file
   // system (git links a new object, then unlinks its temporary name).
   static void DetachLinksTo(FuseMount* m, const std::string& path) {
-    if (m->links_.empty()) return;
-    const std::vector<std::string> links(m->links_.begin(), m->links_.end());
+    auto named = m->links_to_.find(path);
+    if (named == m->links_to_.end()) return;
+    const std::vector<std::string> links(named->second.begin(), named->second.end());
     std::optional<Result<std::string>> content;
     bool exec = false;
     for (const std::string& link : links) {
       auto n = m->store_->Stat(link);
-      if (!n.ok() || (*n)->state().kind != Kind::kLink) {
-        m->links_.erase(link);
+      if (!n.ok() || (*n)->state().kind != Kind::kLink || (*n)->state().content->entry.content != path) {
+        m->TrackLink(link);  // out of date: take what the view says
         continue;
       }
-      if ((*n)->state().content->entry.content != path) continue;
       if (!content) {
         content = m->store_->ReadFile(path);
         auto target = m->store_->Stat(path);
@@ -381,7 +381,7 @@ class FuseMount::Ops {
       if (!st.ok())
         std::cerr << "basefs: " << link << " links to " << path << ", which goes, and could not keep its content: "
                   << st.message() << std::endl;
-      m->links_.erase(link);
+      m->SetLink(link, nullptr);
     }
   }
 
@@ -1637,18 +1637,30 @@ bool FuseMount::Pump(int max) {
   return true;
 }
 
+void FuseMount::SetLink(const std::string& link, const std::string* target) {
+  if (auto old = links_.find(link); old != links_.end()) {
+    if (target && old->second == *target) return;
+    auto back = links_to_.find(old->second);
+    if (back != links_to_.end() && back->second.erase(link) && back->second.empty()) links_to_.erase(back);
+    links_.erase(old);
+  }
+  if (!target) return;
+  links_[link] = *target;
+  links_to_[*target].insert(link);
+}
+
 void FuseMount::TrackLink(const std::string& path) {
   auto n = store_->Stat(path);
   if (n.ok() && (*n)->state().kind == Kind::kLink)
-    links_.insert(path);
+    SetLink(path, &(*n)->state().content->entry.content);
   else
-    links_.erase(path);
+    SetLink(path, nullptr);
 }
 
 void FuseMount::FindLinks(const PathNode* node) {
   for (const auto& [name, child] : node->children()) {
     if (!child->exists()) continue;
-    if (child->state().kind == Kind::kLink) links_.insert(child->FullPath());
+    if (child->state().kind == Kind::kLink) SetLink(child->FullPath(), &child->state().content->entry.content);
     if (child->state().kind == Kind::kDir) FindLinks(child.get());
   }
 }
@@ -1657,10 +1669,9 @@ void FuseMount::OnChange(const Change& c) {
   if (c.cause == Action::kLink || c.cause == Action::kRevert || links_.count(c.path)) TrackLink(c.path);
   // Hard links to the changed path are other inodes to the kernel, also
   // when the change came through this mount: their cached pages go too.
-  for (const std::string& link : links_) {
-    auto n = store_->Stat(link);
-    if (!n.ok() || (*n)->state().kind != Kind::kLink || (*n)->state().content->entry.content != c.path) continue;
-    if (auto lino = inodes_.Find(link)) notifier_->Inode(*lino);
+  if (auto named = links_to_.find(c.path); named != links_to_.end()) {
+    for (const std::string& link : named->second)
+      if (auto lino = inodes_.Find(link)) notifier_->Inode(*lino);
   }
   if (in_local_op_) return;  // the kernel saw it happen
   const auto ino = inodes_.Find(c.path);

@@ -31,6 +31,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <map>
 #include <set>
 #include <string>
 #include <unordered_map>
@@ -117,6 +118,8 @@ class FuseMount {
   // Keeps links_ right for `path`; FindLinks collects those below `node`.
   void TrackLink(const std::string& path);
   void FindLinks(const PathNode* node);
+  // Records `link` as naming `target` (null: not a link any more).
+  void SetLink(const std::string& link, const std::string* target);
   // Reads and answers up to `max` requests; false once the session ended.
   bool Pump(int max);
 
@@ -134,9 +137,11 @@ class FuseMount {
   // Open regular files by inode; created-but-not-yet-stored files by path.
   std::unordered_map<uint64_t, std::unique_ptr<OpenFile>> open_;
   std::unordered_map<std::string, uint64_t> unstored_;
-  // Paths whose view entry is a hard link (kept from the change listener):
-  // what must be preserved before a file they name goes.
-  std::set<std::string> links_;
+  // Paths whose view entry is a hard link, and the path each names (kept
+  // from the change listener), and back: what must be preserved before a
+  // file they name goes, and whose cached pages a change of it stales.
+  std::map<std::string, std::string> links_;
+  std::map<std::string, std::set<std::string>> links_to_;
   uint64_t buffered_bytes_ = 0;
   // Directory listings and `.basefs/` snapshots by file handle.
   std::unordered_map<uint64_t, std::vector<DirItem>> dirs_;
