@@ -415,6 +415,10 @@ std::string ClientKey(const sockaddr* sa) {
   }
   if (sa->sa_family == AF_INET6) {
     const auto* in6 = reinterpret_cast<const sockaddr_in6*>(sa);
+    // An IPv4 client of a dual-stack socket (::ffff:a.b.c.d) is that
+    // IPv4 address, not the /64 every such client shares.
+    if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr))
+      return std::string(reinterpret_cast<const char*>(&in6->sin6_addr) + 12, 4);
     return std::string(reinterpret_cast<const char*>(&in6->sin6_addr), 8);
   }
   return "";

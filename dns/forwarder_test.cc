@@ -212,6 +212,27 @@ TEST_F(ForwarderTest, SameQuestionInFlightIsAskedOnceAndTheInFlightLimitHolds) {
   EXPECT_EQ(forwarder_->counters().joined, 1u);
 }
 
+// The per-client key: an IPv4 address, an IPv6 /64, and an IPv4 client of
+// a dual-stack socket as its IPv4 address.
+TEST(ForwarderClientKeyTest, IPv4MappedClientsAreTheirIPv4Address) {
+  auto v4 = [](const char* a) {
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    inet_pton(AF_INET, a, &sa.sin_addr);
+    return ClientKey(reinterpret_cast<const sockaddr*>(&sa));
+  };
+  auto v6 = [](const char* a) {
+    sockaddr_in6 sa{};
+    sa.sin6_family = AF_INET6;
+    inet_pton(AF_INET6, a, &sa.sin6_addr);
+    return ClientKey(reinterpret_cast<const sockaddr*>(&sa));
+  };
+  EXPECT_EQ(v6("::ffff:192.0.2.1"), v4("192.0.2.1"));
+  EXPECT_NE(v6("::ffff:192.0.2.1"), v6("::ffff:192.0.2.2"));
+  EXPECT_EQ(v6("2001:db8:1:2::1"), v6("2001:db8:1:2:ffff::9"));
+  EXPECT_NE(v6("2001:db8:1:2::1"), v6("2001:db8:1:3::1"));
+}
+
 // One client cannot hold more than max_per_client questions in flight;
 // another client still gets through, and the first one's slots come back
 // when its answers do.

@@ -385,20 +385,34 @@ class FuseMount::Ops {
     }
   }
 
+  // Where content written at `path` goes: a hard link's target (followed),
+  // so the link stays a link and the other names see it; `path` otherwise.
+  static std::string ContentPath(FuseMount* m, const std::string& path) {
+    if (auto n = m->store_->Stat(path); n.ok() && (*n)->state().kind == Kind::kLink) {
+      if (const PathNode* r = Resolve(m, *n)) return r->FullPath();
+    }
+    return path;
+  }
+
+  // After a write through a hard link: the target's own inode is another
+  // one to the kernel, and a clean buffer of it is out of date.
+  static void Stale(FuseMount* m, const std::string& path) {
+    if (auto ino = m->inodes_.Find(path)) {
+      m->notifier_->Inode(*ino);
+      if (OpenFile* o = Open(m, *ino); o && !o->dirty) Unload(m, o);
+    }
+  }
+
   // Stores an open file's unsaved content as one write entry (plus a mode
   // entry for a new executable file). Returns an errno, 0 on success.
   static int Save(FuseMount* m, uint64_t ino, OpenFile* f) {
     if (f->failed) return EFBIG;
     if (!f->dirty || f->unlinked) return 0;
     LocalOp local(m);
-    // A hard link's content is its target's: write there, so the other
-    // names see it and the link stays a link.
-    std::string where = f->path;
-    if (auto n = m->store_->Stat(f->path); n.ok() && (*n)->state().kind == Kind::kLink) {
-      if (const PathNode* r = Resolve(m, *n)) where = r->FullPath();
-    }
+    const std::string where = ContentPath(m, f->path);
     Status st = m->store_->WriteFile(*m->key_, where, f->data);
     if (!st.ok()) return ErrnoFor(st);
+    if (where != f->path) Stale(m, where);
     if (!f->stored) {
       f->stored = true;
       DropUnstored(m, f->path, ino);
@@ -566,11 +580,13 @@ class FuseMount::Ops {
         if (content->size() != size) {
           content->resize(size);
           LocalOp local(m);
-          Status st = m->store_->WriteFile(*m->key_, path, *content);
+          const std::string where = ContentPath(m, path);
+          Status st = m->store_->WriteFile(*m->key_, where, *content);
           if (!st.ok()) {
             fuse_reply_err(req, ErrnoFor(st));
             return;
           }
+          if (where != path) Stale(m, where);
         }
       }
     }
@@ -1670,8 +1686,12 @@ void FuseMount::OnChange(const Change& c) {
   // Hard links to the changed path are other inodes to the kernel, also
   // when the change came through this mount: their cached pages go too.
   if (auto named = links_to_.find(c.path); named != links_to_.end()) {
-    for (const std::string& link : named->second)
-      if (auto lino = inodes_.Find(link)) notifier_->Inode(*lino);
+    for (const std::string& link : named->second) {
+      if (auto lino = inodes_.Find(link)) {
+        notifier_->Inode(*lino);
+        if (auto it = open_.find(*lino); it != open_.end() && !it->second->dirty) Ops::Unload(this, it->second.get());
+      }
+    }
   }
   if (in_local_op_) return;  // the kernel saw it happen
   const auto ino = inodes_.Find(c.path);

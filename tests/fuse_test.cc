@@ -644,6 +644,28 @@ TEST_F(FuseTest, RenamesAndTruncatesAsPosixSays) {
   ASSERT_EQ(Run("echo C >> " + m + "/h2").code, 0);
   EXPECT_EQ(Run(Cli(0, "cat demo /h1")).out, "B\nC\n");
   EXPECT_EQ(json::parse(Run(Cli(0, "log demo /h2 --json")).out)[0]["action"], "link");
+  // Held open: a descriptor of the link and one of the target see each
+  // other's writes (the daemon's buffers too, not only the kernel's pages).
+  const int via_link = ::open((m + "/h2").c_str(), O_RDONLY), via_target = ::open((m + "/h1").c_str(), O_RDONLY);
+  ASSERT_GE(via_link, 0);
+  ASSERT_GE(via_target, 0);
+  auto pread_all = [](int fd) {
+    char b[64];
+    const ssize_t got = ::pread(fd, b, sizeof(b), 0);
+    return std::string(b, static_cast<size_t>(std::max<ssize_t>(got, 0)));
+  };
+  EXPECT_EQ(pread_all(via_link), "B\nC\n");
+  EXPECT_EQ(pread_all(via_target), "B\nC\n");
+  ASSERT_EQ(Run("echo D > " + m + "/h1").code, 0);
+  EXPECT_TRUE(testing::WaitFor([&] { return pread_all(via_link) == "D\n"; }, 5s)) << pread_all(via_link);
+  ASSERT_EQ(Run("echo E > " + m + "/h2").code, 0);
+  EXPECT_TRUE(testing::WaitFor([&] { return pread_all(via_target) == "E\n"; }, 5s)) << pread_all(via_target);
+  ::close(via_link);
+  ::close(via_target);
+  // truncate(2) by the link's name truncates the file it names.
+  ASSERT_EQ(::truncate((m + "/h2").c_str(), 1), 0) << std::strerror(errno);
+  EXPECT_EQ(Run(Cli(0, "cat demo /h1")).out, "E");
+  EXPECT_EQ(json::parse(Run(Cli(0, "log demo /h2 --json")).out)[0]["action"], "link");
 
   // df of the mount is the space of the disk the log is on.
   EXPECT_EQ(Run("stat -f -c '%b %S' " + m).out, Run("stat -f -c '%b %S' " + Dir(0)).out);
