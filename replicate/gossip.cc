@@ -149,7 +149,24 @@ void Gossip::Enqueue(std::string key, std::string part) {
   }
 }
 
+bool Gossip::MaySendBulk(const std::string& to) const {
+  return keyring_.enabled() || Trusted(to) || std::find(seeds_.begin(), seeds_.end(), to) != seeds_.end();
+}
+
 void Gossip::Send(const std::string& to, std::vector<std::string> parts, bool piggyback) {
+  // To an address not verified yet (a member learnt from a datagram that
+  // anyone could forge): probes, acks and requests only, no news, until it
+  // answers a ping of ours.
+  if (!MaySendBulk(to)) {
+    const size_t before = parts.size();
+    std::erase_if(parts, [](const std::string& p) {
+      const auto type = static_cast<PartType>(p.empty() ? 0 : static_cast<uint8_t>(p[0]));
+      return type != PartType::kPing && type != PartType::kAck && type != PartType::kPingReq &&
+             type != PartType::kWant;
+    });
+    if (parts.size() != before || (piggyback && !queue_.empty())) Validate(to);
+    piggyback = false;
+  }
   DatagramBuilder b;
   for (const auto& p : parts) {
     if (!b.Add(p)) {
@@ -517,6 +534,12 @@ void Gossip::GossipTick() {
 }
 
 void Gossip::SendPushPull(const std::string& to, bool reply_wanted) {
+  if (!MaySendBulk(to)) {
+    Validate(to);  // the list follows once it answers (owed if it asked)
+    if (reply_wanted) return;
+    if (owed_push_pull_.size() < 256) owed_push_pull_.insert(to);
+    return;
+  }
   // The whole member list, split over as many datagrams as it takes; each
   // datagram starts with the push-pull marker.
   const std::string marker = EncodePart(PushPullPart{reply_wanted});

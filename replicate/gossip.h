@@ -25,8 +25,10 @@
 // member lists, WANTed entries) go only to addresses that answered a ping
 // of ours there ("verified"). An unverified sender gets an ack if it
 // pinged, and a ping of ours with a random sequence number; its ack
-// verifies it, and a member list it asked for follows then. With a
-// cluster key every datagram is authenticated and every sender trusted.
+// verifies it, and a member list it asked for follows then. Members are
+// learnt from datagrams too, so an unverified member address is sent only
+// pings, acks, ping-reqs and WANTs until it answers (seeds excepted). With
+// a cluster key every datagram is authenticated and every sender trusted.
 //
 // Everything reaches the network, time and randomness through the seams, so
 // the same code runs on real sockets and in the in-memory simulator.
@@ -157,6 +159,9 @@ class Gossip {
   // Address verification (no cluster key): see the file comment.
   bool Trusted(const std::string& addr) const { return keyring_.enabled() || verified_.count(addr) > 0; }
   void Verify(const std::string& addr);
+  // Whether `addr` may be sent more than probes and requests: verified, a
+  // seed (from this node's configuration), or any address with a key.
+  bool MaySendBulk(const std::string& addr) const;
   void Validate(const std::string& addr);
   void Send(const std::string& to, std::vector<std::string> parts, bool piggyback);
   void SendRaw(const std::string& to, const std::string& plaintext);

@@ -327,5 +327,37 @@ TEST_F(GossipTest, AnUnverifiedAddressGetsNoMoreThanItSent) {
   EXPECT_EQ(entries, 1u);
 }
 
+// A member can be made up by anyone (a forged ping naming some address):
+// until that address answers a ping, the cluster sends it probes and
+// validation pings only, never news, member lists or entries.
+TEST_F(GossipTest, AMadeUpMemberGetsOnlyPings) {
+  StartAll(6);
+  ASSERT_TRUE(RunUntil([&] { return EveryoneSeesAllAlive(); }, 10000));
+  auto* victim = net_.Add("10.9.9.9:7400");  // receives, never answers
+  size_t datagrams = 0, largest = 0, other_parts = 0;
+  victim->SetReceiver([&](const std::string&, std::string_view d) {
+    ++datagrams;
+    largest = std::max(largest, d.size());
+    auto parts = DecodeDatagram(d);
+    if (!parts.ok()) return;
+    for (const Part& p : *parts)
+      if (!std::holds_alternative<PingPart>(p)) ++other_parts;
+  });
+  auto* forger = net_.Add("10.6.6.6:1");
+  DatagramBuilder b;
+  ASSERT_TRUE(b.Add(EncodePart(PingPart{5, "", "made-up", "10.9.9.9:7400"})));
+  forger->Send(nodes_[1]->ep->address(), b.Finish());
+  clock_.RunFor(500);
+  ASSERT_TRUE(Seen(1, "made-up").has_value()) << "the node did not take the made-up member";
+  for (int i = 0; i < 5; ++i) {  // news in every queue meanwhile
+    ASSERT_TRUE(nodes_[i]->store->WriteFile(root_, "/news" + std::to_string(i), "port = 80\n").ok());
+    clock_.RunFor(6000);
+  }
+  clock_.RunFor(30000);  // long enough to be declared failed and "reconnected" to
+  EXPECT_GT(datagrams, 0u) << "nobody probed the made-up member";
+  EXPECT_EQ(other_parts, 0u);
+  EXPECT_LE(largest, 200u);
+}
+
 }  // namespace
 }  // namespace basefs
