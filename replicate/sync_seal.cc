@@ -136,7 +136,11 @@ Status SyncSeal::Open(std::string_view wire, std::string* plain) {
                                                      nullptr, c, len, nullptr, 0, nonce,
                                                      recv_keys_[k].data()) == 0) {
         opened = true;
-        if (recv_keys_.size() > 1) recv_keys_ = {recv_keys_[k]};  // the peer's key, from now on
+        if (recv_keys_.size() > 1) {  // the peer's key, from now on; the others wiped
+          const Key keep = recv_keys_[k];
+          for (Key& other : recv_keys_) sodium_memzero(other.data(), other.size());
+          recv_keys_ = {keep};
+        }
       }
     }
     if (!opened) {

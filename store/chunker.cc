@@ -312,7 +312,12 @@ Result<std::string> ContentReader::Read(uint64_t off, size_t len) {
   if (off >= size_ || len == 0) return std::string();
   len = static_cast<size_t>(std::min<uint64_t>(len, size_ - off));
   if (inline_) return inline_->substr(static_cast<size_t>(off), len);
-  if (!started_ || off < leaf_start_) BASEFS_RETURN_IF_ERROR(Restart());
+  if (!started_ || off < leaf_start_) {
+    if (Status st = Restart(); !st.ok()) {
+      started_ = false;  // start from the root next time
+      return st;
+    }
+  }
   std::string out;
   out.reserve(len);
   while (out.size() < len) {
