@@ -157,7 +157,7 @@ class FuseMount::Ops {
     struct stat st = BaseStat(m, ino);
     st.st_mode = S_IFREG | (f.exec ? 0755 : 0644);
     st.st_nlink = 1;
-    st.st_size = static_cast<off_t>(f.data.size());
+    st.st_size = static_cast<off_t>(!f.loaded && f.reader ? f.reader->size() : f.data.size());
     st.st_blocks = (st.st_size + 511) / 512;
     st.st_atim = st.st_mtim = st.st_ctim = FromMs(f.created_ms);
     return st;
@@ -331,7 +331,8 @@ class FuseMount::Ops {
 
   // An open file whose path was just deleted by a remote entry: load the
   // content it showed before (the newest complete write of the path's
-  // chain), within the memory budget. Otherwise its reads fail with EIO.
+  // chain), or read it in ranges beyond the memory budget. A link or a
+  // symlink is not kept: its reads fail with EIO.
   static void KeepDeletedContent(FuseMount* m, OpenFile* f, const std::string& path) {
     if (f->loaded) return;
     const PathNode* n = m->store_->view().Lookup(path);
@@ -343,7 +344,10 @@ class FuseMount::Ops {
           a == Action::kRevoke)
         continue;
       if (a != Action::kWrite || !ve->complete) return;  // a link, a symlink, a revert: not kept
-      if (!Fits(m, ve->entry.size)) return;
+      if (!Fits(m, ve->entry.size)) {
+        f->reader = m->store_->OpenContent(ve);  // read in ranges, as over-budget files are
+        return;
+      }
       auto content = m->store_->ReadContent(ve);
       if (!content.ok()) return;
       m->buffered_bytes_ += content->size();
@@ -893,9 +897,11 @@ class FuseMount::Ops {
         DetachLinksTo(m, to);
       }
       // Unsaved content of the source goes first, so what moves is current.
+      // (A buffer that went past the size limit is never stored: what moves
+      // is the stored content, as a reader sees it.)
       if (auto ino = m->inodes_.Find(from)) {
         if (OpenFile* f = Open(m, *ino)) {
-          if (int e = Save(m, *ino, f)) {
+          if (int e = Save(m, *ino, f); e && e != EFBIG) {
             fuse_reply_err(req, e);
             return;
           }
@@ -1120,7 +1126,7 @@ class FuseMount::Ops {
       fuse_reply_err(req, EBADF);
       return;
     }
-    if (!f->loaded && !f->unlinked && !Fits(m, StoredSize(m, f->path))) {
+    if (!f->loaded && (f->reader || (!f->unlinked && !Fits(m, StoredSize(m, f->path))))) {
       // Over the memory budget: read just the range, through a reader that
       // keeps its place, so a file read front to back costs each block once
       // (assembling the whole file for every 128 KiB read stalled the loop).

@@ -639,7 +639,11 @@ Result<std::string> Store::ReadFile(std::string_view path) const {
 
 Result<std::unique_ptr<ContentReader>> Store::OpenContent(std::string_view path) const {
   BASEFS_ASSIGN_OR_RETURN(const PathNode* n, ResolveFile(path));
-  const Entry& e = n->state().content->entry;
+  return OpenContent(n->state().content);
+}
+
+std::unique_ptr<ContentReader> Store::OpenContent(const ViewEntry* ve) const {
+  const Entry& e = ve->entry;
   if (e.action != Action::kWrite || e.IsInline()) return std::make_unique<ContentReader>(e.content);
   return std::make_unique<ContentReader>(e.ContentHash(), e.size, [this](const Hash& h) { return log_->GetBlock(h); });
 }

@@ -109,6 +109,8 @@ class Store {
   // reads ranges without assembling the whole file. It must not outlive
   // the store; it keeps reading the version current when it was opened.
   Result<std::unique_ptr<ContentReader>> OpenContent(std::string_view path) const;
+  // The same for one write entry of the view (an earlier version, say).
+  std::unique_ptr<ContentReader> OpenContent(const ViewEntry* ve) const;
   // Existing children of a directory, by name.
   Result<std::vector<const PathNode*>> List(std::string_view path) const;
   // Size in bytes of a path's current content.

@@ -361,6 +361,15 @@ TEST_F(FuseTest, OversizedWriteFailsWithEfbigAndStoresNothing) {
   EXPECT_EQ(json::parse(Run(Cli(0, "log demo /kept --json")).out).size(), 1u);
   EXPECT_TRUE(testing::WaitFor([&] { return !fs::exists(m + "/big"); }, 5s));
   EXPECT_EQ(Read(m + "/kept"), "small\n");
+  // Renamed while a descriptor holds the failed buffer: what moves is the
+  // stored content.
+  const int fd = ::open((m + "/kept").c_str(), O_WRONLY);
+  ASSERT_GE(fd, 0);
+  EXPECT_EQ(::pwrite(fd, "x", 1, (16 << 20) + 1), -1);
+  EXPECT_EQ(errno, EFBIG);
+  EXPECT_EQ(::rename((m + "/kept").c_str(), (m + "/moved").c_str()), 0) << std::strerror(errno);
+  ::close(fd);
+  EXPECT_EQ(Run(Cli(0, "cat demo /moved")).out, "small\n");
 }
 
 TEST_F(FuseTest, StatusDirectoryShowsLiveState) {
@@ -703,6 +712,22 @@ TEST_F(FuseTest, AFileLargerThanTheBufferBudgetReadsBackInRanges) {
                 .code,
             0)
       << "the middle";
+
+  // Open when another writer deletes it: still read in ranges, the content
+  // it showed.
+  const int fd = ::open((m + "/big").c_str(), O_RDONLY);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(Run(Cli(0, "rm demo /big")).code, 0);
+  EXPECT_TRUE(testing::WaitFor([&] { return !fs::exists(m + "/big"); }, 5s));
+  std::string back;
+  char buf[65536];
+  for (off_t off = 0;; off += static_cast<off_t>(sizeof(buf))) {
+    const ssize_t got = ::pread(fd, buf, sizeof(buf), off);
+    if (got <= 0) break;
+    back.append(buf, static_cast<size_t>(got));
+  }
+  ::close(fd);
+  EXPECT_TRUE(back == big) << "read back " << back.size() << " of " << big.size() << " bytes";
 }
 
 // The daemon never opens a file its clients name: a --key inside its own
