@@ -221,45 +221,6 @@ std::vector<Hash> MissingBlocks(const Hash& root, const BlockLookup& lookup) {
   return InspectTree(root, lookup).missing;
 }
 
-Result<std::string> AssembleContent(const Hash& root, uint64_t size, const BlockLookup& lookup) {
-  std::string out;
-  out.reserve(std::min<uint64_t>(size, kDefaultMaxFileBytes));
-  // Depth-first, left to right, with an explicit stack; stops as soon as the
-  // bytes exceed `size`, so a tree that repeats subtrees cannot run long.
-  struct Frame {
-    std::string block;
-    size_t next = 0;
-  };
-  std::vector<Frame> stack;
-  auto push = [&](const Hash& h, int expect_level) -> Status {
-    bool missing = false;
-    auto b = ReadBlock(h, lookup, &missing);
-    if (!b.ok()) return b.status();
-    const int level = LevelOf(*b);
-    if (expect_level >= 0 && level != expect_level) return Corrupt("bad block index: block at the wrong level");
-    if (level == 0) {
-      if (out.size() + b->size() - 1 > size) return Corrupt("file content is longer than its recorded size");
-      out.append(*b, 1, std::string::npos);
-      return Status::Ok();
-    }
-    stack.push_back({std::move(b).value(), 0});
-    return Status::Ok();
-  };
-  BASEFS_RETURN_IF_ERROR(push(root, -1));
-  while (!stack.empty()) {
-    Frame& f = stack.back();
-    if (f.next == ChildCount(f.block)) {
-      stack.pop_back();
-      continue;
-    }
-    const Hash child = ChildAt(f.block, f.next++);
-    const int level = LevelOf(f.block);
-    BASEFS_RETURN_IF_ERROR(push(child, level - 1));
-  }
-  if (out.size() != size) return Corrupt("file content does not match its recorded size");
-  return out;
-}
-
 ContentReader::ContentReader(const Hash& root, uint64_t size, BlockLookup lookup)
     : root_(root), size_(size), lookup_(std::move(lookup)) {}
 
@@ -308,6 +269,23 @@ Status ContentReader::NextLeaf() {
   return Corrupt("file content does not match its recorded size");  // ended before `size`
 }
 
+Status ContentReader::ExpectEnd() {
+  if (inline_) return Status::Ok();
+  if (!started_) BASEFS_RETURN_IF_ERROR(Restart());
+  if (leaf_start_ + leaf_.size() != size_) return Corrupt("file content does not match its recorded size");
+  for (; !stack_.empty(); stack_.pop_back())
+    if (stack_.back().next != ChildCount(stack_.back().block))
+      return Corrupt("file content is longer than its recorded size");
+  return Status::Ok();
+}
+
+Result<std::string> AssembleContent(const Hash& root, uint64_t size, const BlockLookup& lookup) {
+  ContentReader reader(root, size, lookup);
+  BASEFS_ASSIGN_OR_RETURN(std::string out, reader.Read(0, static_cast<size_t>(size)));
+  BASEFS_RETURN_IF_ERROR(reader.ExpectEnd());
+  return out;
+}
+
 Result<std::string> ContentReader::Read(uint64_t off, size_t len) {
   if (off >= size_ || len == 0) return std::string();
   len = static_cast<size_t>(std::min<uint64_t>(len, size_ - off));
@@ -319,7 +297,7 @@ Result<std::string> ContentReader::Read(uint64_t off, size_t len) {
     }
   }
   std::string out;
-  out.reserve(len);
+  out.reserve(std::min<uint64_t>(len, kDefaultMaxFileBytes));  // the size is the peer's word
   while (out.size() < len) {
     const uint64_t at = off + out.size();
     if (at >= leaf_start_ + leaf_.size()) {

@@ -61,6 +61,8 @@ class ContentReader {
   uint64_t size() const { return size_; }
   // Up to `len` bytes from `off` (fewer at the end, none past it).
   Result<std::string> Read(uint64_t off, size_t len);
+  // After a read to the end: the tree holds no more than `size` bytes.
+  Status ExpectEnd();
 
  private:
   struct Frame {
