@@ -24,6 +24,12 @@ std::string RandomBytes(size_t n) {
   return s;
 }
 
+// A record's length field.
+std::string LengthField(uint32_t len) {
+  return {static_cast<char>(len >> 24), static_cast<char>(len >> 16), static_cast<char>(len >> 8),
+          static_cast<char>(len)};
+}
+
 // Moves everything `from` has for the wire into `to`, `chunk` bytes per
 // Open call; returns the first error.
 Status Deliver(SyncSeal& from, SyncSeal& to, std::string* plain, size_t chunk) {
@@ -199,8 +205,7 @@ TEST(SyncSealTest, AFirstRecordIsSmall) {
   std::string ignored;
   ASSERT_TRUE(Deliver(a, b, &ignored, 64).ok());
   const uint32_t len = kFirstPlainBytes + 17;  // within the later records' bound
-  const std::string big = {static_cast<char>(len >> 24), static_cast<char>(len >> 16), static_cast<char>(len >> 8),
-                           static_cast<char>(len)};
+  const std::string big = LengthField(len);
   std::string plain;
   EXPECT_EQ(b.Open(big, &plain).code(), Code::kInvalid);
 }
@@ -225,8 +230,7 @@ TEST(SyncSealTest, LengthsOutsideTheBoundsAreRefused) {
     SyncSeal a(ring, true), b(ring, false);
     std::string ignored;
     ASSERT_TRUE(Deliver(a, b, &ignored, 64).ok());  // a's handshake into b
-    const std::string bad = {static_cast<char>(len >> 24), static_cast<char>(len >> 16), static_cast<char>(len >> 8),
-                             static_cast<char>(len)};
+    const std::string bad = LengthField(len);
     std::string plain;
     EXPECT_EQ(b.Open(bad, &plain).code(), Code::kInvalid) << len;
   }

@@ -18,6 +18,13 @@ std::string RandomText(size_t n, uint64_t seed) {
   return s;
 }
 
+// The blocks of `cc` by hash (a store holding all of them).
+std::map<Hash, std::string> BlockMap(const ChunkedContent& cc) {
+  std::map<Hash, std::string> store;
+  for (const Block& b : cc.blocks) store[b.hash] = b.bytes;
+  return store;
+}
+
 BlockLookup MapLookup(const std::map<Hash, std::string>& m) {
   return [&m](const Hash& h) -> std::optional<std::string> {
     auto it = m.find(h);
@@ -63,8 +70,7 @@ TEST(ChunkerTest, ReportsMissingBlocksAndDetectsWrongSize) {
   CryptoInit();
   const std::string content = RandomText(20000, 3);
   ChunkedContent cc = ChunkContent(content);
-  std::map<Hash, std::string> store;
-  for (const Block& b : cc.blocks) store[b.hash] = b.bytes;
+  std::map<Hash, std::string> store = BlockMap(cc);
   EXPECT_FALSE(AssembleContent(cc.root, content.size() + 1, MapLookup(store)).ok());
   EXPECT_FALSE(AssembleContent(cc.root, content.size() - 1, MapLookup(store)).ok());
   // Remove one data block.
@@ -148,8 +154,7 @@ TEST(ChunkerTest, ContentReaderReadsRangesAndEachBlockOnceFrontToBack) {
   CryptoInit();
   const std::string content = RandomText(3u << 20, 7);
   ChunkedContent cc = ChunkContent(content);
-  std::map<Hash, std::string> store;
-  for (const Block& b : cc.blocks) store[b.hash] = b.bytes;
+  std::map<Hash, std::string> store = BlockMap(cc);
   size_t lookups = 0;
   BlockLookup counting = [&](const Hash& h) -> std::optional<std::string> {
     ++lookups;
@@ -182,8 +187,7 @@ TEST(ChunkerTest, ContentReaderFindsWrongSizesAndMissingBlocks) {
   CryptoInit();
   const std::string content = RandomText(100000, 8);
   ChunkedContent cc = ChunkContent(content);
-  std::map<Hash, std::string> store;
-  for (const Block& b : cc.blocks) store[b.hash] = b.bytes;
+  std::map<Hash, std::string> store = BlockMap(cc);
   ContentReader longer(cc.root, content.size() + 1, MapLookup(store));
   EXPECT_FALSE(longer.Read(0, content.size() + 1).ok()) << "the tree ends before the recorded size";
   ContentReader shorter(cc.root, content.size() - 1, MapLookup(store));
