@@ -34,6 +34,9 @@ struct RunOptions {
   std::string dns = "127.0.0.1:5354";
   std::string mount;
   bool read_only = false;  // --read-only: mount without write access (EROFS)
+  // --latency-hold MS: while the mount is busy, idle CPUs wake at once,
+  // until MS ms after its last request (daemon/latency_hold.h); 0: never.
+  uint64_t latency_hold_ms = 20;
   std::string node_name;
   std::string metrics;
   std::string cluster_key_file;

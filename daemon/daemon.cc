@@ -22,6 +22,7 @@
 #include "daemon/dns_service.h"
 #include "daemon/event_seams.h"
 #include "daemon/handler_runner.h"
+#include "daemon/latency_hold.h"
 #include "daemon/sync_service.h"
 #include "fuse/fuse_mount.h"
 #include "replicate/gossip.h"
@@ -88,6 +89,7 @@ class Daemon : public DaemonHooks {
   ~Daemon() override {
     // Members that hold callbacks into the loop go first.
     mount_.reset();
+    latency_hold_.reset();
     handlers_.reset();
     control_.reset();
     dns_.reset();
@@ -256,6 +258,13 @@ class Daemon : public DaemonHooks {
                 {"sync_sessions_completed", sync_->sessions_completed()},
                 {"sync_sessions_failed", sync_->sessions_failed()},
                 {"sync_sessions_refused", sync_->sessions_refused()},
+                {"fuse_latency_hold",
+                 !latency_hold_ || opts_.latency_hold_ms == 0 ? "off"
+                 : !latency_hold_->available()                ? "unavailable"
+                 : latency_hold_->held()                      ? "held"
+                                                              : "idle"},
+                {"fuse_latency_holds", latency_hold_ ? latency_hold_->holds() : 0},
+                {"fuse_latency_held_ms", latency_hold_ ? latency_hold_->held_ms() : 0},
                 {"counters",
                  {{"datagrams_in", c.datagrams_in},
                   {"datagrams_out", c.datagrams_out},
@@ -306,6 +315,9 @@ class Daemon : public DaemonHooks {
          }},
         {"status", [this] { return StatusJson().dump(2) + "\n"; }},
     };
+    latency_hold_ = std::make_unique<LatencyHold>(
+        clock_.get(), LatencyHold::Options{.hold_ms = opts_.latency_hold_ms}, CpuLatencyRequest());
+    mo.on_request = [this] { latency_hold_->OnRequest(); };
     BASEFS_ASSIGN_OR_RETURN(mount_, FuseMount::Mount(base_, store_.get(), key, std::move(mo), [this] {
                               // Unmounted from outside: the node stops as on SIGTERM.
                               OnSignal(0, 0, this);
@@ -365,6 +377,7 @@ class Daemon : public DaemonHooks {
   std::unique_ptr<DnsService> dns_;
   std::vector<std::function<void(const Change&)>> change_watchers_;
   std::unique_ptr<HandlerRunner> handlers_;
+  std::unique_ptr<LatencyHold> latency_hold_;  // pokes come from mount_
   std::unique_ptr<FuseMount> mount_;
   std::map<std::string, MemberState> last_state_;
   uint64_t last_join_sync_ms_ = 0;

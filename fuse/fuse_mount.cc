@@ -1655,6 +1655,7 @@ bool FuseMount::Pump(int max) {
       return res == 0 ? true : res != -ENODEV;
     }
     fuse_session_process_buf(se_, buf_.get());
+    if (options_.on_request) options_.on_request();
   }
   return true;
 }

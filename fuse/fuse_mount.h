@@ -82,6 +82,8 @@ struct MountOptions {
   // wake-up costs more than that (most on virtual machines). Bounded by
   // max_requests_per_wakeup too; 0 turns it off.
   int spin_us = 30;
+  // Called after each request is answered (the daemon's LatencyHold).
+  std::function<void()> on_request;
   // The files of `.basefs/` (at most kMaxStatusFiles).
   std::vector<StatusFile> status_files;
   static constexpr size_t kMaxStatusFiles = 16;

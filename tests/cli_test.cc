@@ -163,6 +163,11 @@ TEST_F(CliTest, ClearErrorsAndNothingHalfDone) {
   ExpectOneLineError(Basefs("rm demo /d"));
   ASSERT_EQ(Basefs("rm -r demo /d").code, 0);
   ExpectOneLineError(Basefs("cat demo /d/f"));
+  for (const char* bad : {"-1", "abc", "60001"}) {
+    CmdResult r = Basefs(std::string("run demo --latency-hold ") + bad);
+    ExpectOneLineError(r);
+    EXPECT_NE(r.err.find("--latency-hold"), std::string::npos) << r.err;
+  }
 }
 
 TEST_F(CliTest, JsonOutputSurvivesNamesThatAreNotUtf8) {

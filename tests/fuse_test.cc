@@ -492,6 +492,41 @@ TEST_F(FuseTest, BlockedHandlersNeverDelayTheMount) {
   ::close(fd);
 }
 
+// A burst of requests (a tree walked file by file) takes the daemon's CPU
+// latency hold, and a quiet mount gives it back (daemon/latency_hold.h).
+// Only root may take it; anyone else sees "unavailable" and the same files.
+TEST_F(FuseTest, ABusyMountHoldsCpuLatencyUntilItIsQuiet) {
+  MOUNT_OR_SKIP(addr, 0, {"--latency-hold", "30"});
+  const std::string m = Mnt(0);
+  const auto status = [&] { return json::parse(Run(Cli(0, "status demo --json")).out); };
+  EXPECT_EQ(status()["fuse_latency_hold"], "idle");
+  ASSERT_EQ(Run("mkdir " + m + "/t && for i in $(seq 40); do echo $i > " + m + "/t/$i; done").code, 0);
+  ASSERT_EQ(Run("cat " + m + "/t/* | wc -l").out, "40\n");
+  const bool may = ::access("/dev/cpu_dma_latency", W_OK) == 0;
+  json st = status();
+  if (!may) {
+    EXPECT_EQ(st["fuse_latency_hold"], "unavailable");
+    EXPECT_EQ(st["fuse_latency_holds"], 0);
+    return;
+  }
+  EXPECT_GE(st["fuse_latency_holds"].get<int>(), 1);
+  EXPECT_TRUE(testing::WaitFor([&] { return status()["fuse_latency_hold"] == "idle"; }, 5s));
+  st = status();
+  EXPECT_GE(st["fuse_latency_held_ms"].get<int>(), 30);
+  // The status command is no FUSE request: it does not take it again.
+  const int holds = st["fuse_latency_holds"].get<int>();
+  EXPECT_EQ(status()["fuse_latency_holds"].get<int>(), holds);
+
+  // --latency-hold 0: never.
+  testing::Stop(last_pid_);
+  std::erase(pids_, last_pid_);
+  MOUNT_OR_SKIP(again, 0, {"--latency-hold", "0"});
+  ASSERT_EQ(Run("cat " + m + "/t/* | wc -l").out, "40\n");
+  st = status();
+  EXPECT_EQ(st["fuse_latency_hold"], "off");
+  EXPECT_EQ(st["fuse_latency_holds"], 0);
+}
+
 TEST_F(FuseTest, ReadOnlyMountAnswersErofs) {
   ASSERT_EQ(Run("echo x | " + Cli(0, "write demo /f")).code, 0);
   use_run_ = true;  // `basefs run NAME --mount DIR` is the same as `basefs mount NAME DIR`

@@ -12,6 +12,8 @@
 #     the medians, their ratio, and the spread of the pairwise ratios;
 #  3. single-file latency: a shell builtin's open-write-close of a one-line
 #     file (one synced entry each) and open-read-close, averaged;
+#  4. the warm passes again with the daemon's CPU latency hold off
+#     (--latency-hold 0, daemon/latency_hold.h), to show what it is worth;
 # Prints both times and the ratio basefs/tmpfs. Needs root (tmpfs mount,
 # drop_caches, FUSE).
 #
@@ -87,7 +89,7 @@ mkdir -p "$W/mnt"
 "$BASEFS" --data-dir "$W/data" bootstrap bench > /dev/null
 start_daemon() {
   : > "$W/daemon.log"
-  "$BASEFS" --data-dir "$W/data" mount bench "$W/mnt" --bind 127.0.0.1:0 --dns 127.0.0.1:0 \
+  "$BASEFS" --data-dir "$W/data" mount bench "$W/mnt" --bind 127.0.0.1:0 --dns 127.0.0.1:0 "$@" \
     > "$W/daemon.log" 2>&1 &
   DAEMON=$!
   for _ in $(seq 200); do
@@ -107,6 +109,10 @@ drop_caches
 start_daemon
 t=$(now); read_all "$W/mnt/etc"; basefs_cold=$(since "$t")
 read -r basefs_warm tmpfs_warm warm_lo warm_hi < <(warm_pairs "$W/mnt/etc" "$W/tmpfs/etc")
+status=$("$BASEFS" --data-dir "$W/data" --json status bench)
+hold_state=$(grep -o '"fuse_latency_hold": *"[a-z]*"' <<< "$status" | cut -d'"' -f4)
+holds=$(grep -o '"fuse_latency_holds": *[0-9]*' <<< "$status" | grep -o '[0-9]*$')
+held_ms=$(grep -o '"fuse_latency_held_ms": *[0-9]*' <<< "$status" | grep -o '[0-9]*$')
 
 # --- Single-file latency (shell builtins: no process start in the loop) ------
 write_loop() { local f=$1 i; for ((i = 0; i < ROUNDS; i++)); do printf 'value = %d\n' "$i" > "$f"; done; }
@@ -117,13 +123,19 @@ t=$(now); read_loop "$W/tmpfs/one"; tr=$(us_per "$(since "$t")" $((ROUNDS * 10))
 t=$(now); write_loop "$W/mnt/one"; bw=$(us_per "$(since "$t")" "$ROUNDS")
 t=$(now); read_loop "$W/mnt/one"; br=$(us_per "$(since "$t")" $((ROUNDS * 10)))
 stop_daemon
+start_daemon --latency-hold 0
+read -r nohold_warm nohold_tmpfs nohold_lo nohold_hi < <(warm_pairs "$W/mnt/etc" "$W/tmpfs/etc")
+stop_daemon
 
 printf '\n%-34s %10s %10s %8s\n' "" "basefs" "tmpfs" "ratio"
 printf '%-34s %9ss %9ss %8s\n' "copy in (cp -a, $files files)" "$basefs_copy" "$tmpfs_copy" "$(ratio "$basefs_copy" "$tmpfs_copy")"
 printf '%-34s %9ss %9ss %8s\n' "read all, cold" "$basefs_cold" "$tmpfs_cold" "$(ratio "$basefs_cold" "$tmpfs_cold")"
 printf '%-34s %9ss %9ss %8s  (pairs %.2f..%.2f, %d passes, medians)\n' "read all, warm" "$basefs_warm" "$tmpfs_warm" \
   "$(ratio "$basefs_warm" "$tmpfs_warm")" "$warm_lo" "$warm_hi" "$PASSES"
+printf '%-34s %9ss %9ss %8s  (pairs %.2f..%.2f)\n' "read all, warm, --latency-hold 0" "$nohold_warm" \
+  "$nohold_tmpfs" "$(ratio "$nohold_warm" "$nohold_tmpfs")" "$nohold_lo" "$nohold_hi"
 printf '%-34s %8sus %8sus %8s\n' "one-line file write (open..close)" "$bw" "$tw" "$(ratio "$bw" "$tw")"
 printf '%-34s %8sus %8sus %8s\n' "one-line file read (open..close)" "$br" "$tr" "$(ratio "$br" "$tr")"
 echo
+echo "latency hold: $hold_state after the warm passes; taken $holds times, held $held_ms ms in all (it needs root)"
 echo "targets: warm reads within 2x of tmpfs; the copy under 10 s"
