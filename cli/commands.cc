@@ -543,7 +543,7 @@ int Execute(const std::vector<std::string>& args, Io& io) {
   for (auto* c : {runcmd, mount}) {
     c->add_flag("--read-only", run.read_only, "mount read-only: every change through the mount fails with EROFS");
     c->add_option("--latency-hold", run.latency_hold_ms,
-                  "while the mount is busy, keep idle CPUs quick to wake until MS ms after its last request "
+                  "while the mount gets 32 requests per MS ms, keep idle CPUs quick to wake "
                   "(default 20; 0: never; needs root)")
         ->check(CLI::Range(uint64_t{0}, uint64_t{60000}));
   }

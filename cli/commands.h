@@ -34,8 +34,8 @@ struct RunOptions {
   std::string dns = "127.0.0.1:5354";
   std::string mount;
   bool read_only = false;  // --read-only: mount without write access (EROFS)
-  // --latency-hold MS: while the mount is busy, idle CPUs wake at once,
-  // until MS ms after its last request (daemon/latency_hold.h); 0: never.
+  // --latency-hold MS: while the mount gets 32 requests per MS ms, idle
+  // CPUs wake at once (daemon/latency_hold.h); 0: never.
   uint64_t latency_hold_ms = 20;
   std::string node_name;
   std::string metrics;

@@ -248,34 +248,36 @@ class Daemon : public DaemonHooks {
   }
   json StatusJson() override {
     const GossipCounters& c = gossip_->counters();
-    return json{{"node_name", node_name_},
-                {"gossip", advertise_},
-                {"dns", dns_->local_address()},
-                {"dns_server", dns_->StatusJson()},
-                {"members_alive", gossip_->alive_count()},
-                {"members", gossip_->Members().size()},
-                {"pending_entries", store_->pending_count()},
-                {"sync_sessions_completed", sync_->sessions_completed()},
-                {"sync_sessions_failed", sync_->sessions_failed()},
-                {"sync_sessions_refused", sync_->sessions_refused()},
-                {"fuse_latency_hold",
-                 !latency_hold_ || opts_.latency_hold_ms == 0 ? "off"
-                 : !latency_hold_->available()                ? "unavailable"
-                 : latency_hold_->held()                      ? "held"
-                                                              : "idle"},
-                {"fuse_latency_holds", latency_hold_ ? latency_hold_->holds() : 0},
-                {"fuse_latency_held_ms", latency_hold_ ? latency_hold_->held_ms() : 0},
-                {"counters",
-                 {{"datagrams_in", c.datagrams_in},
-                  {"datagrams_out", c.datagrams_out},
-                  {"bytes_in", c.bytes_in},
-                  {"bytes_out", c.bytes_out},
-                  {"dropped_malformed", c.dropped_malformed},
-                  {"dropped_unauthenticated", c.dropped_unauthenticated},
-                  {"unverified_in", c.unverified_in},
-                  {"entries_in", c.entries_in},
-                  {"entries_new", c.entries_new},
-                  {"entries_rejected", c.entries_rejected}}}};
+    json j{{"node_name", node_name_},
+         {"gossip", advertise_},
+         {"dns", dns_->local_address()},
+         {"dns_server", dns_->StatusJson()},
+         {"members_alive", gossip_->alive_count()},
+         {"members", gossip_->Members().size()},
+         {"pending_entries", store_->pending_count()},
+         {"sync_sessions_completed", sync_->sessions_completed()},
+         {"sync_sessions_failed", sync_->sessions_failed()},
+         {"sync_sessions_refused", sync_->sessions_refused()},
+         {"counters",
+          {{"datagrams_in", c.datagrams_in},
+           {"datagrams_out", c.datagrams_out},
+           {"bytes_in", c.bytes_in},
+           {"bytes_out", c.bytes_out},
+           {"dropped_malformed", c.dropped_malformed},
+           {"dropped_unauthenticated", c.dropped_unauthenticated},
+           {"unverified_in", c.unverified_in},
+           {"entries_in", c.entries_in},
+           {"entries_new", c.entries_new},
+           {"entries_rejected", c.entries_rejected}}}};
+    if (latency_hold_) {
+      j["fuse_latency_hold"] = opts_.latency_hold_ms == 0    ? "off"
+                               : !latency_hold_->available() ? "unavailable"
+                               : latency_hold_->held()       ? "held"
+                                                             : "idle";
+      j["fuse_latency_holds"] = latency_hold_->holds();
+      j["fuse_latency_held_ms"] = latency_hold_->held_ms();
+    }
+    return j;
   }
 
  private:
@@ -316,7 +318,8 @@ class Daemon : public DaemonHooks {
         {"status", [this] { return StatusJson().dump(2) + "\n"; }},
     };
     latency_hold_ = std::make_unique<LatencyHold>(
-        clock_.get(), LatencyHold::Options{.hold_ms = opts_.latency_hold_ms}, CpuLatencyRequest());
+        clock_.get(), LatencyHold::Options{.period_ms = opts_.latency_hold_ms},
+        opts_.latency_hold_ms ? CpuLatencyRequest() : nullptr);
     mo.on_request = [this] { latency_hold_->OnRequest(); };
     BASEFS_ASSIGN_OR_RETURN(mount_, FuseMount::Mount(base_, store_.get(), key, std::move(mo), [this] {
                               // Unmounted from outside: the node stops as on SIGTERM.

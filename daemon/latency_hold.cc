@@ -3,13 +3,20 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
+#include <iostream>
 #include <memory>
 
 namespace basefs {
 
+namespace {
+constexpr const char* kCpuLatencyDevice = "/dev/cpu_dma_latency";
+}  // namespace
+
 LatencyHold::LatencyHold(Clock* clock, Options options, Request request)
     : clock_(clock), options_(options), request_(std::move(request)) {
-  if (options_.hold_ms == 0) available_ = false;
+  if (options_.period_ms == 0 || !request_) available_ = false;
 }
 
 LatencyHold::~LatencyHold() {
@@ -19,10 +26,16 @@ LatencyHold::~LatencyHold() {
 
 void LatencyHold::OnRequest() {
   if (!available_) return;
+  if (held_) {
+    ++period_count_;
+    return;
+  }
   const uint64_t now = clock_->NowMs();
-  if (now - last_ms_ > options_.hold_ms) run_ = 0;
-  last_ms_ = now;
-  if (held_ || ++run_ < options_.burst) return;
+  if (now - window_start_ms_ >= options_.period_ms) {
+    window_start_ms_ = now;
+    window_count_ = 0;
+  }
+  if (++window_count_ < options_.burst) return;
   if (!request_(true)) {
     available_ = false;
     return;
@@ -30,23 +43,28 @@ void LatencyHold::OnRequest() {
   held_ = true;
   ++holds_;
   since_ms_ = now;
-  timer_ = clock_->Schedule(options_.hold_ms, [this] { Check(); });
+  period_count_ = 0;
+  timer_ = clock_->Schedule(options_.period_ms, [this] { Check(); });
 }
 
 void LatencyHold::Check() {
   timer_ = 0;
-  const uint64_t quiet = clock_->NowMs() - last_ms_;
-  if (quiet < options_.hold_ms) {
-    timer_ = clock_->Schedule(options_.hold_ms - quiet, [this] { Check(); });
+  if (period_count_ >= options_.burst) {
+    period_count_ = 0;
+    timer_ = clock_->Schedule(options_.period_ms, [this] { Check(); });
     return;
   }
   request_(false);
   held_ = false;
   held_ms_ += clock_->NowMs() - since_ms_;
-  run_ = 0;
+  window_count_ = 0;
 }
 
 LatencyHold::Request CpuLatencyRequest() {
+  // Opening the device makes a request of "no constraint": harmless.
+  const int probe = ::open(kCpuLatencyDevice, O_WRONLY | O_CLOEXEC);
+  if (probe < 0) return nullptr;
+  ::close(probe);
   // The descriptor is closed when the last copy of the function goes.
   std::shared_ptr<int> fd(new int(-1), [](int* p) {
     if (*p >= 0) ::close(*p);
@@ -59,13 +77,15 @@ LatencyHold::Request CpuLatencyRequest() {
       return true;
     }
     if (*fd >= 0) return true;
-    *fd = ::open("/dev/cpu_dma_latency", O_WRONLY | O_CLOEXEC);
-    if (*fd < 0) return false;
+    *fd = ::open(kCpuLatencyDevice, O_WRONLY | O_CLOEXEC);
     // The device takes the latency in µs as a 32-bit integer.
     const int32_t zero = 0;
-    if (::write(*fd, &zero, sizeof zero) == static_cast<ssize_t>(sizeof zero)) return true;
-    ::close(*fd);
+    if (*fd >= 0 && ::write(*fd, &zero, sizeof zero) == static_cast<ssize_t>(sizeof zero)) return true;
+    const int e = errno;
+    if (*fd >= 0) ::close(*fd);
     *fd = -1;
+    std::cerr << "basefs: cannot hold the CPU latency for the mount (" << kCpuLatencyDevice << ": " << std::strerror(e)
+              << "); going on without" << std::endl;
     return false;
   };
 }

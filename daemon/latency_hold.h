@@ -11,10 +11,12 @@
 //
 // Cost: while the request is held every idle CPU of the machine polls
 // instead of halting (power, and on a virtual machine its host's CPU). So
-// it is held only during a burst, `burst` requests each within `hold_ms`
-// of the one before, and withdrawn `hold_ms` after the last one: a single
-// file's open, read and close is no burst. The request belongs to an open
-// descriptor, so the kernel withdraws it if the daemon dies.
+// it is held only during a burst: taken when `burst` requests come within
+// `period_ms`, kept while every period brings `burst` more, withdrawn at
+// the end of the first period that brings fewer (one to two periods after
+// the last request). A single file's open, read and close is no burst, nor
+// is a tool polling a file a hundred times a second. The request belongs
+// to an open descriptor, so the kernel withdraws it if the daemon dies.
 //
 // Without write access to /dev/cpu_dma_latency (root only) the hold is
 // unavailable and nothing changes.
@@ -32,14 +34,14 @@ namespace basefs {
 class LatencyHold {
  public:
   struct Options {
-    // How long after the last request the hold lasts; 0 never holds.
-    uint64_t hold_ms = 20;
-    // Requests, each within hold_ms of the one before, that make a burst.
+    // The period requests are counted over; 0 never holds.
+    uint64_t period_ms = 20;
+    // Requests in a period that make it busy.
     uint32_t burst = 32;
   };
   // request(true) asks for low wake-up latency, request(false) withdraws
-  // it. A request(true) that returns false makes the hold unavailable: it
-  // is not tried again.
+  // it. An empty one, or a request(true) that returns false, makes the
+  // hold unavailable: it is not tried again.
   using Request = std::function<bool(bool low)>;
 
   LatencyHold(Clock* clock, Options options, Request request);
@@ -65,8 +67,9 @@ class LatencyHold {
   Request request_;
   bool available_ = true;
   bool held_ = false;
-  uint64_t last_ms_ = 0;
-  uint32_t run_ = 0;
+  uint64_t window_start_ms_ = 0;  // counting towards a burst from here
+  uint32_t window_count_ = 0;
+  uint32_t period_count_ = 0;  // requests since the last Check of a hold
   uint64_t holds_ = 0;
   uint64_t since_ms_ = 0;
   uint64_t held_ms_ = 0;
@@ -75,7 +78,9 @@ class LatencyHold {
 
 // The real request: PM QoS CPU latency through /dev/cpu_dma_latency. The
 // device is opened when the hold is taken and closed when it is withdrawn
-// (closing it is what removes the request).
+// (closing it is what removes the request). Empty if the device cannot be
+// opened for writing now (not root, no such device). A later failure is
+// logged once on stderr.
 LatencyHold::Request CpuLatencyRequest();
 
 }  // namespace basefs

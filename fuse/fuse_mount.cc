@@ -330,31 +330,38 @@ class FuseMount::Ops {
   }
 
   // An open file whose path was just deleted by a remote entry: load the
-  // content it showed before (the newest complete write of the path's
-  // chain), or read it in ranges beyond the memory budget. A link or a
-  // symlink is not kept: its reads fail with EIO.
+  // content it showed before (the state of the path's chain before its
+  // last delete: a write, a revert to one, or a hard link, followed to its
+  // target's content), or read it in ranges beyond the memory budget. A
+  // path gone without a delete (its writer's key revoked) is not kept: its
+  // reads fail with EIO.
   static void KeepDeletedContent(FuseMount* m, OpenFile* f, const std::string& path) {
     if (f->loaded) return;
-    const PathNode* n = m->store_->view().Lookup(path);
+    const View& view = m->store_->view();
+    const PathNode* n = view.Lookup(path);
     if (!n) return;
-    for (auto it = n->chain().rbegin(); it != n->chain().rend(); ++it) {
-      const ViewEntry* ve = *it;
-      const Action a = ve->entry.action;
-      if (a == Action::kDelete || a == Action::kMode || a == Action::kAck || a == Action::kGrant ||
-          a == Action::kRevoke)
-        continue;
-      if (a != Action::kWrite || !ve->complete) return;  // a link, a symlink, a revert: not kept
-      if (!Fits(m, ve->entry.size)) {
-        f->reader = m->store_->OpenContent(ve);  // read in ranges, as over-budget files are
-        return;
-      }
-      auto content = m->store_->ReadContent(ve);
-      if (!content.ok()) return;
-      m->buffered_bytes_ += content->size();
-      f->data = std::move(content).value();
-      f->loaded = true;
+    size_t last_delete = n->chain().size();
+    while (last_delete > 0 && n->chain()[last_delete - 1]->entry.action != Action::kDelete) --last_delete;
+    if (last_delete == 0) return;
+    const NodeState before = view.StateBefore(n, last_delete - 1);
+    const ViewEntry* ve = nullptr;
+    if (before.kind == Kind::kFile) {
+      ve = before.content;
+    } else if (before.kind == Kind::kLink) {
+      auto target = m->store_->Stat(before.content->entry.content);
+      const PathNode* file = target.ok() ? Resolve(m, *target) : nullptr;
+      if (file && file->state().kind == Kind::kFile) ve = file->state().content;
+    }
+    if (!ve || !ve->complete) return;
+    if (!Fits(m, ve->entry.size)) {
+      f->reader = m->store_->OpenContent(ve);  // read in ranges, as over-budget files are
       return;
     }
+    auto content = m->store_->ReadContent(ve);
+    if (!content.ok()) return;
+    m->buffered_bytes_ += content->size();
+    f->data = std::move(content).value();
+    f->loaded = true;
   }
 
   // Before the file at `path` goes: the hard links that name it (a link

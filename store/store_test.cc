@@ -234,6 +234,17 @@ TEST_F(StoreTest, RevertRestoresAnEarlierRevision) {
   ASSERT_TRUE(s->Revert(root_, "/f", first.substr(0, 8)).ok());
   EXPECT_EQ(Read(*s, "/f"), "one");
   EXPECT_EQ(s->view().Lookup("/f")->chain().size(), 4u);
+
+  // What the path showed before each entry: nothing, "one", the long
+  // write, nothing (deleted), and "one" again after the revert.
+  const PathNode* n = s->view().Lookup("/f");
+  EXPECT_EQ(s->view().StateBefore(n, 0).kind, Kind::kNone);
+  EXPECT_EQ(s->view().StateBefore(n, 1).content, n->chain()[0]);
+  EXPECT_EQ(s->view().StateBefore(n, 2).content, n->chain()[1]);
+  EXPECT_EQ(s->view().StateBefore(n, 3).kind, Kind::kNone);
+  EXPECT_EQ(s->view().StateBefore(n, 4).content, n->chain()[0]);
+  EXPECT_EQ(s->view().StateBefore(n, 99), n->state());
+  EXPECT_EQ(s->view().StateBefore(n, 4).head, n->chain()[3]);
 }
 
 TEST_F(StoreTest, LinksSymlinksAndModes) {

@@ -314,14 +314,16 @@ void View::Recompute(PathNode* node, std::vector<Change>* changes, Action cause)
   MarkDirty(node);
 }
 
-void View::Fold(PathNode* node) {
+namespace {
+
+// The state the first `n` entries of `chain` fold to, and their grants.
+NodeState FoldChain(const std::vector<ViewEntry*>& chain, size_t n, std::map<PublicKey, bool>* grants) {
   NodeState s;
-  std::map<PublicKey, bool> grants;
   std::vector<NodeState> states;
-  states.reserve(node->chain_.size());
+  states.reserve(n);
   std::unordered_map<Hash, size_t, HashHasher> index;
-  for (size_t i = 0; i < node->chain_.size(); ++i) {
-    const ViewEntry* ve = node->chain_[i];
+  for (size_t i = 0; i < n; ++i) {
+    const ViewEntry* ve = chain[i];
     const Entry& e = ve->entry;
     if (e.action == Action::kRevert) {
       auto it = index.find(e.ContentHash());
@@ -330,14 +332,26 @@ void View::Fold(PathNode* node) {
         s.modified = ve;
       }
     } else {
-      Step(&s, &grants, ve);
+      Step(&s, grants, ve);
     }
     s.head = ve;
     index.emplace(ve->hash, i);
     states.push_back(s);
   }
-  node->state_ = s;
+  return s;
+}
+
+}  // namespace
+
+void View::Fold(PathNode* node) {
+  std::map<PublicKey, bool> grants;
+  node->state_ = FoldChain(node->chain_, node->chain_.size(), &grants);
   node->grants_ = std::move(grants);
+}
+
+NodeState View::StateBefore(const PathNode* node, size_t n) const {
+  std::map<PublicKey, bool> grants;
+  return FoldChain(node->chain_, std::min(n, node->chain_.size()), &grants);
 }
 
 void View::MarkDirty(PathNode* node) {

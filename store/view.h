@@ -178,6 +178,10 @@ class View {
   // INT_MAX when not authorized.
   int AuthorityLevel(const PublicKey& author, const PathNode* node) const;
 
+  // The state `node` had with only the first `n` entries of its chain:
+  // what it showed before the later ones (a delete) were applied.
+  NodeState StateBefore(const PathNode* node, size_t n) const;
+
   // The Merkle digest of a path (and so of its subtree); root = whole log.
   Hash Digest(const PathNode* node) const;
   Hash RootDigest() const { return root_ ? Digest(root_.get()) : Hash{}; }

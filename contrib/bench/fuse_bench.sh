@@ -109,10 +109,12 @@ drop_caches
 start_daemon
 t=$(now); read_all "$W/mnt/etc"; basefs_cold=$(since "$t")
 read -r basefs_warm tmpfs_warm warm_lo warm_hi < <(warm_pairs "$W/mnt/etc" "$W/tmpfs/etc")
+# A status field's value, or "-" (a binary from before the field).
+field() { grep -o "\"$1\": *[^,}]*" <<< "$status" | head -1 | sed 's/.*: *//; s/"//g' | grep . || echo -; }
 status=$("$BASEFS" --data-dir "$W/data" --json status bench)
-hold_state=$(grep -o '"fuse_latency_hold": *"[a-z]*"' <<< "$status" | cut -d'"' -f4)
-holds=$(grep -o '"fuse_latency_holds": *[0-9]*' <<< "$status" | grep -o '[0-9]*$')
-held_ms=$(grep -o '"fuse_latency_held_ms": *[0-9]*' <<< "$status" | grep -o '[0-9]*$')
+hold_state=$(field fuse_latency_hold)
+holds=$(field fuse_latency_holds)
+held_ms=$(field fuse_latency_held_ms)
 
 # --- Single-file latency (shell builtins: no process start in the loop) ------
 write_loop() { local f=$1 i; for ((i = 0; i < ROUNDS; i++)); do printf 'value = %d\n' "$i" > "$f"; done; }
