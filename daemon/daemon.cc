@@ -211,6 +211,8 @@ class Daemon : public DaemonHooks {
     dns_opts.recursors = opts_.recursors;
     dns_opts.self_node = node_name_;
     if (auto key = LoadKey(KeyPath(g_)); key.ok()) dns_opts.self_key = ToBase64(key->public_key);
+    // Test-only, like BASEFS_TEST_BLOCK_FILE: slow rebuilds.
+    if (const char* ms = std::getenv("BASEFS_TEST_DNS_BUILD_MS")) dns_opts.min_build_ms = std::strtoull(ms, nullptr, 10);
     BASEFS_ASSIGN_OR_RETURN(dns_, DnsService::Start(base_, clock_.get(), store_.get(), gossip_.get(), dns_opts));
     change_watchers_.push_back([this](const Change& c) { dns_->OnChange(c); });
     gossip_->Start(seeds);

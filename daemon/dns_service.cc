@@ -5,6 +5,7 @@
 #include <fstream>
 #include <iostream>
 #include <sstream>
+#include <thread>
 
 #include "cli/cluster_config.h"
 #include "zones/names.h"
@@ -60,6 +61,7 @@ DnsService::DnsService(event_base* base, Clock* clock, Store* store, Gossip* gos
     : base_(base), clock_(clock), store_(store), gossip_(gossip), opts_(std::move(options)) {}
 
 DnsService::~DnsService() {
+  worker_.reset();  // first: its work uses cache_, its dones this
   if (pending_) clock_->Cancel(pending_);
   health_.reset();
   server_.reset();
@@ -87,8 +89,9 @@ Result<std::unique_ptr<DnsService>> DnsService::Start(event_base* base, Clock* c
     raw->PublishMeta();
     raw->ScheduleRebuild();
   });
+  BASEFS_ASSIGN_OR_RETURN(s->worker_, LoopWorker::Start(base));
   s->PublishMeta();
-  s->Rebuild();
+  s->Rebuild(/*inline_build=*/true);  // answers from the first query on
   return s;
 }
 
@@ -132,25 +135,62 @@ void DnsService::ScheduleRebuild() {
   });
 }
 
-void DnsService::Rebuild() {
-  const uint64_t start = clock_->NowMs();
-  ProjectionInput in;
-  in.domain = "basefs.";
+struct DnsService::RebuildJob {
+  // From the loop:
+  ProjectionInput in;  // but its files:
+  std::vector<SharedSource> files;
+  std::vector<BadFile> bad;
+  const AnswerTable* current = nullptr;  // stays the served table until Finish
+  std::map<std::string, uint32_t> serials;
+  uint32_t now_s = 0;
+  uint64_t start_ms = 0, collected_ms = 0;
+  // From the worker:
+  std::map<std::string, HealthCheck> checks;
+  size_t bad_files = 0;
+  Result<std::unique_ptr<AnswerTable>> table = Invalid("not built");
+  uint64_t project_us = 0, build_us = 0;
+};
+
+void DnsService::Rebuild(bool inline_build) {
+  if (building_) {
+    rebuild_again_ = true;  // Finish schedules it
+    return;
+  }
+  auto job = std::make_shared<RebuildJob>();
+  job->start_ms = clock_->NowMs();
+  job->in.domain = "basefs.";
   if (auto text = store_->ReadFile("/.cluster"); text.ok())
-    if (auto cc = ParseClusterConfig(*text); cc.ok()) in.domain = cc->domain;
-  in.self_node = opts_.self_node;
+    if (auto cc = ParseClusterConfig(*text); cc.ok()) job->in.domain = cc->domain;
+  job->in.self_node = opts_.self_node;
   for (const Member& m : gossip_->Members()) {
     const NodeMeta meta = ParseNodeMeta(m.meta);
-    in.members.push_back(MemberView{m.name, HostOf(m.addr),
-                                    m.state == MemberState::kAlive || m.state == MemberState::kSuspect, meta.key,
-                                    meta.down});
+    job->in.members.push_back(MemberView{m.name, HostOf(m.addr),
+                                         m.state == MemberState::kAlive || m.state == MemberState::kSuspect,
+                                         meta.key, meta.down});
   }
-  std::vector<BadFile> bad;
-  in.files = CollectSources(*store_, &bad);
+  job->files = CollectSharedSources(*store_, &job->bad, &sources_);
+  job->current = server_->table();
+  job->serials = serials_;
+  job->now_s = static_cast<uint32_t>(::time(nullptr));
+  job->collected_ms = clock_->NowMs();
+  building_ = true;
+  if (inline_build) {
+    Build(job.get());
+    Finish(job.get());
+    return;
+  }
+  worker_->Run([this, job] { Build(job.get()); }, [this, job] { Finish(job.get()); });
+}
 
+// On the worker thread: touches only the job, cache_ and refused_scripts_.
+void DnsService::Build(RebuildJob* job) {
+  const auto t0 = std::chrono::steady_clock::now();
+  // Copied here (allocating on this thread, not the loop's).
+  job->in.files.reserve(job->files.size());
+  for (const SharedSource& f : job->files) job->in.files.push_back(*f);
+  job->files = {};
   // Checks of the instances this node owns.
-  std::map<std::string, HealthCheck> checks;
-  for (const SourceFile& f : in.files) {
+  for (const SourceFile& f : job->in.files) {
     if (f.path.rfind("/services/", 0) != 0) continue;
     const size_t slash = f.path.find('/', 10);
     if (slash == std::string::npos) continue;
@@ -168,41 +208,58 @@ void DnsService::Rebuild() {
                   << ": it was not written with this node's key" << std::endl;
       continue;
     }
-    checks[id] = s->check;
+    job->checks[id] = s->check;
   }
-  health_->SetChecks(checks);
-
-  const uint64_t collected = clock_->NowMs();
-  in.cache = &cache_;
-  Projection p = Project(in);
+  job->in.cache = &cache_;
+  Projection p = Project(job->in);
   cache_.Sweep();
-  const uint64_t projected = clock_->NowMs();
-  bad_files_ = bad.size() + p.bad_files.size();
+  // Freed here, not on the loop that gets the job back.
+  job->in = ProjectionInput{};
+  job->bad_files = job->bad.size() + p.bad_files.size();
+  job->bad = {};
+  const auto t1 = std::chrono::steady_clock::now();
   std::vector<uint32_t> serials;
-  const uint32_t now_s = static_cast<uint32_t>(::time(nullptr));
-  const AnswerTable* current = server_->table();
   for (const Zone& z : p.zones) {
-    uint32_t& serial = serials_[z.apex];
-    const Zone* before = current ? current->source(z.apex) : nullptr;
-    if (!before || !(*before == z)) serial = std::max(serial + 1, now_s);
+    uint32_t& serial = job->serials[z.apex];
+    const Zone* before = job->current ? job->current->source(z.apex) : nullptr;
+    if (!before || !(*before == z)) serial = std::max(serial + 1, job->now_s);
     serials.push_back(serial);
   }
-  auto table = AnswerTable::Build(std::move(p.zones), serials, current);
-  if (!table.ok()) {
-    std::cerr << "basefs: cannot build DNS answers: " << table.status().message() << std::endl;
+  job->table = AnswerTable::Build(std::move(p.zones), serials, job->current);
+  if (opts_.min_build_ms) std::this_thread::sleep_until(t0 + std::chrono::milliseconds(opts_.min_build_ms));
+  const auto t2 = std::chrono::steady_clock::now();
+  job->project_us = std::chrono::duration_cast<std::chrono::microseconds>(t1 - t0).count();
+  job->build_us = std::chrono::duration_cast<std::chrono::microseconds>(t2 - t1).count();
+}
+
+void DnsService::Finish(RebuildJob* job) {
+  building_ = false;
+  health_->SetChecks(job->checks);
+  serials_ = std::move(job->serials);
+  bad_files_ = job->bad_files;
+  if (!job->table.ok()) {
+    std::cerr << "basefs: cannot build DNS answers: " << job->table.status().message() << std::endl;
   } else {
-    server_->SetTable(std::shared_ptr<const AnswerTable>(std::move(table).value()));
+    std::shared_ptr<const AnswerTable> old =
+        server_->SetTable(std::shared_ptr<const AnswerTable>(std::move(job->table).value()));
+    // Freeing a large table takes as long as building one: not on the loop.
+    if (old) worker_->Run([old = std::move(old)]() mutable { old.reset(); }, nullptr);
   }
   ++rebuilds_;
   last_rebuild_ms_ = clock_->NowMs();
-  last_duration_ms_ = last_rebuild_ms_ - start;
+  last_duration_ms_ = last_rebuild_ms_ - job->start_ms;
   if (std::getenv("BASEFS_TRACE"))
-    std::cerr << "trace dns rebuild at " << std::chrono::duration_cast<std::chrono::microseconds>(
-                                               std::chrono::system_clock::now().time_since_epoch())
-                                               .count()
-              << " collect " << collected - start << " ms, project " << projected - collected
-              << " ms, build " << last_rebuild_ms_ - projected << " ms ("
+    std::cerr << "trace dns rebuild at "
+              << std::chrono::duration_cast<std::chrono::microseconds>(
+                     std::chrono::system_clock::now().time_since_epoch())
+                     .count()
+              << " collect " << job->collected_ms - job->start_ms << " ms, project " << job->project_us / 1000
+              << " ms, build " << job->build_us / 1000 << " ms, all " << last_duration_ms_ << " ms ("
               << (server_->table() ? server_->table()->answers_built() : 0) << " answers built)" << std::endl;
+  if (rebuild_again_) {
+    rebuild_again_ = false;
+    ScheduleRebuild();
+  }
 }
 
 nlohmann::ordered_json DnsService::StatusJson() const {
@@ -214,6 +271,7 @@ nlohmann::ordered_json DnsService::StatusJson() const {
           {"zones", zones},
           {"names", server_->table() ? server_->table()->name_count() : 0},
           {"rebuilds", rebuilds_},
+          {"rebuilding", building_},
           {"last_rebuild_ms", last_duration_ms_},
           {"health_checks", health_->check_count()},
           {"health_failing", health_->failing().size()},

@@ -68,8 +68,12 @@ class DnsServer {
   DnsServer(const DnsServer&) = delete;
   DnsServer& operator=(const DnsServer&) = delete;
 
-  // Serves `table` from the next query on (null: nothing is ours).
-  void SetTable(std::shared_ptr<const AnswerTable> table) { table_ = std::move(table); }
+  // Serves `table` from the next query on (null: nothing is ours). Returns
+  // the table served before, for the caller to free where it likes.
+  std::shared_ptr<const AnswerTable> SetTable(std::shared_ptr<const AnswerTable> table) {
+    std::swap(table_, table);
+    return table;
+  }
   const AnswerTable* table() const { return table_.get(); }
   const std::string& local_address() const { return local_; }
   const DnsCounters& counters() const { return counters_; }

@@ -127,6 +127,26 @@ TEST_F(DnsDaemonTest, PublishOnOneNodeIsAnsweredByAnotherAndLivenessFollowsMembe
   EXPECT_TRUE(Has(Dig(a, "SRV web.service.basefs."), "a1.web.instance.basefs."));
 }
 
+// Rebuilds run on a worker thread, one at a time: a change that arrives
+// while one runs is served by the next (it is not lost).
+TEST_F(DnsDaemonTest, AChangeArrivingDuringARebuildIsServed) {
+  ASSERT_EQ(Cli("a", "bootstrap demo").code, 0);
+  ::setenv("BASEFS_TEST_DNS_BUILD_MS", "1000", 1);  // long enough to publish into
+  Node a = Start("a", "demo", {});
+  ::unsetenv("BASEFS_TEST_DNS_BUILD_MS");
+  const auto rebuilding = [&] {
+    return json::parse(Cli("a", "status demo --json").out)["dns_server"]["rebuilding"].get<bool>();
+  };
+  ASSERT_EQ(Cli("a", "publish demo first i --port 1 --address 192.0.2.1").code, 0);
+  ASSERT_TRUE(testing::WaitFor(rebuilding, 15s));
+  ASSERT_EQ(Cli("a", "publish demo second i --port 2 --address 192.0.2.2").code, 0);
+  const bool landed_during = rebuilding();  // (it lasts 1 s: the publish takes a few ms)
+  EXPECT_TRUE(testing::WaitFor([&] { return Dig(a, "A second.service.basefs.") == "192.0.2.2\n"; }, 15s))
+      << Dig(a, "A second.service.basefs.");
+  EXPECT_EQ(Dig(a, "A first.service.basefs."), "192.0.2.1\n");
+  EXPECT_TRUE(landed_during) << "the second publish did not land in a rebuild: the test proved nothing";
+}
+
 TEST_F(DnsDaemonTest, AxfrGivesAZoneThatNamedCheckzoneAccepts) {
   ASSERT_EQ(Cli("a", "bootstrap demo").code, 0);
   Node a = Start("a", "demo", {});
