@@ -398,7 +398,8 @@ int CmdStatus(Io& io, const Globals& g, const std::string& name) {
            {"root_key", ToBase64(v.root_key())},
            {"seeds", cc.seeds},
            {"daemon", io.daemon != nullptr},
-           {"bad_files", BadFilesJson(*store)}};
+           // (A daemon gives those of its last DNS rebuild.)
+           {"bad_files", io.daemon ? json::array() : BadFilesJson(*store)}};
   const json extra = io.daemon ? io.daemon->StatusJson() : json::object();
   for (const auto& item : extra.items()) out[item.key()] = item.value();
   if (extra.contains("node_name")) out["node"] = extra["node_name"];
@@ -413,7 +414,9 @@ int CmdStatus(Io& io, const Globals& g, const std::string& name) {
               << "paths:       " << v.path_count() << "\n"
               << "node:        " << out["node"].get<std::string>() << "\n"
               << "daemon:      " << (io.daemon ? "running" : "not running") << "\n";
-    for (const auto& item : extra.items()) io.out << item.key() << ": " << item.value().dump(-1, ' ', false, json::error_handler_t::replace) << "\n";
+    for (const auto& item : extra.items())
+      if (item.key() != "bad_files")
+        io.out << item.key() << ": " << item.value().dump(-1, ' ', false, json::error_handler_t::replace) << "\n";
     const json& bad = out["bad_files"];
     io.out << "bad files:   " << bad.size() << (bad.empty() ? "" : " (skipped when serving DNS)") << "\n";
     for (const auto& b : bad)

@@ -146,7 +146,6 @@ struct DnsService::RebuildJob {
   uint64_t start_ms = 0, collected_ms = 0;
   // From the worker:
   std::map<std::string, HealthCheck> checks;
-  size_t bad_files = 0;
   Result<std::unique_ptr<AnswerTable>> table = Invalid("not built");
   uint64_t project_us = 0, build_us = 0;
 };
@@ -215,8 +214,7 @@ void DnsService::Build(RebuildJob* job) {
   cache_.Sweep();
   // Freed here, not on the loop that gets the job back.
   job->in = ProjectionInput{};
-  job->bad_files = job->bad.size() + p.bad_files.size();
-  job->bad = {};
+  for (BadFile& b : p.bad_files) job->bad.push_back(std::move(b));
   const auto t1 = std::chrono::steady_clock::now();
   std::vector<uint32_t> serials;
   for (const Zone& z : p.zones) {
@@ -236,7 +234,7 @@ void DnsService::Finish(RebuildJob* job) {
   building_ = false;
   health_->SetChecks(job->checks);
   serials_ = std::move(job->serials);
-  bad_files_ = job->bad_files;
+  bad_files_ = std::move(job->bad);
   if (!job->table.ok()) {
     std::cerr << "basefs: cannot build DNS answers: " << job->table.status().message() << std::endl;
   } else {

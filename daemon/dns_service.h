@@ -69,6 +69,9 @@ class DnsService {
   void OnMembership();
 
   const std::string& local_address() const { return server_->local_address(); }
+  // The files the last rebuild skipped, with the reason (what `basefs
+  // status` shows: computing them again would stall the loop).
+  const std::vector<BadFile>& bad_files() const { return bad_files_; }
   nlohmann::ordered_json StatusJson() const;
 
  private:
@@ -93,7 +96,7 @@ class DnsService {
   Clock::TimerId pending_ = 0;
   uint64_t last_rebuild_ms_ = 0, last_duration_ms_ = 0;
   uint64_t rebuilds_ = 0;
-  size_t bad_files_ = 0;
+  std::vector<BadFile> bad_files_;  // of the last rebuild
   std::map<std::string, uint32_t> serials_;  // zone apex -> SOA serial
   // The rebuild runs on worker_ (one at a time: building_); a change meanwhile
   // asks for another when it is done.
