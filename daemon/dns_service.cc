@@ -62,6 +62,7 @@ DnsService::DnsService(event_base* base, Clock* clock, Store* store, Gossip* gos
 
 DnsService::~DnsService() {
   worker_.reset();  // first: its work uses cache_, its dones this
+  reaper_.reset();
   if (pending_) clock_->Cancel(pending_);
   health_.reset();
   server_.reset();
@@ -90,6 +91,7 @@ Result<std::unique_ptr<DnsService>> DnsService::Start(event_base* base, Clock* c
     raw->ScheduleRebuild();
   });
   BASEFS_ASSIGN_OR_RETURN(s->worker_, LoopWorker::Start(base));
+  BASEFS_ASSIGN_OR_RETURN(s->reaper_, LoopWorker::Start(base));
   s->PublishMeta();
   s->Rebuild(/*inline_build=*/true);  // answers from the first query on
   return s;
@@ -137,8 +139,7 @@ void DnsService::ScheduleRebuild() {
 
 struct DnsService::RebuildJob {
   // From the loop:
-  ProjectionInput in;  // but its files:
-  std::vector<SharedSource> files;
+  ProjectionInput in;
   std::vector<BadFile> bad;
   const AnswerTable* current = nullptr;  // stays the served table until Finish
   std::map<std::string, uint32_t> serials;
@@ -167,29 +168,26 @@ void DnsService::Rebuild(bool inline_build) {
                                          m.state == MemberState::kAlive || m.state == MemberState::kSuspect,
                                          meta.key, meta.down});
   }
-  job->files = CollectSharedSources(*store_, &job->bad, &sources_);
+  job->in.shared_files = CollectSharedSources(*store_, &job->bad, &sources_);
   job->current = server_->table();
   job->serials = serials_;
   job->now_s = static_cast<uint32_t>(::time(nullptr));
   job->collected_ms = clock_->NowMs();
   building_ = true;
   if (inline_build) {
-    Build(job.get());
+    Build(job.get(), /*test_delay=*/false);
     Finish(job.get());
     return;
   }
-  worker_->Run([this, job] { Build(job.get()); }, [this, job] { Finish(job.get()); });
+  worker_->Run([this, job] { Build(job.get(), /*test_delay=*/true); }, [this, job] { Finish(job.get()); });
 }
 
 // On the worker thread: touches only the job, cache_ and refused_scripts_.
-void DnsService::Build(RebuildJob* job) {
+void DnsService::Build(RebuildJob* job, bool test_delay) {
   const auto t0 = std::chrono::steady_clock::now();
-  // Copied here (allocating on this thread, not the loop's).
-  job->in.files.reserve(job->files.size());
-  for (const SharedSource& f : job->files) job->in.files.push_back(*f);
-  job->files = {};
   // Checks of the instances this node owns.
-  for (const SourceFile& f : job->in.files) {
+  for (const SharedSource& file : job->in.shared_files) {
+    const SourceFile& f = *file;
     if (f.path.rfind("/services/", 0) != 0) continue;
     const size_t slash = f.path.find('/', 10);
     if (slash == std::string::npos) continue;
@@ -224,7 +222,8 @@ void DnsService::Build(RebuildJob* job) {
     serials.push_back(serial);
   }
   job->table = AnswerTable::Build(std::move(p.zones), serials, job->current);
-  if (opts_.min_build_ms) std::this_thread::sleep_until(t0 + std::chrono::milliseconds(opts_.min_build_ms));
+  if (test_delay && opts_.min_build_ms)
+    std::this_thread::sleep_until(t0 + std::chrono::milliseconds(opts_.min_build_ms));
   const auto t2 = std::chrono::steady_clock::now();
   job->project_us = std::chrono::duration_cast<std::chrono::microseconds>(t1 - t0).count();
   job->build_us = std::chrono::duration_cast<std::chrono::microseconds>(t2 - t1).count();
@@ -240,8 +239,9 @@ void DnsService::Finish(RebuildJob* job) {
   } else {
     std::shared_ptr<const AnswerTable> old =
         server_->SetTable(std::shared_ptr<const AnswerTable>(std::move(job->table).value()));
-    // Freeing a large table takes as long as building one: not on the loop.
-    if (old) worker_->Run([old = std::move(old)]() mutable { old.reset(); }, nullptr);
+    // Freeing a large table takes as long as building one: not on the loop,
+    // nor ahead of the next rebuild.
+    if (old) reaper_->Run([old = std::move(old)]() mutable { old.reset(); }, nullptr);
   }
   ++rebuilds_;
   last_rebuild_ms_ = clock_->NowMs();

@@ -81,7 +81,7 @@ class DnsService {
   // Collects the input on the loop; projects and builds on the worker
   // (inline_build: here, at once), then Finish swaps the table in.
   void Rebuild(bool inline_build = false);
-  void Build(RebuildJob* job);
+  void Build(RebuildJob* job, bool test_delay);
   void Finish(RebuildJob* job);
   void PublishMeta();
 
@@ -106,6 +106,7 @@ class DnsService {
   std::set<std::string> refused_scripts_;  // worker: (path, content) of scripts not run, logged once
   std::string meta_;
   std::unique_ptr<LoopWorker> worker_;
+  std::unique_ptr<LoopWorker> reaper_;  // frees replaced tables
 };
 
 }  // namespace basefs

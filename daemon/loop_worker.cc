@@ -6,6 +6,9 @@
 
 #include <cerrno>
 #include <cstring>
+#include <exception>
+#include <iostream>
+#include <system_error>
 
 namespace basefs {
 
@@ -15,7 +18,11 @@ Result<std::unique_ptr<LoopWorker>> LoopWorker::Start(event_base* base) {
   if (w->fd_ < 0) return IOError(std::string("eventfd: ") + std::strerror(errno));
   w->ev_ = event_new(base, w->fd_, EV_READ | EV_PERSIST, &LoopWorker::OnWake, w.get());
   if (!w->ev_ || event_add(w->ev_, nullptr) != 0) return IOError("cannot watch the worker's eventfd");
-  w->thread_ = std::thread([raw = w.get()] { raw->Loop(); });
+  try {
+    w->thread_ = std::thread([raw = w.get()] { raw->Loop(); });
+  } catch (const std::system_error& e) {
+    return IOError(std::string("cannot start a worker thread: ") + e.what());
+  }
   return w;
 }
 
@@ -53,15 +60,19 @@ void LoopWorker::Loop() {
       t = std::move(todo_.front());
       todo_.pop_front();
     }
-    if (t.work) t.work();
+    try {
+      if (t.work) t.work();
+    } catch (const std::exception& e) {
+      std::cerr << "basefs: a background task failed: " << e.what() << std::endl;
+    }
     t.work = nullptr;  // what it held goes here, off the loop
     {
       std::lock_guard<std::mutex> lock(mu_);
       finished_.push_back(std::move(t));
     }
     const uint64_t one = 1;
-    // A full counter (never, at 2^64 - 2) or a closed fd at shutdown only
-    // delays the loop's wake-up; the task stays queued.
+    // (It cannot fail: the counter would have to reach 2^64 - 2, and the fd
+    // is closed only after this thread is joined.)
     (void)!::write(fd_, &one, sizeof one);
   }
 }

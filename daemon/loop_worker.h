@@ -2,11 +2,11 @@
 // (the DNS rebuild's projection and answer building, the destruction of a
 // large table). Each task's `work` runs on the worker thread, in the order
 // given, and its `done` then runs on the loop: an eventfd the loop watches
-// wakes it.
+// wakes it. A `work` that throws is logged, and its `done` still runs.
 //
-// Thread-safety: Run(), Post() and the destructor on the loop thread. A
-// `work` must touch only what its caller handed over to it until its
-// `done` runs.
+// Thread-safety: Run() and the destructor on the loop thread. A `work`
+// must touch only what its caller handed over to it until its `done` runs.
+// Lifetime: the event_base must outlive the worker.
 #pragma once
 
 #include <condition_variable>

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <stdexcept>
 #include <thread>
 #include <vector>
 
@@ -85,26 +86,41 @@ TEST_F(LoopWorkerTest, WhatAWorkHoldsIsReleasedOnTheWorker) {
   EXPECT_TRUE(released_elsewhere);
 }
 
-TEST_F(LoopWorkerTest, DestroyingWaitsForTheRunningWorkAndRunsNoDone) {
-  std::atomic<bool> started{false}, release{false}, finished{false}, destroyed{false};
-  bool done = false;
+TEST_F(LoopWorkerTest, DestroyingWaitsForTheRunningWork) {
+  std::atomic<bool> started{false}, release{false}, finished{false};
   worker_->Run(
       [&] {
         started = true;
         while (!release) std::this_thread::yield();
         finished = true;
       },
-      [&] { done = true; });
+      nullptr);
   while (!started) std::this_thread::yield();
-  std::thread destroyer([&] {
-    worker_.reset();
-    destroyed = true;
-  });
-  EXPECT_FALSE(destroyed) << "it cannot be gone while its work runs";
+  std::thread destroyer([&] { worker_.reset(); });
   release = true;
   destroyer.join();
-  EXPECT_TRUE(finished);
+  EXPECT_TRUE(finished) << "the destructor returned before the work it was running ended";
+}
+
+TEST_F(LoopWorkerTest, ADoneTheLoopHasNotRunIsDroppedAtDestruction) {
+  std::atomic<bool> worked{false};
+  bool done = false;
+  worker_->Run([&] { worked = true; }, [&] { done = true; });
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (!worked && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
+  ASSERT_TRUE(worked);
+  worker_.reset();  // the loop never ran: the done waits in vain
   EXPECT_FALSE(done);
+}
+
+TEST_F(LoopWorkerTest, AWorkThatThrowsStillGetsItsDone) {
+  bool done = false;
+  worker_->Run([] { throw std::runtime_error("no"); }, [&] { done = true; });
+  ASSERT_TRUE(LoopUntil([&] { return done; }));
+  // And the worker goes on.
+  bool again = false;
+  worker_->Run([] {}, [&] { again = true; });
+  ASSERT_TRUE(LoopUntil([&] { return again; }));
 }
 
 }  // namespace

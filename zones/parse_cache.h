@@ -7,7 +7,8 @@
 // after each projection, drops the entries that projection did not use, so
 // the cache holds at most the contents of two successive projections.
 //
-// Thread-compatible: one owner (the daemon's DNS service, on its loop).
+// Thread-compatible: one owner (the daemon's DNS service, on its rebuild
+// worker thread).
 #pragma once
 
 #include <string>

@@ -239,7 +239,12 @@ Projection Project(const ProjectionInput& in) {
   cluster.Add("lb._dns-sd._udp." + d, LDNS_RR_TYPE_PTR, kNsTtl, d);
 
   std::map<std::string, ZoneBuilder, std::less<>> zones;
-  for (const SourceFile& f : in.files) {
+  std::vector<const SourceFile*> files;
+  files.reserve(in.files.size() + in.shared_files.size());
+  for (const SourceFile& f : in.files) files.push_back(&f);
+  for (const auto& f : in.shared_files) files.push_back(f.get());
+  for (const SourceFile* file : files) {
+    const SourceFile& f = *file;
     const std::vector<std::string> parts = SplitPath(f.path);
     auto bad = [&](std::string reason) { out.bad_files.push_back(BadFile{f.path, std::move(reason)}); };
     if (parts.empty()) continue;

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <set>
 #include <string>
 #include <vector>
@@ -72,6 +73,10 @@ struct ProjectionInput {
   std::string self_node;  // this node's name (SOA MNAME)
   std::vector<MemberView> members;
   std::vector<SourceFile> files;
+  // More files, held elsewhere (the daemon's zones/sources.h cache; they
+  // are immutable, so another thread may hold them too): projected after
+  // `files`.
+  std::vector<std::shared_ptr<const SourceFile>> shared_files;
   ParseCache* cache = nullptr;  // optional (zones/parse_cache.h); the output is the same without
 };
 

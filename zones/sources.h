@@ -16,7 +16,7 @@ namespace basefs {
 inline constexpr size_t kMaxZoneFileBytes = 256 * 1024;
 inline constexpr size_t kMaxSourceFiles = 100000;
 
-using SharedSource = std::shared_ptr<const SourceFile>;
+using SharedSource = std::shared_ptr<const SourceFile>;  // as in ProjectionInput::shared_files
 
 // The files the last collection read, by path and entry: a rebuild after
 // one change reads and allocates for one file, not for every file.
