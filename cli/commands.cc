@@ -366,9 +366,19 @@ int CmdShow(Io& io, const Globals& g, const std::string& name) {
   return 0;
 }
 
+}  // namespace
+
+json BadFilesJson(const std::vector<BadFile>& bad) {
+  json out = json::array();
+  for (const auto& b : bad) out.push_back(json{{"path", b.path}, {"reason", b.reason}});
+  return out;
+}
+
+namespace {
+
 // Service and zone files that do not parse, with the reason: a function of
 // the files alone, so it needs no daemon.
-json BadFilesJson(const Store& store) {
+json StoreBadFilesJson(const Store& store) {
   ProjectionInput in;
   in.domain = "basefs.";
   std::vector<BadFile> bad;
@@ -376,9 +386,7 @@ json BadFilesJson(const Store& store) {
   if (auto text = store.ReadFile("/.cluster"); text.ok())
     if (auto cc = ParseClusterConfig(*text); cc.ok()) in.domain = cc->domain;
   for (auto& b : Project(in).bad_files) bad.push_back(std::move(b));
-  json out = json::array();
-  for (const auto& b : bad) out.push_back(json{{"path", b.path}, {"reason", b.reason}});
-  return out;
+  return BadFilesJson(bad);
 }
 
 int CmdStatus(Io& io, const Globals& g, const std::string& name) {
@@ -399,7 +407,7 @@ int CmdStatus(Io& io, const Globals& g, const std::string& name) {
            {"seeds", cc.seeds},
            {"daemon", io.daemon != nullptr},
            // (A daemon gives those of its last DNS rebuild.)
-           {"bad_files", io.daemon ? json::array() : BadFilesJson(*store)}};
+           {"bad_files", io.daemon ? json::array() : StoreBadFilesJson(*store)}};
   const json extra = io.daemon ? io.daemon->StatusJson() : json::object();
   for (const auto& item : extra.items()) out[item.key()] = item.value();
   if (extra.contains("node_name")) out["node"] = extra["node_name"];

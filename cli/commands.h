@@ -96,6 +96,10 @@ struct Io {
 // Parses and runs one command line (args exclude the program name).
 int Execute(const std::vector<std::string>& args, Io& io);
 
+struct BadFile;
+// `basefs status`'s bad_files: [{path, reason}].
+nlohmann::ordered_json BadFilesJson(const std::vector<BadFile>& bad);
+
 std::string DefaultDataDir();
 std::string KeyPath(const Globals& g);
 // The per-filesystem directory and the control socket inside it.

@@ -272,9 +272,7 @@ class Daemon : public DaemonHooks {
            {"entries_new", c.entries_new},
            {"entries_rejected", c.entries_rejected}}}};
     // What the last DNS rebuild skipped (the command would compute it anew).
-    json bad = json::array();
-    for (const BadFile& b : dns_->bad_files()) bad.push_back(json{{"path", b.path}, {"reason", b.reason}});
-    j["bad_files"] = std::move(bad);
+    j["bad_files"] = BadFilesJson(dns_->bad_files());
     if (latency_hold_) {
       j["fuse_latency_hold"] = opts_.latency_hold_ms == 0    ? "off"
                                : !latency_hold_->available() ? "unavailable"
