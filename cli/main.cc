@@ -13,6 +13,7 @@
 
 #include "cli/commands.h"
 #include "daemon/control_format.h"
+#include "daemon/clone.h"
 #include "daemon/daemon.h"
 
 namespace basefs {
@@ -76,22 +77,17 @@ int main(int argc, char** argv) {
   io.read_stdin = [] {
     return std::string(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
   };
-  std::string data_dir_for_forward;
-  io.forward = [](const std::string& name, const std::vector<std::string>& fwd, const std::string& in,
-                  const std::string& key_secret, const std::string& key_error) {
-    // fwd starts with "--data-dir ABS": the socket lives there.
-    basefs::Globals g;
-    g.data_dir = fwd.at(1);
-    return basefs::Forward(basefs::ControlSocketPath(g, name), {fwd, in, key_secret, key_error});
+  io.forward = [](const basefs::DataDir& data_dir, const std::string& name, const basefs::ControlRequest& request) {
+    return basefs::Forward(data_dir.ControlSocket(name), request);
   };
-  io.run_daemon = [](const basefs::Globals& g, const basefs::RunOptions& opts) {
-    return basefs::RunDaemon(g, opts);
+  io.run_daemon = [](const basefs::DaemonOptions& options) {
+    return basefs::RunDaemon(options, basefs::RunClientCommand);
   };
-  io.clone = [](const basefs::Globals& g, const std::string& name, const std::string& addr,
+  io.clone = [](const basefs::DataDir& data_dir, const std::string& name, const std::string& addr,
                 const std::string& cluster_key_file) {
     auto ring = basefs::LoadKeyring(cluster_key_file);
     if (!ring.ok()) return ring.status();
-    return basefs::CloneFilesystem(g, name, addr, *ring, std::cerr);
+    return basefs::CloneFilesystem(data_dir, name, addr, *ring, std::cerr);
   };
   const int code = basefs::Execute(args, io);
   std::cout.flush();

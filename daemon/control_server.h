@@ -14,7 +14,7 @@
 #include <string>
 
 #include "daemon/control_format.h"
-#include "store/result.h"
+#include "base/result.h"
 
 struct event_base;
 struct evconnlistener;

@@ -1,25 +1,50 @@
 // The basefs daemon: one process, one libevent loop, serving one
-// filesystem — its store, gossip (replicate/), and the control socket for
-// `basefs CMD`. `basefs run` and `basefs mount` call RunDaemon, which stays
-// in the foreground until SIGINT or SIGTERM (then it leaves the cluster
-// gracefully and exits 0).
+// filesystem — its store, gossip and sync (replicate/), DNS (dns/), change
+// handlers, the FUSE mount (fuse/) and the control socket on which
+// `basefs CMD` hands commands to it.
+//
+// RunDaemon is the composition root: it builds every subsystem from
+// DaemonOptions (daemon/options.h) and wires their seams, and stays in the
+// foreground until SIGINT or SIGTERM (then it leaves the cluster
+// gracefully and returns 0). The commands a client sends are run by the
+// caller's CommandRunner (the command line, cli/), which gets the
+// daemon's DaemonHooks: the daemon knows nothing of the command line.
 #pragma once
 
-#include "cli/commands.h"
-#include "replicate/gossip_format.h"
+#include <functional>
+
+#include <nlohmann/json.hpp>
+
+#include "daemon/control_format.h"
+#include "daemon/options.h"
+#include "store/store.h"
 
 namespace basefs {
 
-int RunDaemon(const Globals& g, const RunOptions& opts);
+struct BadFile;
 
-// The keyring of a --cluster-key file ("" = none: an empty keyring).
-Result<Keyring> LoadKeyring(const std::string& path);
+// What a running daemon offers to the commands it runs for its clients.
+// Loop thread only; valid for the duration of one command.
+class DaemonHooks {
+ public:
+  virtual ~DaemonHooks() = default;
+  // The daemon's store if it serves `name`, else nullptr.
+  virtual Store* StoreFor(const std::string& name) = 0;
+  // `basefs members` rows: name, address, state, incarnation, meta.
+  virtual nlohmann::ordered_json Members() = 0;
+  // Extra `basefs status` fields (ports, members, counters, bad files).
+  virtual nlohmann::ordered_json StatusJson() = 0;
+};
 
-// `basefs get`: clones filesystem `name` from the node at `addr` into the
-// data directory, or resumes an interrupted clone; with keys, the session
-// is sealed with them (a node with a cluster key serves no one without).
-// Progress goes to `progress` (a bar on a terminal, plain lines otherwise).
-Status CloneFilesystem(const Globals& g, const std::string& name, const std::string& addr, const Keyring& keyring,
-                       std::ostream& progress);
+// Runs one control-socket request (a command line with the client's
+// standard input and key) and answers it. Called on the loop.
+using CommandRunner = std::function<ControlResponse(const ControlRequest&, DaemonHooks&)>;
+
+// Runs the daemon until it is stopped; 0 after a graceful stop, 1 (with
+// one line on stderr) when it cannot start.
+int RunDaemon(const DaemonOptions& options, CommandRunner run_command);
+
+// `basefs status`'s bad_files: [{path, reason}].
+nlohmann::ordered_json BadFilesJson(const std::vector<BadFile>& bad);
 
 }  // namespace basefs

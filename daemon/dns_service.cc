@@ -7,19 +7,23 @@
 #include <sstream>
 #include <thread>
 
-#include "cli/cluster_config.h"
+#include "base/log.h"
+#include "base/wall_clock.h"
+#include "base/cluster_config.h"
+#include "base/crypto.h"
+#include "base/host_port.h"
+#include "replicate/gossip_format.h"
 #include "zones/names.h"
 #include "zones/parse_cache.h"
-#include "replicate/gossip_format.h"
-#include "store/crypto.h"
 #include "zones/sources.h"
 
 namespace basefs {
 namespace {
 
-std::string HostOf(const std::string& hp) {
-  if (!hp.empty() && hp[0] == '[') return hp.substr(1, hp.find(']') - 1);
-  return hp.substr(0, hp.rfind(':'));
+// A member's advertised host ("" if its gossiped address does not parse).
+std::string HostOf(const std::string& address) {
+  auto hp = ParseHostPort(address);
+  return hp.ok() ? hp->host : "";
 }
 
 }  // namespace
@@ -80,9 +84,11 @@ Result<std::unique_ptr<DnsService>> DnsService::Start(event_base* base, Clock* c
     ss << in.rdbuf();
     fo.upstreams = ParseResolvConf(ss.str());
   }
-  for (auto& u : fo.upstreams)  // --recursor ADDR: port 53
-    if (u.find(':') == std::string::npos) u += ":53";
-    else if (u.front() != '[' && u.find(':') != u.rfind(':')) u = "[" + u + "]:53";
+  for (auto& u : fo.upstreams) {  // --recursor ADDR: port 53
+    auto hp = ParseHostPort(u, {.default_port = 53});
+    if (!hp.ok()) return Invalid("bad --recursor '" + u + "': " + hp.status().message());
+    u = hp->ToString();
+  }
   BASEFS_ASSIGN_OR_RETURN(s->forwarder_, Forwarder::Create(base, clock, fo));
   BASEFS_ASSIGN_OR_RETURN(s->server_, DnsServer::Start(base, s->opts_.server, s->forwarder_.get()));
   DnsService* raw = s.get();
@@ -105,8 +111,7 @@ void DnsService::PublishMeta() {
   size_t dropped = 0;
   const std::string meta = FormatNodeMeta(m, &dropped);
   if (dropped)
-    std::cerr << "basefs: " << dropped << " failing health checks do not fit the gossip meta; those instances stay in DNS"
-              << std::endl;
+    LogWarn("{} failing health checks do not fit the gossip meta; those instances stay in DNS", dropped);
   if (meta != meta_) {
     meta_ = meta;
     gossip_->SetMeta(meta);
@@ -201,8 +206,7 @@ void DnsService::Build(RebuildJob* job, bool test_delay) {
     if (s->check.kind == HealthCheck::Kind::kScript && f.author != opts_.self_key) {
       if (refused_scripts_.size() > 1024) refused_scripts_.clear();  // bounded; at worst logged again
       if (refused_scripts_.insert(f.path + "\n" + f.content).second)
-        std::cerr << "basefs: not running the check script of " << f.path
-                  << ": it was not written with this node's key" << std::endl;
+        LogWarn("not running the check script of {}: it was not written with this node's key", f.path);
       continue;
     }
     job->checks[id] = s->check;
@@ -235,7 +239,7 @@ void DnsService::Finish(RebuildJob* job) {
   serials_ = std::move(job->serials);
   bad_files_ = std::move(job->bad);
   if (!job->table.ok()) {
-    std::cerr << "basefs: cannot build DNS answers: " << job->table.status().message() << std::endl;
+    LogError("cannot build DNS answers: {}", job->table.status().message());
   } else {
     std::shared_ptr<const AnswerTable> old =
         server_->SetTable(std::shared_ptr<const AnswerTable>(std::move(job->table).value()));
@@ -246,14 +250,9 @@ void DnsService::Finish(RebuildJob* job) {
   ++rebuilds_;
   last_rebuild_ms_ = clock_->NowMs();
   last_duration_ms_ = last_rebuild_ms_ - job->start_ms;
-  if (std::getenv("BASEFS_TRACE"))
-    std::cerr << "trace dns rebuild at "
-              << std::chrono::duration_cast<std::chrono::microseconds>(
-                     std::chrono::system_clock::now().time_since_epoch())
-                     .count()
-              << " collect " << job->collected_ms - job->start_ms << " ms, project " << job->project_us / 1000
-              << " ms, build " << job->build_us / 1000 << " ms, all " << last_duration_ms_ << " ms ("
-              << (server_->table() ? server_->table()->answers_built() : 0) << " answers built)" << std::endl;
+  LogTrace("trace dns rebuild at {} collect {} ms, project {} ms, build {} ms, all {} ms ({} answers built)",
+           WallClockUs(), job->collected_ms - job->start_ms, job->project_us / 1000, job->build_us / 1000,
+           last_duration_ms_, server_->table() ? server_->table()->answers_built() : 0);
   if (rebuild_again_) {
     rebuild_again_ = false;
     ScheduleRebuild();

@@ -11,9 +11,9 @@
 #include <memory>
 #include <string>
 
-#include "daemon/sockaddr.h"
-#include "replicate/seams.h"
-#include "store/result.h"
+#include "base/host_port.h"
+#include "base/seams.h"
+#include "base/result.h"
 
 struct event_base;
 struct event;

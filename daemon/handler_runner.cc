@@ -1,4 +1,5 @@
 #include "daemon/handler_runner.h"
+#include "base/log.h"
 
 #include <event2/event.h>
 #include <fcntl.h>
@@ -77,7 +78,7 @@ void HandlerRunner::Start(const HandlerLaunch& launch) {
   posix_spawn_file_actions_destroy(&fa);
   if (err != 0) {
     ++spawn_failures_;
-    std::cerr << "basefs: cannot start handler for " << launch.path << ": " << std::strerror(err) << std::endl;
+    LogWarn("cannot start handler for {}: {}", launch.path, std::strerror(err));
     for (const HandlerLaunch& next : scheduler_.OnFinished(launch.handler, launch.path)) Start(next);
     return;
   }
@@ -96,7 +97,7 @@ void HandlerRunner::Reap() {
       continue;
     }
     if (r == it->first && WIFEXITED(status) && WEXITSTATUS(status) != 0)
-      std::cerr << "basefs: handler for " << it->second.path << " exited with " << WEXITSTATUS(status) << std::endl;
+      LogWarn("handler for {} exited with {}", it->second.path, WEXITSTATUS(status));
     done.push_back(std::move(it->second));
     it = children_.erase(it);
   }

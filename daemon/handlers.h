@@ -26,7 +26,7 @@
 #include <utility>
 #include <vector>
 
-#include "store/result.h"
+#include "base/result.h"
 #include "store/view.h"
 
 namespace basefs {

@@ -11,7 +11,8 @@
 
 #include <iostream>
 
-#include "daemon/sockaddr.h"
+#include "base/log.h"
+#include "base/host_port.h"
 
 extern char** environ;
 
@@ -100,7 +101,7 @@ void HealthChecker::Report(const std::string& id, bool ok) {
   if (ok == !was_failing) return;
   if (ok) failing_.erase(id);
   else failing_.insert(id);
-  std::cerr << "basefs: health check of " << id << (ok ? " passes again" : " fails") << std::endl;
+  LogInfo("health check of {} {}", id, ok ? "passes again" : "fails");
   on_change_();
 }
 
@@ -136,7 +137,7 @@ void HealthChecker::Run(const std::string& id) {
     case HealthCheck::Kind::kTcp: {
       auto endpoint = ParseCheckEndpoint(c.spec);
       socklen_t len = 0;
-      auto ss = endpoint.ok() ? ParseSockaddr(endpoint->HostPort(), &len) : Result<sockaddr_storage>(endpoint.status());
+      auto ss = endpoint.ok() ? ParseSockaddr(endpoint->Address(), &len) : Result<sockaddr_storage>(endpoint.status());
       if (!ss.ok()) {
         raw->Done(false);
         return;
@@ -174,7 +175,7 @@ void HealthChecker::Run(const std::string& id) {
             static_cast<Probe*>(arg)->Done(code >= 200 && code < 400);
           },
           raw);
-      evhttp_add_header(evhttp_request_get_output_headers(req), "Host", endpoint->HostPort().c_str());
+      evhttp_add_header(evhttp_request_get_output_headers(req), "Host", endpoint->Address().c_str());
       evhttp_add_header(evhttp_request_get_output_headers(req), "User-Agent", "basefs-health-check");
       if (evhttp_make_request(raw->http, req, EVHTTP_REQ_GET, path.c_str()) != 0) raw->Done(false);
       return;

@@ -19,7 +19,7 @@
 #include <set>
 #include <string>
 
-#include "replicate/seams.h"
+#include "base/seams.h"
 #include "zones/service_file.h"
 
 struct event_base;

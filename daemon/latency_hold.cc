@@ -1,4 +1,5 @@
 #include "daemon/latency_hold.h"
+#include "base/log.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -84,8 +85,8 @@ LatencyHold::Request CpuLatencyRequest() {
     const int e = errno;
     if (*fd >= 0) ::close(*fd);
     *fd = -1;
-    std::cerr << "basefs: cannot hold the CPU latency for the mount (" << kCpuLatencyDevice << ": " << std::strerror(e)
-              << "); going on without" << std::endl;
+    LogWarn("cannot hold the CPU latency for the mount ({}: {}); going on without", kCpuLatencyDevice,
+            std::strerror(e));
     return false;
   };
 }

@@ -27,7 +27,7 @@
 #include <cstdint>
 #include <functional>
 
-#include "replicate/seams.h"
+#include "base/seams.h"
 
 namespace basefs {
 

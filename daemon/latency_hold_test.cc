@@ -6,7 +6,7 @@
 
 #include <vector>
 
-#include "replicate/fake_network.h"
+#include "base/fake_seams.h"
 
 namespace basefs {
 namespace {

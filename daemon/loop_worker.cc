@@ -1,4 +1,5 @@
 #include "daemon/loop_worker.h"
+#include "base/log.h"
 
 #include <event2/event.h>
 #include <sys/eventfd.h>
@@ -63,7 +64,7 @@ void LoopWorker::Loop() {
     try {
       if (t.work) t.work();
     } catch (const std::exception& e) {
-      std::cerr << "basefs: a background task failed: " << e.what() << std::endl;
+      LogError("a background task failed: {}", e.what());
     }
     t.work = nullptr;  // what it held goes here, off the loop
     {

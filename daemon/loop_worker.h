@@ -16,7 +16,7 @@
 #include <mutex>
 #include <thread>
 
-#include "store/result.h"
+#include "base/result.h"
 
 struct event_base;
 struct event;

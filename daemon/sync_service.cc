@@ -13,6 +13,7 @@
 #include <iostream>
 #include <vector>
 
+#include "base/log.h"
 #include "daemon/event_seams.h"
 #include "daemon/peer_filter.h"
 
@@ -161,7 +162,11 @@ Result<std::unique_ptr<SyncService>> SyncService::Start(event_base* base, const 
   s->listener_ = evconnlistener_new_bind(base, &SyncService::OnAccept, s.get(),
                                          LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC, 64,
                                          reinterpret_cast<sockaddr*>(&ss), static_cast<int>(len));
-  if (!s->listener_) return IOError("cannot listen for sync on TCP " + bind + ": " + std::strerror(errno));
+  if (!s->listener_) {
+    const int err = errno;
+    return Status(err == EADDRINUSE ? Code::kBusy : Code::kIO,
+                  "cannot listen for sync on TCP " + bind + ": " + std::strerror(err));
+  }
   s->timer_ = event_new(base, -1, EV_PERSIST, &SyncService::OnTimer, s.get());
   const timeval tv = Tv(s->options_.repair_check_ms);
   event_add(s->timer_, &tv);
@@ -221,8 +226,8 @@ void SyncService::Finished(SyncConnection* c, const Status& st) {
     const time_t now = ::time(nullptr);
     if (now - last_refusal_log_ >= 60) {
       last_refusal_log_ = now;
-      std::cerr << "basefs: sync " << (c->peer().empty() ? "from " + c->remote() : "with " + c->peer())
-                << " refused: " << st.message() << " (" << refused_ << " so far)" << std::endl;
+      LogWarn("sync {} refused: {} ({} so far)", c->peer().empty() ? "from " + c->remote() : "with " + c->peer(),
+              st.message(), refused_);
     }
   }
   if (inbound_conns_.erase(c)) --inbound_;

@@ -22,7 +22,7 @@
 #include "replicate/gossip_format.h"
 #include "replicate/sync_seal.h"
 #include "replicate/sync_session.h"
-#include "store/result.h"
+#include "base/result.h"
 
 struct event_base;
 struct evconnlistener;

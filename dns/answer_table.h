@@ -22,7 +22,7 @@
 #include <vector>
 
 #include "dns/wire.h"
-#include "store/result.h"
+#include "base/result.h"
 #include "zones/projection.h"
 
 namespace basefs {

@@ -10,7 +10,7 @@
 #include <cstring>
 #include <sstream>
 
-#include "daemon/sockaddr.h"
+#include "base/host_port.h"
 
 namespace basefs {
 

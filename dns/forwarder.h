@@ -32,8 +32,8 @@
 #include <vector>
 
 #include "dns/wire.h"
-#include "replicate/seams.h"
-#include "store/result.h"
+#include "base/seams.h"
+#include "base/result.h"
 
 struct event_base;
 struct event;

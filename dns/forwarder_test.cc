@@ -14,7 +14,7 @@
 #include <optional>
 
 #include "dns/query_wire_testing.h"
-#include "replicate/fake_network.h"
+#include "base/fake_seams.h"
 
 namespace basefs {
 namespace {

@@ -11,7 +11,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "daemon/sockaddr.h"
+#include "base/host_port.h"
 
 namespace basefs {
 

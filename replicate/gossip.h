@@ -45,7 +45,7 @@
 #include <vector>
 
 #include "replicate/gossip_format.h"
-#include "replicate/seams.h"
+#include "base/seams.h"
 #include "store/store.h"
 
 namespace basefs {

@@ -18,9 +18,9 @@
 #include <variant>
 #include <vector>
 
-#include "store/crypto.h"
+#include "base/crypto.h"
 #include "store/entry_format.h"
-#include "store/result.h"
+#include "base/result.h"
 
 namespace basefs {
 

@@ -4,7 +4,7 @@
 
 #include <gtest/gtest.h>
 
-#include "replicate/fake_network.h"
+#include "base/fake_seams.h"
 #include "replicate/store_sink.h"
 #include "store/test_util.h"
 

@@ -12,8 +12,8 @@
 #include <variant>
 #include <vector>
 
-#include "store/crypto.h"
-#include "store/result.h"
+#include "base/crypto.h"
+#include "base/result.h"
 
 namespace basefs {
 

@@ -5,7 +5,7 @@
 #include <cassert>
 #include <cstring>
 
-#include "store/crypto.h"
+#include "base/crypto.h"
 
 namespace basefs {
 namespace {

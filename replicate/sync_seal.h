@@ -24,7 +24,7 @@
 #include <vector>
 
 #include "replicate/gossip_format.h"
-#include "store/result.h"
+#include "base/result.h"
 
 namespace basefs {
 

@@ -19,9 +19,9 @@
 #include <string_view>
 #include <vector>
 
-#include "store/crypto.h"
+#include "base/crypto.h"
 #include "store/entry_format.h"
-#include "store/result.h"
+#include "base/result.h"
 
 namespace basefs {
 

@@ -14,9 +14,9 @@
 #include <string>
 #include <string_view>
 
-#include "store/crypto.h"
+#include "base/crypto.h"
 #include "store/entry_format.h"
-#include "store/result.h"
+#include "base/result.h"
 
 namespace basefs {
 

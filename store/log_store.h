@@ -20,8 +20,8 @@
 #include <vector>
 
 #include "store/chunker.h"
-#include "store/crypto.h"
-#include "store/result.h"
+#include "base/crypto.h"
+#include "base/result.h"
 
 namespace leveldb {
 class DB;

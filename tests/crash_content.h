@@ -4,7 +4,7 @@
 #include <cstring>
 #include <string>
 
-#include "store/crypto.h"
+#include "base/crypto.h"
 #include <sodium.h>
 
 namespace basefs::testing {

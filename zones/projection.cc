@@ -10,7 +10,7 @@
 #include <arpa/inet.h>
 #include <ldns/ldns.h>
 
-#include "store/crypto.h"
+#include "base/crypto.h"
 #include "zones/names.h"
 #include "zones/parse_cache.h"
 

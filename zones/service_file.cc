@@ -5,6 +5,7 @@
 #include <sstream>
 #include <toml++/toml.h>
 
+#include "base/host_port.h"
 #include "zones/names.h"
 
 namespace basefs {
@@ -107,9 +108,7 @@ Status ValidateServiceInstance(const ServiceInstance& s) {
   return Status::Ok();
 }
 
-std::string CheckEndpoint::HostPort() const {
-  return (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" + std::to_string(port);
-}
+std::string CheckEndpoint::Address() const { return HostPort{host, port}.ToString(); }
 
 Result<CheckEndpoint> ParseCheckEndpoint(const HealthCheck& c) {
   const bool http = c.kind == HealthCheck::Kind::kHttp;
@@ -123,29 +122,10 @@ Result<CheckEndpoint> ParseCheckEndpoint(const HealthCheck& c) {
     e.path = slash == std::string::npos ? "/" : hp.substr(slash);
     hp = hp.substr(0, slash);
   }
-  std::string port;
-  if (!hp.empty() && hp[0] == '[') {
-    const size_t close = hp.find(']');
-    if (close == std::string::npos) return Invalid("check address '" + hp + "': missing ]");
-    e.host = hp.substr(1, close - 1);
-    if (close + 1 < hp.size()) {
-      if (hp[close + 1] != ':') return Invalid("check address '" + hp + "': expected :PORT after ]");
-      port = hp.substr(close + 2);
-    }
-  } else {
-    const size_t colon = hp.rfind(':');
-    e.host = hp.substr(0, colon);
-    if (colon != std::string::npos) port = hp.substr(colon + 1);
-  }
-  if (port.empty() && !http) return Invalid("check tcp must be HOST:PORT");
-  if (!port.empty()) {
-    if (port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos || std::stoi(port) == 0 ||
-        std::stoi(port) > 65535)
-      return Invalid("check port '" + port + "' must be 1..65535");
-    e.port = static_cast<uint16_t>(std::stoi(port));
-  } else {
-    e.port = 80;
-  }
+  auto parsed = ParseHostPort(hp, {.allow_names = true, .default_port = static_cast<uint16_t>(http ? 80 : 0)});
+  if (!parsed.ok()) return Invalid("check " + std::string(http ? "http" : "tcp") + ": " + parsed.status().message());
+  e.host = parsed->host;
+  e.port = parsed->port;
   if (e.host == "localhost") e.host = "127.0.0.1";
   if (!IsIpAddress(e.host))
     return Invalid("check host '" + e.host + "' must be a numeric IP address or localhost (names are not resolved)");

@@ -12,7 +12,7 @@
 #include <string_view>
 #include <vector>
 
-#include "store/result.h"
+#include "base/result.h"
 
 namespace basefs {
 
@@ -55,7 +55,7 @@ struct CheckEndpoint {
   std::string host;  // numeric, without brackets
   uint16_t port = 0;
   std::string path;  // http: "/..." (default "/")
-  std::string HostPort() const;  // "h:p", "[h]:p" for IPv6
+  std::string Address() const;  // "h:p", "[h]:p" for IPv6
 };
 Result<CheckEndpoint> ParseCheckEndpoint(const HealthCheck& c);
 

@@ -94,7 +94,7 @@ TEST(ServiceFileTest, CheckEndpointsAreNumeric) {
   c.target = "http://[::1]";
   e = ParseCheckEndpoint(c);
   ASSERT_TRUE(e.ok()) << e.status().message();
-  EXPECT_EQ(e->HostPort(), "[::1]:80");
+  EXPECT_EQ(e->Address(), "[::1]:80");
   EXPECT_EQ(e->path, "/");
   c.kind = HealthCheck::Kind::kTcp;
   c.target = "[2001:db8::1]:5432";

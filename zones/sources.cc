@@ -1,6 +1,6 @@
 #include "zones/sources.h"
 
-#include "store/crypto.h"
+#include "base/crypto.h"
 
 namespace basefs {
 namespace {

@@ -153,7 +153,9 @@ class BasefsCluster : public Cluster {
       char name[128];
       char state[32];
       unsigned long long t;
-      if (std::sscanf(line.c_str(), "trace member %127s %31s %llu", name, state, &t) == 3 &&
+      // Log lines: "TIME trace NODE: trace member NAME STATE US".
+      const size_t at = line.find("trace member ");
+      if (at != std::string::npos && std::sscanf(line.c_str() + at, "trace member %127s %31s %llu", name, state, &t) == 3 &&
           std::string(state) == "alive" && !out.count(name))
         out[name] = t;
     }
@@ -170,7 +172,9 @@ class BasefsCluster : public Cluster {
       if (line.find(" local ") != std::string::npos) last = line;
     char hash[80];
     unsigned long long t;
-    if (std::sscanf(last.c_str(), "trace entry %64s local %llu", hash, &t) != 2) return "";
+    const size_t at = last.find("trace entry ");
+    if (at == std::string::npos || std::sscanf(last.c_str() + at, "trace entry %64s local %llu", hash, &t) != 2)
+      return "";
     writer_time_[hash] = t;
     return hash;
   }

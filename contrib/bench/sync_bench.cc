@@ -20,7 +20,7 @@
 #include <regex>
 #include <string>
 
-#include "cli/keyfile.h"
+#include "base/keyfile.h"
 #include "replicate/sync_session.h"
 #include "tests/process_util.h"
 

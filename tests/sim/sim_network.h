@@ -24,7 +24,7 @@
 #include <set>
 #include <string>
 
-#include "replicate/fake_network.h"
+#include "base/fake_seams.h"
 
 namespace basefs::sim {
 

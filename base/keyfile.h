@@ -6,8 +6,8 @@
 #include <string>
 #include <string_view>
 
-#include "store/crypto.h"
-#include "store/result.h"
+#include "base/crypto.h"
+#include "base/result.h"
 
 namespace basefs {
 

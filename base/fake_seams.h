@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "replicate/seams.h"
+#include "base/seams.h"
 
 namespace basefs {
 

@@ -1,10 +1,10 @@
-#include "cli/cluster_config.h"
-
-#include <arpa/inet.h>
+#include "base/cluster_config.h"
 
 #include <cctype>
 #include <sstream>
 #include <toml++/toml.h>
+
+#include "base/host_port.h"
 
 namespace basefs {
 
@@ -30,37 +30,7 @@ Result<std::string> NormalizeDomain(std::string_view domain) {
   return d;
 }
 
-Status ValidateHostPort(std::string_view hp) {
-  std::string host;
-  std::string_view port;
-  if (!hp.empty() && hp[0] == '[') {
-    const size_t close = hp.find(']');
-    if (close == std::string_view::npos || close + 1 >= hp.size() || hp[close + 1] != ':')
-      return Invalid("bad address '" + std::string(hp) + "': expected [IPV6]:PORT");
-    host = std::string(hp.substr(1, close - 1));
-    port = hp.substr(close + 2);
-    in6_addr a6{};
-    if (inet_pton(AF_INET6, host.c_str(), &a6) != 1) return Invalid("bad IPv6 address in '" + std::string(hp) + "'");
-  } else {
-    const size_t colon = hp.rfind(':');
-    if (colon == std::string_view::npos || colon == 0) return Invalid("bad address '" + std::string(hp) + "': expected ADDR:PORT");
-    host = std::string(hp.substr(0, colon));
-    port = hp.substr(colon + 1);
-    in_addr a4{};
-    if (host.find(':') != std::string::npos) return Invalid("write IPv6 addresses as [ADDR]:PORT: '" + std::string(hp) + "'");
-    if (inet_pton(AF_INET, host.c_str(), &a4) != 1) {
-      // A host name: letters, digits, '-', '.'.
-      for (char c : host)
-        if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '.')
-          return Invalid("bad host in '" + std::string(hp) + "'");
-    }
-  }
-  if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string_view::npos)
-    return Invalid("bad port in '" + std::string(hp) + "'");
-  const int p = std::stoi(std::string(port));
-  if (p < 1 || p > 65535) return Invalid("port out of range in '" + std::string(hp) + "'");
-  return Status::Ok();
-}
+Status ValidateSeed(std::string_view hp) { return ParseHostPort(hp, {.allow_names = true}).status(); }
 
 std::string RenderClusterConfig(const ClusterConfig& c) {
   toml::array seeds;
@@ -86,7 +56,7 @@ Result<ClusterConfig> ParseClusterConfig(std::string_view text) {
     for (const auto& v : *arr) {
       auto s = v.value<std::string>();
       if (!s) return Invalid("/.cluster: seeds must be strings \"ADDR:PORT\"");
-      BASEFS_RETURN_IF_ERROR(ValidateHostPort(*s));
+      BASEFS_RETURN_IF_ERROR(ValidateSeed(*s));
       c.seeds.push_back(*s);
     }
   }

@@ -1,4 +1,4 @@
-#include "store/crypto.h"
+#include "base/crypto.h"
 
 #include <sodium.h>
 

@@ -22,7 +22,7 @@ enum class Code {
   kExists,      // the path (or filesystem) already exists
   kCorrupt,     // stored data failed verification
   kIO,          // the operating system or LevelDB failed
-  kBusy,        // the store is locked by another process
+  kBusy,        // the store is locked by another process, or an address is in use
   kTooLarge,    // over a configured limit (file size, entry size)
   kNotDir,      // a path component is not a directory
   kIsDir,       // the path is a directory where a file was expected

@@ -7,7 +7,7 @@
 #include <string_view>
 #include <vector>
 
-#include "store/result.h"
+#include "base/result.h"
 
 namespace basefs {
 
@@ -18,8 +18,8 @@ struct ClusterConfig {
 
 // Normalises a domain ("Example.org" -> "example.org.") and checks its labels.
 Result<std::string> NormalizeDomain(std::string_view domain);
-// Checks "ADDR:PORT" ("[v6]:PORT" for IPv6); port 1..65535.
-Status ValidateHostPort(std::string_view hp);
+// Checks a seed: "HOST:PORT" ("[v6]:PORT" for IPv6, names allowed); port 1..65535.
+Status ValidateSeed(std::string_view hp);
 
 std::string RenderClusterConfig(const ClusterConfig& c);
 Result<ClusterConfig> ParseClusterConfig(std::string_view toml_text);

@@ -1,4 +1,4 @@
-#include "cli/keyfile.h"
+#include "base/keyfile.h"
 
 #include <fcntl.h>
 #include <sodium.h>

@@ -1,0 +1,208 @@
+// The node and its filesystem: bootstrap, get, run, mount, status, members.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <memory>
+
+#include <CLI/CLI.hpp>
+
+#include "base/cluster_config.h"
+#include "zones/projection.h"
+#include "zones/sources.h"
+
+#include "cli/command.h"
+
+namespace basefs {
+namespace {
+
+struct NodeArgs {
+  std::string name, addr, domain = "basefs.", cluster_key;
+  std::vector<std::string> seeds;
+  DaemonOptions run;
+};
+
+std::string Hostname() {
+  char buf[256] = {};
+  if (::gethostname(buf, sizeof(buf) - 1) != 0) return "localhost";
+  return buf;
+}
+
+int CmdBootstrap(const Context& c, const NodeArgs& a) {
+  OrDie(ValidateFsName(a.name));
+  ClusterConfig cc;
+  cc.domain = OrDie(NormalizeDomain(a.domain));
+  for (const auto& s : a.seeds) OrDie(ValidateSeed(s));
+  cc.seeds = a.seeds;
+  const DataDir& d = c.g.data_dir;
+  const KeyPair key = OrDie(LoadOrCreateKey(d.KeyPath()));
+  const std::string fs_dir = d.FsDir(a.name);
+  struct stat st {};
+  if (::stat(fs_dir.c_str(), &st) == 0) Fail(Status(Code::kExists, "filesystem '" + a.name + "' already exists in " + d.root));
+  std::error_code ec;
+  std::filesystem::create_directories(fs_dir, ec);
+  if (ec) Fail(IOError("cannot create " + fs_dir + ": " + ec.message()));
+  auto store = Store::Create(d.LogDir(a.name), key, a.name, RenderClusterConfig(cc), WallClockStoreOptions());
+  if (!store.ok()) {
+    std::filesystem::remove_all(fs_dir, ec);  // nothing half-done left behind
+    Fail(store.status());
+  }
+  if (c.g.json) {
+    PrintJson(c, json{{"name", a.name},
+                      {"domain", cc.domain},
+                      {"root_key", ToBase64(key.public_key)},
+                      {"root_digest", ToHex((*store)->view().RootDigest())}});
+  } else {
+    c.io.out << "bootstrapped '" << a.name << "' (domain " << cc.domain << ") with root key "
+             << ToBase64(key.public_key) << "\n";
+  }
+  return 0;
+}
+
+// Service and zone files that do not parse, with the reason: a function of
+// the files alone, so it needs no daemon.
+json StoreBadFilesJson(const Store& store) {
+  ProjectionInput in;
+  in.domain = "basefs.";
+  std::vector<BadFile> bad;
+  in.files = CollectSources(store, &bad);
+  if (auto text = store.ReadFile("/.cluster"); text.ok())
+    if (auto cc = ParseClusterConfig(*text); cc.ok()) in.domain = cc->domain;
+  for (auto& b : Project(in).bad_files) bad.push_back(std::move(b));
+  return BadFilesJson(bad);
+}
+
+void PrintStatusText(const Context& c, const json& status, const json& extra) {
+  for (const char* key : {"name", "domain", "root_digest", "entries", "blocks", "paths", "node"}) {
+    const json& v = status[key];
+    std::string label = std::string(key) + ":";
+    if (label == "root_digest:") label = "root digest:";
+    label.resize(std::max<size_t>(label.size() + 1, 13), ' ');
+    c.io.out << label << (v.is_string() ? v.get<std::string>() : v.dump()) << "\n";
+  }
+  c.io.out << "daemon:      " << (c.io.daemon ? "running" : "not running") << "\n";
+  for (const auto& item : extra.items())
+    if (item.key() != "bad_files")
+      c.io.out << item.key() << ": " << item.value().dump(-1, ' ', false, json::error_handler_t::replace) << "\n";
+  const json& bad = status["bad_files"];
+  c.io.out << "bad files:   " << bad.size() << (bad.empty() ? "" : " (skipped when serving DNS)") << "\n";
+  for (const auto& b : bad)
+    c.io.out << "  " << b["path"].get<std::string>() << ": " << b["reason"].get<std::string>() << "\n";
+}
+
+int CmdStatus(const Context& c, const NodeArgs& a) {
+  StoreRef store = OpenStore(c, a.name);
+  ClusterConfig cc;
+  if (auto text = store->ReadFile("/.cluster"); text.ok()) {
+    if (auto parsed = ParseClusterConfig(*text); parsed.ok()) cc = *parsed;
+  }
+  const View& v = store->view();
+  json out{{"name", store->name()},
+           {"domain", cc.domain},
+           {"root_digest", ToHex(v.RootDigest())},
+           {"entries", v.entry_count()},
+           {"blocks", store->log().block_count()},
+           {"paths", v.path_count()},
+           {"node", Hostname()},
+           {"root_key", ToBase64(v.root_key())},
+           {"seeds", cc.seeds},
+           {"daemon", c.io.daemon != nullptr},
+           // (A daemon gives those of its last DNS rebuild.)
+           {"bad_files", c.io.daemon ? json::array() : StoreBadFilesJson(*store)}};
+  const json extra = c.io.daemon ? c.io.daemon->StatusJson() : json::object();
+  for (const auto& item : extra.items()) out[item.key()] = item.value();
+  if (extra.contains("node_name")) out["node"] = extra["node_name"];
+  if (c.g.json)
+    PrintJson(c, out);
+  else
+    PrintStatusText(c, out, extra);
+  return 0;
+}
+
+int CmdMembers(const Context& c, const NodeArgs& a) {
+  OrDie(ValidateFsName(a.name));
+  if (!c.io.daemon || !c.io.daemon->StoreFor(a.name))
+    Fail(NotFound("no daemon is running for '" + a.name + "' in " + c.g.data_dir.root + "; start one with 'basefs run " +
+                  a.name + "'"));
+  json rows = c.io.daemon->Members();
+  if (c.g.json) {
+    PrintJson(c, rows);
+    return 0;
+  }
+  for (const auto& m : rows)
+    c.io.out << m["name"].get<std::string>() << "  " << m["address"].get<std::string>() << "  "
+             << m["state"].get<std::string>() << "  incarnation " << m["incarnation"].get<uint64_t>() << "\n";
+  return 0;
+}
+
+// The options of `run` and `mount`.
+void AddRunOptions(CLI::App* sub, DaemonOptions& run) {
+  sub->add_option("--bind", run.node.bind, "ADDR:PORT for gossip (UDP) and sync (TCP)");
+  sub->add_option("--advertise", run.node.advertise, "address other nodes and DNS answers use");
+  sub->add_option("--dns", run.dns.listen, "ADDR:PORT of the DNS server");
+  sub->add_option("--join", run.node.join, "ADDR:PORT of a member to join through (repeatable)");
+  sub->add_option("--node-name", run.node.node_name, "this node's name (default: the host name)");
+  sub->add_option("--handler", run.handlers, "'GLOB=CMD' run on every change under GLOB (repeatable)");
+  sub->add_option("--recursor", run.dns.recursors, "upstream resolver ADDR[:PORT] (repeatable)");
+  sub->add_option("--metrics", run.metrics, "ADDR:PORT for Prometheus metrics (not supported yet: refused)");
+  sub->add_option("--log-level", run.log_level, "trace, debug, info, warn or error (default info)");
+  sub->add_option("--cluster-key", run.node.cluster_key_file, "file with the cluster key(s): seals gossip and sync");
+  sub->add_flag("--no-recursion", run.dns.no_recursion, "refuse names outside the cluster domain and /zones");
+  sub->add_option("--axfr-allow", run.dns.axfr_allow, "CIDR allowed to transfer zones (repeatable; default loopback)")
+      ->take_all();
+  sub->add_flag("--read-only", run.mount.read_only, "mount read-only: every change through the mount fails with EROFS");
+  sub->add_option("--latency-hold", run.mount.latency_hold_ms,
+                  "while the mount gets 32 requests per MS ms, keep idle CPUs quick to wake "
+                  "(default 20; 0: never; needs root)")
+      ->check(CLI::Range(uint64_t{0}, uint64_t{60000}));
+}
+
+}  // namespace
+
+void AddNodeCommands(CLI::App& app, Context& c, std::vector<Subcommand>* out) {
+  auto a = std::make_shared<NodeArgs>();
+  const auto name = [a] { return a->name; };
+  auto* bootstrap = app.add_subcommand("bootstrap", "create a new filesystem with this node's key as root");
+  bootstrap->add_option("NAME", a->name)->required();
+  bootstrap->add_option("--domain", a->domain, "cluster DNS domain");
+  bootstrap->add_option("--seed", a->seeds, "ADDR:PORT of a node new members join through (repeatable)");
+  out->push_back(Subcommand::Here(bootstrap, [&c, a] { return CmdBootstrap(c, *a); }));
+
+  auto* get = app.add_subcommand("get", "clone a filesystem from a running peer (or resume a clone)");
+  get->add_option("NAME", a->name)->required();
+  get->add_option("ADDR", a->addr, "ADDR:PORT of a running node")->required();
+  get->add_option("--cluster-key", a->cluster_key, "file with the cluster key(s), when the cluster has one");
+  out->push_back(Subcommand::Here(get, [&c, a] {
+                              if (!c.io.clone) Fail(Invalid("a daemon cannot clone"));
+                              OrDie(ValidateSeed(a->addr));
+                              OrDie(c.io.clone(c.g.data_dir, a->name, a->addr, a->cluster_key));
+                              return 0;
+                            }));
+
+  auto* runcmd = app.add_subcommand("run", "run the node: gossip, sync, DNS (and FUSE with --mount)");
+  auto* mount = app.add_subcommand("mount", "run the node with the filesystem mounted at DIR");
+  runcmd->add_option("NAME", a->run.name)->required();
+  mount->add_option("NAME", a->run.name)->required();
+  mount->add_option("DIR", a->run.mount.dir)->required();
+  AddRunOptions(runcmd, a->run);
+  runcmd->add_option("--mount", a->run.mount.dir, "mount the filesystem at DIR");
+  AddRunOptions(mount, a->run);
+  for (auto* sub : {runcmd, mount})
+    out->push_back(Subcommand::Here(sub, [&c, a] {
+                                if (!c.io.run_daemon) Fail(Invalid("a daemon cannot start another daemon"));
+                                a->run.data_dir = c.g.data_dir;
+                                return c.io.run_daemon(a->run);
+                              }));
+
+  auto* status = app.add_subcommand("status", "root digest, counts, bad files");
+  auto* members = app.add_subcommand("members", "every member of the cluster, this node included");
+  for (auto* sub : {status, members}) sub->add_option("NAME", a->name)->required();
+  out->push_back(Subcommand::OnStore(status, name, [&c, a] {
+                              return CmdStatus(c, *a);
+                            }));
+  out->push_back(Subcommand::OnStore(members, name, [&c, a] {
+                              return CmdMembers(c, *a);
+                            }));
+}
+
+}  // namespace basefs
