@@ -93,19 +93,4 @@ Result<PublicKey> ParsePublicKey(std::string_view text) {
   return key;
 }
 
-Result<std::string> ParseHex(std::string_view text) {
-  text = Trim(text);
-  if (text.size() % 2 != 0) return Invalid("odd number of hex digits");
-  std::string out(text.size() / 2, '\0');
-  size_t len = 0;
-  const char* end = nullptr;
-  if (sodium_hex2bin(reinterpret_cast<unsigned char*>(out.data()), out.size(), text.data(), text.size(),
-                     nullptr, &len, &end) != 0 ||
-      end != text.data() + text.size()) {
-    return Invalid("not hexadecimal: " + std::string(text));
-  }
-  out.resize(len);
-  return out;
-}
-
 }  // namespace basefs

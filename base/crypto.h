@@ -63,8 +63,6 @@ std::string ToBase64(const std::array<uint8_t, N>& a) {
 
 // Parses exactly N bytes of standard base64 (surrounding whitespace allowed).
 Result<PublicKey> ParsePublicKey(std::string_view text);
-// Parses hex of any even length; fails on other characters.
-Result<std::string> ParseHex(std::string_view text);
 
 inline bool IsZero(const Hash& h) {
   for (uint8_t b : h)

@@ -102,11 +102,6 @@ std::optional<std::string> LogStore::GetBlock(const Hash& h) const {
   return v;
 }
 
-bool LogStore::HasEntry(const Hash& h) const {
-  std::string v;
-  return db_->Get(leveldb::ReadOptions(), Key(kEntryPrefix, h), &v).ok();
-}
-
 Status LogStore::ForEachEntry(const std::function<Status(const Hash&, const std::string&)>& fn) const {
   std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(leveldb::ReadOptions()));
   for (it->Seek(std::string(1, kSeqPrefix)); it->Valid() && it->key()[0] == kSeqPrefix; it->Next()) {

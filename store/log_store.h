@@ -48,7 +48,6 @@ class LogStore {
 
   bool HasBlock(const Hash& h) const;
   std::optional<std::string> GetBlock(const Hash& h) const;
-  bool HasEntry(const Hash& h) const;
 
   // Calls `fn` for each stored entry in arrival order; stops on a non-OK status.
   Status ForEachEntry(const std::function<Status(const Hash&, const std::string&)>& fn) const;

@@ -42,14 +42,6 @@ std::string Lowercase(std::string_view s) {
   return out;
 }
 
-std::string JoinName(std::string_view label, std::string_view suffix) {
-  if (label.empty() || label == "@") return std::string(suffix);
-  std::string out(label);
-  out += '.';
-  out += suffix;
-  return out;
-}
-
 bool InZone(std::string_view name, std::string_view zone) {
   if (name.size() < zone.size()) return false;
   if (name.substr(name.size() - zone.size()) != zone) return false;

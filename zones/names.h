@@ -25,8 +25,6 @@ bool IsZoneName(std::string_view name);
 
 std::string Lowercase(std::string_view s);
 
-// "a" + "b.c." -> "a.b.c."; "@"/"" + "b.c." -> "b.c.".
-std::string JoinName(std::string_view label, std::string_view suffix);
 
 // True when `name` equals `zone` or lies below it (both absolute,
 // lowercase).
