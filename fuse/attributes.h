@@ -8,6 +8,9 @@
 // hard link shows its target's size and mode. The extended attributes
 // (`user.basefs.*`) are read-only and describe the path's current entry.
 //
+// Invariants: no state but the store it reads and the owner, both fixed at
+// construction; the same node gives the same attributes.
+//
 // Thread-safety: none; the FUSE loop thread uses it (the store is not
 // thread-safe).
 #pragma once

@@ -12,6 +12,13 @@
 //   fuse_ops_files.cc  open, create, read, write, flush, fsync, release
 //   fuse_ops_dirs.cc   opendir, readdir(plus), releasedir
 //
+// Invariants: every request callback replies exactly once on every path
+// out of it (forget with fuse_reply_none); a reply that hands the kernel
+// a path's inode (lookup, create, mkdir, symlink, link, readdirplus) takes
+// a reference in the inode table for it (`.basefs/` inodes are fixed and
+// take none). Store calls that change the view run under a LocalOp, so that
+// OnChange does not invalidate what the kernel itself just did.
+//
 // Thread-safety: loop thread only (libfuse calls them from
 // fuse_session_process_buf, which only FuseMount::Pump calls).
 #pragma once

@@ -10,7 +10,7 @@
 // file that does not fit is read a range at a time (ReadRange) without
 // being held. Content is loaded lazily, at the first read or write.
 //
-// Invariants:
+// Invariants (between requests):
 // - buffered_bytes() is the sum of `data.size()` over the open files (an
 //   unloaded file's `data` is empty);
 // - every unstored path names an open file that is `!stored`, not
