@@ -22,6 +22,14 @@
 // The root shows a read-only `.basefs/` directory (not in the log) whose
 // files are rendered by callbacks at open time (docs/fuse.md).
 //
+// Layout: this class and fuse_mount.cc are the session (Mount, unmount,
+// reading requests on the loop, the change listener). The callbacks are
+// FuseMount::Ops (fuse_ops.h, fuse_ops*.cc); the state they work on is in
+// parts with their own invariants: OpenFiles (open_files.h: buffers and
+// the memory budget), HardLinks (hard_links.h), StatusDir (status_dir.h:
+// `.basefs/`), Attributes (attributes.h: stat and xattrs) and DirListings
+// (dir_listings.h).
+//
 // Thread-safety: loop thread only (the Notifier has its own thread).
 // Lifetime: the event_base and the Store must outlive the mount; the
 // destructor unmounts.
@@ -31,13 +39,15 @@
 #include <functional>
 #include <memory>
 #include <optional>
-#include <map>
-#include <set>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
+#include "fuse/attributes.h"
+#include "fuse/dir_listings.h"
+#include "fuse/hard_links.h"
 #include "fuse/inode_table.h"
+#include "fuse/open_files.h"
+#include "fuse/status_dir.h"
 #include "store/store.h"
 
 struct event_base;
@@ -108,20 +118,14 @@ class FuseMount {
 
   const std::string& dir() const { return options_.dir; }
 
-  // --- The operations (public for the C callbacks in fuse_mount.cc) -----
-  struct OpenFile;
-  struct DirItem;
+  // The low-level callbacks (fuse_ops.h): nested, so that the C callbacks
+  // reach the members below.
   class Ops;
 
  private:
   FuseMount(event_base* base, Store* store, std::optional<KeyPair> key, MountOptions options,
             std::function<void()> on_unmounted);
   static void OnReadable(int fd, short what, void* arg);
-  // Keeps links_ right for `path`; FindLinks collects those below `node`.
-  void TrackLink(const std::string& path);
-  void FindLinks(const PathNode* node);
-  // Records `link` as naming `target` (null: not a link any more).
-  void SetLink(const std::string& link, const std::string* target);
   // Reads and answers up to `max` requests; false once the session ended.
   bool Pump(int max);
 
@@ -136,27 +140,24 @@ class FuseMount {
   std::unique_ptr<fuse_buf> buf_;
   std::unique_ptr<Notifier> notifier_;
   InodeTable inodes_;
-  // Open regular files by inode; created-but-not-yet-stored files by path.
-  std::unordered_map<uint64_t, std::unique_ptr<OpenFile>> open_;
-  std::unordered_map<std::string, uint64_t> unstored_;
-  // Paths whose view entry is a hard link, and the path each names (kept
-  // from the change listener), and back: what must be preserved before a
-  // file they name goes, and whose cached pages a change of it stales.
-  std::map<std::string, std::string> links_;
-  std::map<std::string, std::set<std::string>> links_to_;
-  uint64_t buffered_bytes_ = 0;
-  // Directory listings and `.basefs/` snapshots by file handle.
-  std::unordered_map<uint64_t, std::vector<DirItem>> dirs_;
-  std::unordered_map<uint64_t, std::string> snapshots_;
+  // Stat building, owned by the daemon's user and group.
+  Attributes attrs_;
+  // Open regular files: their buffers and the memory budget.
+  OpenFiles files_;
+  // The hard links of the view, both ways (kept from the change listener).
+  HardLinks links_;
+  // `.basefs/`: its files and the snapshots of open ones.
+  StatusDir status_;
+  // Directory listings being read, by handle or by inode.
+  DirListings listings_;
+  // Handles of open directories and `.basefs/` files (a regular file's
+  // handle is its inode).
   uint64_t next_fh_ = 1;
   // Set while a request of this mount changes the store: the kernel
   // already knows about those changes.
   bool in_local_op_ = false;
   // The kernel opens directories without asking us (FUSE_CAP_NO_OPENDIR).
   bool no_opendir_ = false;
-  // Listings of handle-less directory reads in progress, by inode.
-  std::unordered_map<uint64_t, std::vector<DirItem>> listings_;
-  unsigned uid_ = 0, gid_ = 0;
 };
 
 }  // namespace basefs

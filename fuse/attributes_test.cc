@@ -1,0 +1,87 @@
+#include "fuse/attributes.h"
+
+#include <gtest/gtest.h>
+
+#include "store/test_util.h"
+
+namespace basefs {
+namespace {
+
+using testing::MemStoreFactory;
+
+class AttributesTest : public ::testing::Test {
+ protected:
+  AttributesTest()
+      : root_(GenerateKeyPair()), store_(f_.Create(root_, f_.NewDir())), attrs_(store_.get(), Owner{1000, 100}) {}
+
+  struct stat Of(const std::string& path) { return attrs_.OfNode(70, *store_->Stat(path)); }
+
+  MemStoreFactory f_;
+  KeyPair root_;
+  std::unique_ptr<Store> store_;
+  Attributes attrs_;
+};
+
+TEST_F(AttributesTest, OnlyTheExecutableBitOfAFileShows) {
+  ASSERT_TRUE(store_->WriteFile(root_, "/f", "12345").ok());
+  EXPECT_EQ(Of("/f").st_mode, static_cast<mode_t>(S_IFREG | 0644));
+  EXPECT_EQ(Of("/f").st_size, 5);
+  EXPECT_EQ(Of("/f").st_uid, 1000u);
+  ASSERT_TRUE(store_->SetExec(root_, "/f", true).ok());
+  EXPECT_EQ(Of("/f").st_mode, static_cast<mode_t>(S_IFREG | 0755));
+}
+
+TEST_F(AttributesTest, DirectoriesAndSymlinksHaveFixedModes) {
+  ASSERT_TRUE(store_->Mkdir(root_, "/d", false).ok());
+  ASSERT_TRUE(store_->Symlink(root_, "/s", "target").ok());
+  EXPECT_EQ(Of("/d").st_mode, static_cast<mode_t>(S_IFDIR | 0755));
+  EXPECT_EQ(Of("/d").st_nlink, 2u);
+  EXPECT_EQ(Of("/s").st_mode, static_cast<mode_t>(S_IFLNK | 0777));
+  EXPECT_EQ(Of("/s").st_size, 6);
+}
+
+TEST_F(AttributesTest, AHardLinkShowsItsTargetsSizeAndMode) {
+  ASSERT_TRUE(store_->WriteFile(root_, "/t", "1234567").ok());
+  ASSERT_TRUE(store_->SetExec(root_, "/t", true).ok());
+  ASSERT_TRUE(store_->Link(root_, "/l", "/t").ok());
+  EXPECT_EQ(Of("/l").st_size, 7);
+  EXPECT_EQ(Of("/l").st_mode, static_cast<mode_t>(S_IFREG | 0755));
+  EXPECT_EQ(Of("/l").st_nlink, 1u);
+}
+
+TEST_F(AttributesTest, AnOpenFileShowsItsBuffer) {
+  OpenFile f;
+  f.data = "abc";
+  f.exec = true;
+  f.created_ms = 5500;
+  const struct stat st = attrs_.OfOpen(71, f);
+  EXPECT_EQ(st.st_size, 3);
+  EXPECT_EQ(st.st_mode, static_cast<mode_t>(S_IFREG | 0755));
+  EXPECT_EQ(st.st_mtim.tv_sec, 5);
+  EXPECT_EQ(st.st_mtim.tv_nsec, 500000000);
+}
+
+TEST_F(AttributesTest, XattrsDescribeTheCurrentEntry) {
+  ASSERT_TRUE(store_->WriteFile(root_, "/f", "a").ok());
+  ASSERT_TRUE(store_->WriteFile(root_, "/f", "b").ok());
+  std::string v;
+  EXPECT_EQ(attrs_.Xattr("/f", "user.basefs.revisions", &v), 0);
+  EXPECT_EQ(v, "2");
+  EXPECT_EQ(attrs_.Xattr("/f", "user.basefs.author", &v), 0);
+  EXPECT_EQ(v, ToBase64(root_.public_key));
+}
+
+TEST_F(AttributesTest, XattrOfAnUnknownNameOrAPathWithoutEntryIsENODATA) {
+  ASSERT_TRUE(store_->WriteFile(root_, "/f", "a").ok());
+  std::string v;
+  EXPECT_EQ(attrs_.Xattr("/f", "user.other", &v), ENODATA);
+  EXPECT_EQ(attrs_.Xattr("/missing", "user.basefs.hash", &v), ENODATA);
+}
+
+TEST_F(AttributesTest, XattrNamesListsTheThreeNames) {
+  const std::string names = Attributes::XattrNames();
+  EXPECT_EQ(names, std::string("user.basefs.author\0user.basefs.hash\0user.basefs.revisions\0", 58));
+}
+
+}  // namespace
+}  // namespace basefs

@@ -1,0 +1,430 @@
+// The lookup and attribute callbacks, statfs, extended attributes, the
+// helpers the other fuse_ops_*.cc files share, and the operations table.
+#define FUSE_USE_VERSION 34
+#include "fuse/fuse_ops.h"
+
+#include <sys/statvfs.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "fuse/errno_map.h"
+#include "fuse/notifier.h"
+
+namespace basefs {
+
+// --- Shared helpers ---------------------------------------------------------
+
+int FuseMount::Ops::StatIno(FuseMount* m, uint64_t ino, struct stat* st) {
+  if (ino == kStatusDirIno) {
+    *st = m->status_.DirStat();
+    return 0;
+  }
+  if (const StatusFile* f = m->status_.FileOf(ino)) {
+    *st = m->status_.FileStat(ino, f->render().size());
+    return 0;
+  }
+  if (const OpenFile* f = m->files_.Find(ino)) {
+    if (f->unlinked) {
+      // Still open after its name went: the buffer's attributes.
+      *st = m->attrs_.OfOpen(ino, *f);
+      st->st_nlink = 0;
+      return 0;
+    }
+    if (!f->stored || f->dirty) {
+      *st = m->attrs_.OfOpen(ino, *f);
+      if (f->stored) {
+        // A stored file keeps its view mode and time while unsaved.
+        if (auto n = m->store_->Stat(f->path); n.ok()) {
+          const struct stat view = m->attrs_.OfNode(ino, *n);
+          st->st_mode = view.st_mode;
+          st->st_atim = view.st_atim;
+          st->st_mtim = view.st_mtim;
+          st->st_ctim = view.st_ctim;
+        }
+      }
+      return 0;
+    }
+  }
+  const std::string* path = m->inodes_.PathOf(ino);
+  if (!path) return ENOENT;
+  auto n = m->store_->Stat(*path);
+  if (!n.ok()) return ErrnoFor(n.status());
+  *st = m->attrs_.OfNode(ino, *n);
+  return 0;
+}
+
+void FuseMount::Ops::ReplyEntry(fuse_req_t req, FuseMount* m, uint64_t ino, const struct stat& st) {
+  fuse_entry_param e{};
+  e.ino = ino;
+  e.attr = st;
+  e.attr_timeout = m->options_.cache_timeout_s;
+  e.entry_timeout = m->options_.cache_timeout_s;
+  fuse_reply_entry(req, &e);
+}
+
+void FuseMount::Ops::ReplyPath(fuse_req_t req, FuseMount* m, const std::string& path) {
+  auto n = m->store_->Stat(path);
+  if (!n.ok()) {
+    fuse_reply_err(req, ErrnoFor(n.status()));
+    return;
+  }
+  const uint64_t ino = m->inodes_.Ref(path);
+  ReplyEntry(req, m, ino, m->attrs_.OfNode(ino, *n));
+}
+
+int FuseMount::Ops::DirPath(FuseMount* m, uint64_t ino, std::string* out) {
+  if (IsStatusIno(ino)) return EROFS;
+  const std::string* p = m->inodes_.PathOf(ino);
+  if (!p) return ENOENT;
+  *out = *p;
+  return 0;
+}
+
+int FuseMount::Ops::Child(FuseMount* m, uint64_t parent, const char* name, std::string* out) {
+  // `.basefs/` is the mount's own: it cannot be made, removed or renamed.
+  if (parent == InodeTable::kRootIno && std::strcmp(name, kStatusDirName) == 0) return EBUSY;
+  std::string dir;
+  if (int e = DirPath(m, parent, &dir)) return e;
+  return ChildPath(dir, name, out);
+}
+
+int FuseMount::Ops::Writable(FuseMount* m) {
+  if (m->options_.read_only || !m->key_) return EROFS;
+  return 0;
+}
+
+void FuseMount::Ops::Stale(FuseMount* m, const std::string& path) {
+  if (auto ino = m->inodes_.Find(path)) {
+    m->notifier_->Inode(*ino);
+    if (OpenFile* o = m->files_.Find(*ino); o && !o->dirty) m->files_.Unload(o);
+  }
+}
+
+int FuseMount::Ops::Save(FuseMount* m, uint64_t ino, OpenFile* f) {
+  LocalOp local(m);
+  return m->files_.Save(ino, f, m->key_, [m](const std::string& target) { Stale(m, target); });
+}
+
+void FuseMount::Ops::KeepOpenContent(FuseMount* m, const std::string& path) {
+  if (auto ino = m->inodes_.Find(path)) m->files_.KeepContent(*ino);
+}
+
+void FuseMount::Ops::MarkUnlinked(FuseMount* m, const std::string& path) {
+  if (auto ino = m->inodes_.Find(path)) {
+    if (OpenFile* f = m->files_.Find(*ino)) f->unlinked = true;
+  }
+}
+
+// --- Lookups and attributes -------------------------------------------------
+
+void FuseMount::Ops::Init(void* userdata, fuse_conn_info* conn) {
+  auto* m = static_cast<FuseMount*>(userdata);
+  // Directories need no open handle: the kernel then caches listings
+  // without asking us at every opendir (see Opendir).
+  m->no_opendir_ = (conn->capable & FUSE_CAP_NO_OPENDIR_SUPPORT) != 0;
+  // Whole-file buffering is ours; the kernel's writeback cache would only
+  // delay the moment we learn of a write.
+  conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
+  if (conn->capable & FUSE_CAP_READDIRPLUS) conn->want |= FUSE_CAP_READDIRPLUS;
+  // Symlink targets stay in the kernel's page cache (dropped with the
+  // inode's cache when a change invalidates it): a tree like /etc,
+  // mostly symlinks, is then walked without a readlink round trip each.
+  if (conn->capable & FUSE_CAP_CACHE_SYMLINKS) conn->want |= FUSE_CAP_CACHE_SYMLINKS;
+}
+
+void FuseMount::Ops::Lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
+  FuseMount* m = Self(req);
+  if (parent == kStatusDirIno) {
+    if (auto ino = m->status_.Find(name)) {
+      fuse_entry_param e{};
+      e.ino = *ino;
+      e.attr = m->status_.FileStat(*ino, m->status_.FileOf(*ino)->render().size());
+      fuse_reply_entry(req, &e);  // zero timeouts: always asked again
+      return;
+    }
+    fuse_reply_err(req, ENOENT);
+    return;
+  }
+  if (parent == InodeTable::kRootIno && std::strcmp(name, kStatusDirName) == 0) {
+    fuse_entry_param e{};
+    e.ino = kStatusDirIno;
+    e.attr = m->status_.DirStat();
+    e.attr_timeout = e.entry_timeout = m->options_.cache_timeout_s;
+    fuse_reply_entry(req, &e);
+    return;
+  }
+  std::string path;
+  if (int e = Child(m, parent, name, &path)) {
+    fuse_reply_err(req, e == EROFS ? ENOENT : e);
+    return;
+  }
+  if (const OpenFile* f = m->files_.Unstored(path)) {
+    const uint64_t ino = m->inodes_.Ref(path);
+    ReplyEntry(req, m, ino, m->attrs_.OfOpen(ino, *f));
+    return;
+  }
+  auto n = m->store_->Stat(path);
+  if (!n.ok()) {
+    if (n.status().code() == Code::kNotFound) {
+      // A negative entry the kernel may cache; a later creation that does
+      // not come through this mount invalidates it.
+      fuse_entry_param e{};
+      e.entry_timeout = m->options_.cache_timeout_s;
+      fuse_reply_entry(req, &e);
+      return;
+    }
+    fuse_reply_err(req, ErrnoFor(n.status()));
+    return;
+  }
+  const uint64_t ino = m->inodes_.Ref(path);
+  ReplyEntry(req, m, ino, m->attrs_.OfNode(ino, *n));
+}
+
+void FuseMount::Ops::Forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup) {
+  Self(req)->inodes_.Forget(ino, nlookup);
+  fuse_reply_none(req);
+}
+
+void FuseMount::Ops::ForgetMulti(fuse_req_t req, size_t count, fuse_forget_data* forgets) {
+  FuseMount* m = Self(req);
+  for (size_t i = 0; i < count; ++i) m->inodes_.Forget(forgets[i].ino, forgets[i].nlookup);
+  fuse_reply_none(req);
+}
+
+void FuseMount::Ops::Getattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) {
+  FuseMount* m = Self(req);
+  struct stat st {};
+  if (int e = StatIno(m, ino, &st)) {
+    fuse_reply_err(req, e);
+    return;
+  }
+  fuse_reply_attr(req, &st, IsStatusIno(ino) ? 0.0 : m->options_.cache_timeout_s);
+}
+
+void FuseMount::Ops::Setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, fuse_file_info* fi) {
+  FuseMount* m = Self(req);
+  if (IsStatusIno(ino)) {
+    fuse_reply_err(req, EROFS);
+    return;
+  }
+  const std::string* p = m->inodes_.PathOf(ino);
+  OpenFile* f = m->files_.Find(ino);
+  if (!p && !f) {
+    fuse_reply_err(req, ENOENT);
+    return;
+  }
+  const std::string path = f ? f->path : *p;
+  if (to_set & (FUSE_SET_ATTR_SIZE | FUSE_SET_ATTR_MODE)) {
+    if (int e = Writable(m)) {
+      fuse_reply_err(req, e);
+      return;
+    }
+  }
+  if (to_set & FUSE_SET_ATTR_SIZE) {
+    if (int e = Truncate(m, ino, f, path, static_cast<uint64_t>(attr->st_size), fi != nullptr)) {
+      fuse_reply_err(req, e);
+      return;
+    }
+  }
+  if (to_set & FUSE_SET_ATTR_MODE) {
+    if (int e = SetExec(m, f, path, (attr->st_mode & 0111) != 0)) {
+      fuse_reply_err(req, e);
+      return;
+    }
+  }
+  // Owner, group and times are not stored: accepted and ignored.
+  struct stat st {};
+  if (int e = StatIno(m, ino, &st)) {
+    fuse_reply_err(req, e);
+    return;
+  }
+  fuse_reply_attr(req, &st, m->options_.cache_timeout_s);
+}
+
+// The size part of a setattr: of the open file `f`'s buffer if there is
+// one, of the stored file at `path` otherwise.
+int FuseMount::Ops::Truncate(FuseMount* m, uint64_t ino, OpenFile* f, const std::string& path, uint64_t size,
+                             bool by_descriptor) {
+  if (size > m->options_.max_file_bytes) return EFBIG;
+  if (!f) return TruncateStored(m, path, size);
+  if (int e = m->files_.Truncate(f, size)) return e;
+  // truncate(2) by name: no descriptor of the caller's will be
+  // closed to store it (the open one may only read), so store it now.
+  if (!by_descriptor) return Save(m, ino, f);
+  return 0;
+}
+
+// truncate(2) of a file nobody has open: stored at once.
+int FuseMount::Ops::TruncateStored(FuseMount* m, const std::string& path, uint64_t size) {
+  auto n = m->store_->Stat(path);
+  if (!n.ok()) return ErrnoFor(n.status());
+  if ((*n)->state().kind == Kind::kDir) return EISDIR;
+  auto content = m->store_->ReadFile(path);
+  if (!content.ok()) return ErrnoFor(content.status());
+  if (content->size() != size) {
+    content->resize(size);
+    LocalOp local(m);
+    const std::string where = HardLinks::ContentPath(*m->store_, path);
+    Status st = m->store_->WriteFile(*m->key_, where, *content);
+    if (!st.ok()) return ErrnoFor(st);
+    if (where != path) Stale(m, where);
+  }
+  return 0;
+}
+
+// The mode part of a setattr: only the executable bit counts.
+int FuseMount::Ops::SetExec(FuseMount* m, OpenFile* f, const std::string& path, bool exec) {
+  if (f && !f->stored) {
+    f->exec = exec;
+    return 0;
+  }
+  if (f && f->unlinked) {
+    return 0;  // Its name is gone (or names another file now): nothing to store.
+  }
+  auto n = m->store_->Stat(path);
+  if (!n.ok()) return ErrnoFor(n.status());
+  const Kind kind = (*n)->state().kind;
+  // Only a regular file's executable bit is stored; other bits (and
+  // directories and links) keep the mode the view gives them.
+  if (kind == Kind::kFile && (*n)->state().exec != exec) {
+    LocalOp local(m);
+    Status st = m->store_->SetExec(*m->key_, path, exec);
+    if (!st.ok()) return ErrnoFor(st);
+  }
+  return 0;
+}
+
+void FuseMount::Ops::Readlink(fuse_req_t req, fuse_ino_t ino) {
+  FuseMount* m = Self(req);
+  const std::string* p = m->inodes_.PathOf(ino);
+  if (!p) {
+    fuse_reply_err(req, IsStatusIno(ino) ? EINVAL : ENOENT);
+    return;
+  }
+  auto n = m->store_->Stat(*p);
+  if (!n.ok()) {
+    fuse_reply_err(req, ErrnoFor(n.status()));
+    return;
+  }
+  if ((*n)->state().kind != Kind::kSymlink) {
+    fuse_reply_err(req, EINVAL);
+    return;
+  }
+  auto target = m->store_->ReadContent((*n)->state().content);
+  if (!target.ok()) {
+    fuse_reply_err(req, ErrnoFor(target.status()));
+    return;
+  }
+  fuse_reply_readlink(req, target->c_str());
+}
+
+void FuseMount::Ops::Statfs(fuse_req_t req, fuse_ino_t) {
+  FuseMount* m = Self(req);
+  struct statvfs sv {};
+  struct statvfs disk {};
+  if (!m->options_.data_dir.empty() && ::statvfs(m->options_.data_dir.c_str(), &disk) == 0) {
+    // The space of the disk the log lives on (what `df` users want to
+    // know: how much more can be written here).
+    sv.f_bsize = disk.f_bsize;
+    sv.f_frsize = disk.f_frsize;
+    sv.f_blocks = disk.f_blocks;
+    sv.f_bfree = disk.f_bfree;
+    sv.f_bavail = disk.f_bavail;
+    sv.f_ffree = sv.f_favail = disk.f_favail;
+  } else {
+    sv.f_bsize = sv.f_frsize = 4096;
+    sv.f_blocks = (m->options_.max_buffered_bytes / 4096) * 64;
+    sv.f_bfree = sv.f_bavail = sv.f_blocks / 2;
+    sv.f_ffree = sv.f_favail = 1000000;
+  }
+  sv.f_files = m->store_->view().path_count() + sv.f_ffree;
+  sv.f_namemax = kMaxNameBytes;
+  if (m->options_.read_only) sv.f_flag |= ST_RDONLY;
+  fuse_reply_statfs(req, &sv);
+}
+
+// --- Extended attributes ------------------------------------------------------
+
+// The read-only attributes of a path: its current entry's author and
+// hash, and how many revisions its chain has.
+int FuseMount::Ops::XattrValue(FuseMount* m, uint64_t ino, const std::string& name, std::string* out) {
+  if (IsStatusIno(ino)) return ENODATA;
+  const std::string* p = m->inodes_.PathOf(ino);
+  if (!p) return ENOENT;
+  return m->attrs_.Xattr(*p, name, out);
+}
+
+void FuseMount::Ops::ReplyXattr(fuse_req_t req, const std::string& value, size_t size) {
+  if (size == 0)
+    fuse_reply_xattr(req, value.size());
+  else if (size < value.size())
+    fuse_reply_err(req, ERANGE);
+  else
+    fuse_reply_buf(req, value.data(), value.size());
+}
+
+void FuseMount::Ops::Getxattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size) {
+  std::string value;
+  if (int e = XattrValue(Self(req), ino, name, &value)) {
+    fuse_reply_err(req, e);
+    return;
+  }
+  ReplyXattr(req, value, size);
+}
+
+void FuseMount::Ops::Listxattr(fuse_req_t req, fuse_ino_t ino, size_t size) {
+  FuseMount* m = Self(req);
+  std::string names;
+  std::string unused;
+  if (XattrValue(m, ino, Attributes::kProbeXattr, &unused) == 0) names = Attributes::XattrNames();
+  ReplyXattr(req, names, size);
+}
+
+void FuseMount::Ops::Setxattr(fuse_req_t req, fuse_ino_t, const char* name, const char*, size_t, int) {
+  const std::string n = name;
+  fuse_reply_err(req, ENOTSUP);
+}
+
+void FuseMount::Ops::Removexattr(fuse_req_t req, fuse_ino_t, const char* name) {
+  const std::string n = name;
+  fuse_reply_err(req, ENOTSUP);
+}
+
+// --- The table ----------------------------------------------------------------
+
+fuse_lowlevel_ops FuseMount::Ops::Table() {
+  fuse_lowlevel_ops ops{};
+  ops.init = Init;
+  ops.lookup = Lookup;
+  ops.forget = Forget;
+  ops.forget_multi = ForgetMulti;
+  ops.getattr = Getattr;
+  ops.setattr = Setattr;
+  ops.readlink = Readlink;
+  ops.mkdir = Mkdir;
+  ops.unlink = Unlink;
+  ops.rmdir = Rmdir;
+  ops.symlink = Symlink;
+  ops.rename = Rename;
+  ops.link = Link;
+  ops.open = OpenFileOp;
+  ops.read = Read;
+  ops.write = Write;
+  ops.flush = Flush;
+  ops.release = Release;
+  ops.fsync = Fsync;
+  ops.opendir = Opendir;
+  ops.readdir = Readdir;
+  ops.readdirplus = Readdirplus;
+  ops.releasedir = Releasedir;
+  ops.statfs = Statfs;
+  ops.setxattr = Setxattr;
+  ops.getxattr = Getxattr;
+  ops.listxattr = Listxattr;
+  ops.removexattr = Removexattr;
+  ops.create = Create;
+  return ops;
+}
+
+}  // namespace basefs
