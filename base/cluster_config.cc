@@ -2,6 +2,7 @@
 
 #include <cctype>
 #include <sstream>
+
 #include <toml++/toml.h>
 
 #include "base/host_port.h"

@@ -17,8 +17,8 @@ void CryptoInit() {
 
 Hash HashBytes(std::string_view data) {
   Hash out;
-  crypto_generichash(out.data(), out.size(), reinterpret_cast<const unsigned char*>(data.data()),
-                     data.size(), nullptr, 0);
+  crypto_generichash(out.data(), out.size(), reinterpret_cast<const unsigned char*>(data.data()), data.size(), nullptr,
+                     0);
   return out;
 }
 
@@ -46,14 +46,14 @@ KeyPair GenerateKeyPair() {
 
 Signature Sign(const KeyPair& key, std::string_view message) {
   Signature sig;
-  crypto_sign_detached(sig.data(), nullptr, reinterpret_cast<const unsigned char*>(message.data()),
-                       message.size(), key.secret_key.data());
+  crypto_sign_detached(sig.data(), nullptr, reinterpret_cast<const unsigned char*>(message.data()), message.size(),
+                       key.secret_key.data());
   return sig;
 }
 
 bool Verify(const PublicKey& key, std::string_view message, const Signature& sig) {
-  return crypto_sign_verify_detached(sig.data(), reinterpret_cast<const unsigned char*>(message.data()),
-                                     message.size(), key.data()) == 0;
+  return crypto_sign_verify_detached(sig.data(), reinterpret_cast<const unsigned char*>(message.data()), message.size(),
+                                     key.data()) == 0;
 }
 
 std::string ToHex(const uint8_t* data, size_t len) {

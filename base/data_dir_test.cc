@@ -18,7 +18,7 @@ TEST(DataDirTest, PathsOfAFilesystem) {
 TEST(DataDirTest, FilesystemNamesAreOneSafePathComponent) {
   for (const char* ok : {"prod", "a", "edge-eu_1.v2"}) EXPECT_TRUE(ValidateFsName(ok).ok()) << ok;
   for (const std::string& bad : {std::string(), std::string(".hidden"), std::string("a/b"), std::string(".."),
-                                std::string("sp ace"), std::string(65, 'x')})
+                                 std::string("sp ace"), std::string(65, 'x')})
     EXPECT_FALSE(ValidateFsName(bad).ok()) << bad;
 }
 

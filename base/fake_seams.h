@@ -83,7 +83,10 @@ class FakeNetwork {
   }
   // A down endpoint neither sends nor receives (a crashed or stopped node).
   void SetDown(const std::string& addr, bool down) {
-    if (down) down_.insert(addr); else down_.erase(addr);
+    if (down)
+      down_.insert(addr);
+    else
+      down_.erase(addr);
   }
   // Nodes in different groups cannot reach each other; empty = no partition.
   void Partition(std::map<std::string, int> group_of) { group_of_ = std::move(group_of); }

@@ -36,8 +36,8 @@ Result<KeyPair> LoadKey(const std::string& path) {
   KeyPair kp;
   size_t len = 0;
   const std::string b64 = text.substr(sizeof(kTag) - 1);
-  if (sodium_base642bin(kp.secret_key.data(), kp.secret_key.size(), b64.data(), b64.size(), nullptr, &len,
-                        nullptr, sodium_base64_VARIANT_ORIGINAL) != 0 ||
+  if (sodium_base642bin(kp.secret_key.data(), kp.secret_key.size(), b64.data(), b64.size(), nullptr, &len, nullptr,
+                        sodium_base64_VARIANT_ORIGINAL) != 0 ||
       len != kp.secret_key.size())
     return Invalid("key file " + path + " is damaged");
   auto pair = KeyPairFromSecret(

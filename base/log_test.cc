@@ -6,8 +6,8 @@ namespace basefs {
 namespace {
 
 TEST(LogTest, ParsesEveryLevelByItsName) {
-  for (LogLevel l : {LogLevel::kTrace, LogLevel::kDebug, LogLevel::kInfo, LogLevel::kWarn, LogLevel::kError,
-                     LogLevel::kOff}) {
+  for (LogLevel l :
+       {LogLevel::kTrace, LogLevel::kDebug, LogLevel::kInfo, LogLevel::kWarn, LogLevel::kError, LogLevel::kOff}) {
     auto parsed = ParseLogLevel(LogLevelName(l));
     ASSERT_TRUE(parsed.ok()) << LogLevelName(l);
     EXPECT_EQ(*parsed, l);

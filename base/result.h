@@ -55,7 +55,7 @@ inline Status IOError(std::string m) { return Status(Code::kIO, std::move(m)); }
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : v_(std::move(value)) {}        // NOLINT: implicit by design
   Result(Status status) : v_(std::move(status)) {  // NOLINT: implicit by design
     assert(!std::get<Status>(v_).ok() && "Result from an OK status needs a value");
   }
@@ -89,17 +89,16 @@ class [[nodiscard]] Result {
 }  // namespace basefs
 
 // Propagates a non-OK Status from an expression returning Status.
-#define BASEFS_RETURN_IF_ERROR(expr)        \
-  do {                                      \
-    ::basefs::Status _st = (expr);          \
-    if (!_st.ok()) return _st;              \
+#define BASEFS_RETURN_IF_ERROR(expr) \
+  do {                               \
+    ::basefs::Status _st = (expr);   \
+    if (!_st.ok()) return _st;       \
   } while (0)
 
 #define BASEFS_CONCAT_INNER(a, b) a##b
 #define BASEFS_CONCAT(a, b) BASEFS_CONCAT_INNER(a, b)
 // Assigns the value of a Result expression to `lhs`, or returns its Status.
-#define BASEFS_ASSIGN_OR_RETURN(lhs, expr) \
-  BASEFS_ASSIGN_OR_RETURN_IMPL(BASEFS_CONCAT(_res_, __LINE__), lhs, expr)
+#define BASEFS_ASSIGN_OR_RETURN(lhs, expr) BASEFS_ASSIGN_OR_RETURN_IMPL(BASEFS_CONCAT(_res_, __LINE__), lhs, expr)
 #define BASEFS_ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr) \
   auto tmp = (expr);                                 \
   if (!tmp.ok()) return tmp.status();                \

@@ -105,7 +105,8 @@ void ShowPath(const Context& c, const PathNode* n, json* out) {
     }
     for (auto it = ve->revisions.rbegin(); it != ve->revisions.rend(); ++it) es.push_back({*it, depth + 1});
   }
-  if (c.g.json) out->push_back(json{{"path", n->FullPath()}, {"type", KindName(n->state().kind)}, {"entries", entries}});
+  if (c.g.json)
+    out->push_back(json{{"path", n->FullPath()}, {"type", KindName(n->state().kind)}, {"entries", entries}});
 }
 
 // Prints each path, then its revision tree: '*' on the view's chain, '+'

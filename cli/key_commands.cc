@@ -78,12 +78,8 @@ void AddKeyCommands(CLI::App& app, Context& c, std::vector<Subcommand>* out) {
   }
   auto* keys = app.add_subcommand("keys", "granted keys by path");
   keys->add_option("NAME", a->name)->required();
-  out->push_back(Subcommand::OnStore(grant, name, [&c, a] {
-                              return CmdGrant(c, *a, false);
-                            }));
-  out->push_back(Subcommand::OnStore(revoke, name, [&c, a] {
-                              return CmdGrant(c, *a, true);
-                            }));
+  out->push_back(Subcommand::OnStore(grant, name, [&c, a] { return CmdGrant(c, *a, false); }));
+  out->push_back(Subcommand::OnStore(revoke, name, [&c, a] { return CmdGrant(c, *a, true); }));
   out->push_back(Subcommand::OnStore(keys, name, [&c, a] { return CmdKeys(c, *a); }));
 }
 

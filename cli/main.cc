@@ -12,8 +12,8 @@
 #include <iterator>
 
 #include "cli/commands.h"
-#include "daemon/control_format.h"
 #include "daemon/clone.h"
+#include "daemon/control_format.h"
 #include "daemon/daemon.h"
 
 namespace basefs {

@@ -8,10 +8,9 @@
 #include <CLI/CLI.hpp>
 
 #include "base/cluster_config.h"
+#include "cli/command.h"
 #include "zones/projection.h"
 #include "zones/sources.h"
-
-#include "cli/command.h"
 
 namespace basefs {
 namespace {
@@ -38,7 +37,8 @@ int CmdBootstrap(const Context& c, const NodeArgs& a) {
   const KeyPair key = OrDie(LoadOrCreateKey(d.KeyPath()));
   const std::string fs_dir = d.FsDir(a.name);
   struct stat st {};
-  if (::stat(fs_dir.c_str(), &st) == 0) Fail(Status(Code::kExists, "filesystem '" + a.name + "' already exists in " + d.root));
+  if (::stat(fs_dir.c_str(), &st) == 0)
+    Fail(Status(Code::kExists, "filesystem '" + a.name + "' already exists in " + d.root));
   std::error_code ec;
   std::filesystem::create_directories(fs_dir, ec);
   if (ec) Fail(IOError("cannot create " + fs_dir + ": " + ec.message()));
@@ -122,8 +122,8 @@ int CmdStatus(const Context& c, const NodeArgs& a) {
 int CmdMembers(const Context& c, const NodeArgs& a) {
   OrDie(ValidateFsName(a.name));
   if (!c.io.daemon || !c.io.daemon->StoreFor(a.name))
-    Fail(NotFound("no daemon is running for '" + a.name + "' in " + c.g.data_dir.root + "; start one with 'basefs run " +
-                  a.name + "'"));
+    Fail(NotFound("no daemon is running for '" + a.name + "' in " + c.g.data_dir.root +
+                  "; start one with 'basefs run " + a.name + "'"));
   json rows = c.io.daemon->Members();
   if (c.g.json) {
     PrintJson(c, rows);
@@ -173,11 +173,11 @@ void AddNodeCommands(CLI::App& app, Context& c, std::vector<Subcommand>* out) {
   get->add_option("ADDR", a->addr, "ADDR:PORT of a running node")->required();
   get->add_option("--cluster-key", a->cluster_key, "file with the cluster key(s), when the cluster has one");
   out->push_back(Subcommand::Here(get, [&c, a] {
-                              if (!c.io.clone) Fail(Invalid("a daemon cannot clone"));
-                              OrDie(ValidateSeed(a->addr));
-                              OrDie(c.io.clone(c.g.data_dir, a->name, a->addr, a->cluster_key));
-                              return 0;
-                            }));
+    if (!c.io.clone) Fail(Invalid("a daemon cannot clone"));
+    OrDie(ValidateSeed(a->addr));
+    OrDie(c.io.clone(c.g.data_dir, a->name, a->addr, a->cluster_key));
+    return 0;
+  }));
 
   auto* runcmd = app.add_subcommand("run", "run the node: gossip, sync, DNS (and FUSE with --mount)");
   auto* mount = app.add_subcommand("mount", "run the node with the filesystem mounted at DIR");
@@ -189,20 +189,16 @@ void AddNodeCommands(CLI::App& app, Context& c, std::vector<Subcommand>* out) {
   AddRunOptions(mount, a->run);
   for (auto* sub : {runcmd, mount})
     out->push_back(Subcommand::Here(sub, [&c, a] {
-                                if (!c.io.run_daemon) Fail(Invalid("a daemon cannot start another daemon"));
-                                a->run.data_dir = c.g.data_dir;
-                                return c.io.run_daemon(a->run);
-                              }));
+      if (!c.io.run_daemon) Fail(Invalid("a daemon cannot start another daemon"));
+      a->run.data_dir = c.g.data_dir;
+      return c.io.run_daemon(a->run);
+    }));
 
   auto* status = app.add_subcommand("status", "root digest, counts, bad files");
   auto* members = app.add_subcommand("members", "every member of the cluster, this node included");
   for (auto* sub : {status, members}) sub->add_option("NAME", a->name)->required();
-  out->push_back(Subcommand::OnStore(status, name, [&c, a] {
-                              return CmdStatus(c, *a);
-                            }));
-  out->push_back(Subcommand::OnStore(members, name, [&c, a] {
-                              return CmdMembers(c, *a);
-                            }));
+  out->push_back(Subcommand::OnStore(status, name, [&c, a] { return CmdStatus(c, *a); }));
+  out->push_back(Subcommand::OnStore(members, name, [&c, a] { return CmdMembers(c, *a); }));
 }
 
 }  // namespace basefs

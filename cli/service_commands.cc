@@ -4,10 +4,9 @@
 
 #include <CLI/CLI.hpp>
 
+#include "cli/command.h"
 #include "zones/names.h"
 #include "zones/service_file.h"
-
-#include "cli/command.h"
 
 namespace basefs {
 namespace {
@@ -97,12 +96,8 @@ void AddServiceCommands(CLI::App& app, Context& c, std::vector<Subcommand>* out)
   publish->add_option("--check-script", a->check_script, "health check: command exits 0");
   publish->add_option("--check-interval", a->check_interval, "health check interval (e.g. 10s)");
   publish->add_option("--check-timeout", a->check_timeout, "health check timeout (e.g. 2s)");
-  out->push_back(Subcommand::OnStore(publish, name, [&c, a] {
-                              return CmdPublish(c, *a);
-                            }));
-  out->push_back(Subcommand::OnStore(unpublish, name, [&c, a] {
-                              return CmdUnpublish(c, *a);
-                            }));
+  out->push_back(Subcommand::OnStore(publish, name, [&c, a] { return CmdPublish(c, *a); }));
+  out->push_back(Subcommand::OnStore(unpublish, name, [&c, a] { return CmdUnpublish(c, *a); }));
 }
 
 }  // namespace basefs

@@ -6,8 +6,9 @@ set -euo pipefail
 build_pkgs=(
   build-essential cmake ninja-build pkg-config
   libsodium-dev libleveldb-dev libsnappy-dev libldns-dev libevent-dev libfuse3-dev
-  libcli11-dev libtomlplusplus-dev nlohmann-json3-dev libfmt-dev
+  libcli11-dev libtomlplusplus-dev nlohmann-json3-dev libfmt-dev libspdlog-dev
   libgtest-dev libgmock-dev dnsutils bind9-utils
+  clang-format clang-tidy
 )
 runtime_pkgs=(fuse3 psmisc procps git)
 

@@ -1,6 +1,5 @@
 #include "daemon/clone.h"
 
-#include <event2/event.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -8,6 +7,8 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+
+#include <event2/event.h>
 
 #include "base/wall_clock.h"
 #include "daemon/sync_service.h"

@@ -1,13 +1,14 @@
 #include "daemon/control_server.h"
 
-#include <event2/buffer.h>
-#include <event2/bufferevent.h>
-#include <event2/listener.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include <cstring>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/listener.h>
 
 namespace basefs {
 namespace {
@@ -28,9 +29,9 @@ Result<std::unique_ptr<ControlServer>> ControlServer::Listen(event_base* base, c
   s->path_ = path;
   s->handler_ = std::move(handler);
   const mode_t old = ::umask(0077);
-  s->listener_ = evconnlistener_new_bind(base, &ControlServer::OnAccept, s.get(),
-                                         LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 16,
-                                         reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  s->listener_ =
+      evconnlistener_new_bind(base, &ControlServer::OnAccept, s.get(), LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC,
+                              16, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
   ::umask(old);
   if (!s->listener_) return IOError("cannot listen on " + path + ": " + std::strerror(errno));
   return s;

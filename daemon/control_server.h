@@ -13,8 +13,8 @@
 #include <set>
 #include <string>
 
-#include "daemon/control_format.h"
 #include "base/result.h"
+#include "daemon/control_format.h"
 
 struct event_base;
 struct evconnlistener;

@@ -1,6 +1,5 @@
 #include "daemon/daemon.h"
 
-#include <event2/event.h>
 #include <signal.h>
 #include <sodium.h>
 #include <sys/resource.h>
@@ -8,6 +7,8 @@
 
 #include <filesystem>
 #include <iostream>
+
+#include <event2/event.h>
 
 #include "base/cluster_config.h"
 #include "base/host_port.h"
@@ -80,7 +81,8 @@ Result<std::unique_ptr<Store>> OpenOrCloneStore(const DaemonOptions& o, const Ke
 // them down in reverse.
 class Daemon : public DaemonHooks {
  public:
-  Daemon(DaemonOptions opts, CommandRunner run_command) : opts_(std::move(opts)), run_command_(std::move(run_command)) {}
+  Daemon(DaemonOptions opts, CommandRunner run_command)
+      : opts_(std::move(opts)), run_command_(std::move(run_command)) {}
   ~Daemon() override {
     // Members that hold callbacks into the loop go first.
     mount_.reset();
@@ -184,9 +186,8 @@ Status Daemon::BindGossipAndSync() {
     bound_ = transport_->local_address();
     SyncServiceOptions sync_opts;
     sync_opts.keyring = keyring_;
-    auto sync = SyncService::Start(base_, bound_, store_.get(), sync_opts, [this] {
-      return PickSyncPeer(gossip_->Members(), node_name_, random_.Next());
-    });
+    auto sync = SyncService::Start(base_, bound_, store_.get(), sync_opts,
+                                   [this] { return PickSyncPeer(gossip_->Members(), node_name_, random_.Next()); });
     if (sync.ok()) {
       sync_ = std::move(sync).value();
       return Status::Ok();
@@ -250,8 +251,7 @@ Status Daemon::StartDns() {
 // Change handlers (--handler): a process per change under their globs.
 Status Daemon::StartHandlers() {
   BASEFS_ASSIGN_OR_RETURN(handlers_, HandlerRunner::Create(base_, opts_.name, opts_.handlers));
-  change_watchers_.push_back(
-      [this](const Change& c) { handlers_->OnChange(c.path, EventTypeFor(store_->view(), c)); });
+  change_watchers_.push_back([this](const Change& c) { handlers_->OnChange(c.path, EventTypeFor(store_->view(), c)); });
   return Status::Ok();
 }
 
@@ -271,7 +271,8 @@ Status Daemon::StartMount() {
   mo.data_dir = opts_.data_dir.FsDir(opts_.name);
   // Test-only, like BASEFS_TEST_BLOCK_FILE: a small budget for open-file
   // content, so a test reaches the over-budget read path with small files.
-  if (const char* b = std::getenv("BASEFS_TEST_FUSE_BUFFER_BYTES")) mo.max_buffered_bytes = std::strtoull(b, nullptr, 10);
+  if (const char* b = std::getenv("BASEFS_TEST_FUSE_BUFFER_BYTES"))
+    mo.max_buffered_bytes = std::strtoull(b, nullptr, 10);
   mo.status_files = MountStatusFiles(key);
   const uint64_t hold_ms = opts_.mount.latency_hold_ms;
   latency_hold_ = std::make_unique<LatencyHold>(clock_.get(), LatencyHold::Options{.period_ms = hold_ms},

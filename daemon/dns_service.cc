@@ -7,11 +7,11 @@
 #include <sstream>
 #include <thread>
 
-#include "base/log.h"
-#include "base/wall_clock.h"
 #include "base/cluster_config.h"
 #include "base/crypto.h"
 #include "base/host_port.h"
+#include "base/log.h"
+#include "base/wall_clock.h"
 #include "replicate/gossip_format.h"
 #include "zones/names.h"
 #include "zones/parse_cache.h"
@@ -33,8 +33,10 @@ NodeMeta ParseNodeMeta(std::string_view meta) {
   std::istringstream in{std::string(meta)};
   std::string word;
   while (in >> word) {
-    if (word.rfind("dns=", 0) == 0) m.dns = word.substr(4);
-    else if (word.rfind("key=", 0) == 0) m.key = word.substr(4);
+    if (word.rfind("dns=", 0) == 0)
+      m.dns = word.substr(4);
+    else if (word.rfind("key=", 0) == 0)
+      m.key = word.substr(4);
     else if (word.rfind("down=", 0) == 0) {
       std::istringstream ids(word.substr(5));
       std::string id;
@@ -110,8 +112,7 @@ void DnsService::PublishMeta() {
   m.down = health_ ? health_->failing() : std::set<std::string>{};
   size_t dropped = 0;
   const std::string meta = FormatNodeMeta(m, &dropped);
-  if (dropped)
-    LogWarn("{} failing health checks do not fit the gossip meta; those instances stay in DNS", dropped);
+  if (dropped) LogWarn("{} failing health checks do not fit the gossip meta; those instances stay in DNS", dropped);
   if (meta != meta_) {
     meta_ = meta;
     gossip_->SetMeta(meta);
@@ -170,8 +171,8 @@ void DnsService::Rebuild(bool inline_build) {
   for (const Member& m : gossip_->Members()) {
     const NodeMeta meta = ParseNodeMeta(m.meta);
     job->in.members.push_back(MemberView{m.name, HostOf(m.addr),
-                                         m.state == MemberState::kAlive || m.state == MemberState::kSuspect,
-                                         meta.key, meta.down});
+                                         m.state == MemberState::kAlive || m.state == MemberState::kSuspect, meta.key,
+                                         meta.down});
   }
   job->in.shared_files = CollectSharedSources(*store_, &job->bad, &sources_);
   job->current = server_->table();

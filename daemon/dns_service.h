@@ -96,7 +96,7 @@ class DnsService {
   Clock::TimerId pending_ = 0;
   uint64_t last_rebuild_ms_ = 0, last_duration_ms_ = 0;
   uint64_t rebuilds_ = 0;
-  std::vector<BadFile> bad_files_;  // of the last rebuild
+  std::vector<BadFile> bad_files_;           // of the last rebuild
   std::map<std::string, uint32_t> serials_;  // zone apex -> SOA serial
   // The rebuild runs on worker_ (one at a time: building_); a change meanwhile
   // asks for another when it is done.

@@ -1,9 +1,6 @@
 #include "daemon/event_seams.h"
 
-#include "daemon/peer_filter.h"
-
 #include <arpa/inet.h>
-#include <event2/event.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <time.h>
@@ -11,6 +8,10 @@
 
 #include <cerrno>
 #include <cstring>
+
+#include <event2/event.h>
+
+#include "daemon/peer_filter.h"
 
 namespace basefs {
 

@@ -12,8 +12,8 @@
 #include <string>
 
 #include "base/host_port.h"
-#include "base/seams.h"
 #include "base/result.h"
+#include "base/seams.h"
 
 struct event_base;
 struct event;

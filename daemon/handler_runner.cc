@@ -1,7 +1,5 @@
 #include "daemon/handler_runner.h"
-#include "base/log.h"
 
-#include <event2/event.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
@@ -10,6 +8,10 @@
 
 #include <cstring>
 #include <iostream>
+
+#include <event2/event.h>
+
+#include "base/log.h"
 
 extern char** environ;
 

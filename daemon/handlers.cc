@@ -63,15 +63,9 @@ bool GlobMatch(std::string_view glob, std::string_view path) {
         case Tok::kOne:
           if (j > 0 && cur[j - 1] && path[j - 1] != '/') next[j] = 1;
           break;
-        case Tok::kStar:
-          next[j] = cur[j] || (j > 0 && next[j - 1] && path[j - 1] != '/');
-          break;
-        case Tok::kStarStar:
-          next[j] = cur[j] || (j > 0 && next[j - 1]);
-          break;
-        case Tok::kStarStarSlash:
-          next[j] = cur[j] || (any_before && path[j - 1] == '/');
-          break;
+        case Tok::kStar: next[j] = cur[j] || (j > 0 && next[j - 1] && path[j - 1] != '/'); break;
+        case Tok::kStarStar: next[j] = cur[j] || (j > 0 && next[j - 1]); break;
+        case Tok::kStarStarSlash: next[j] = cur[j] || (any_before && path[j - 1] == '/'); break;
       }
       any_before = any_before || cur[j];
     }

@@ -1,8 +1,5 @@
 #include "daemon/health_checker.h"
 
-#include <event2/bufferevent.h>
-#include <event2/event.h>
-#include <event2/http.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
@@ -11,8 +8,12 @@
 
 #include <iostream>
 
-#include "base/log.h"
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/http.h>
+
 #include "base/host_port.h"
+#include "base/log.h"
 
 extern char** environ;
 
@@ -99,8 +100,10 @@ void HealthChecker::Report(const std::string& id, bool ok) {
   if (!checks_.count(id)) return;
   const bool was_failing = failing_.count(id) > 0;
   if (ok == !was_failing) return;
-  if (ok) failing_.erase(id);
-  else failing_.insert(id);
+  if (ok)
+    failing_.erase(id);
+  else
+    failing_.insert(id);
   LogInfo("health check of {} {}", id, ok ? "passes again" : "fails");
   on_change_();
 }
@@ -134,75 +137,77 @@ void HealthChecker::Run(const std::string& id) {
   });
   switch (c.spec.kind) {
     case HealthCheck::Kind::kNone: raw->Done(true); return;
-    case HealthCheck::Kind::kTcp: {
-      auto endpoint = ParseCheckEndpoint(c.spec);
-      socklen_t len = 0;
-      auto ss = endpoint.ok() ? ParseSockaddr(endpoint->Address(), &len) : Result<sockaddr_storage>(endpoint.status());
-      if (!ss.ok()) {
-        raw->Done(false);
-        return;
-      }
-      raw->bev = bufferevent_socket_new(base_, -1, BEV_OPT_CLOSE_ON_FREE);
-      bufferevent_setcb(
-          raw->bev, nullptr, nullptr,
-          [](bufferevent*, short what, void* arg) {
-            static_cast<Probe*>(arg)->Done((what & BEV_EVENT_CONNECTED) != 0);
-          },
-          raw);
-      if (bufferevent_socket_connect(raw->bev, reinterpret_cast<sockaddr*>(&*ss), static_cast<int>(len)) != 0)
-        raw->Done(false);
-      return;
-    }
-    case HealthCheck::Kind::kHttp: {
-      // Numeric hosts only (ParseCheckEndpoint): libevent resolves nothing,
-      // so nothing blocks the loop.
-      auto endpoint = ParseCheckEndpoint(c.spec);
-      if (!endpoint.ok()) {
-        raw->Done(false);
-        return;
-      }
-      const std::string& host = endpoint->host;
-      const std::string& path = endpoint->path;
-      raw->http = evhttp_connection_base_new(base_, nullptr, host.c_str(), endpoint->port);
-      if (!raw->http) {
-        raw->Done(false);
-        return;
-      }
-      evhttp_connection_set_retries(raw->http, 0);
-      evhttp_request* req = evhttp_request_new(
-          [](evhttp_request* r, void* arg) {
-            const int code = r ? evhttp_request_get_response_code(r) : 0;
-            static_cast<Probe*>(arg)->Done(code >= 200 && code < 400);
-          },
-          raw);
-      evhttp_add_header(evhttp_request_get_output_headers(req), "Host", endpoint->Address().c_str());
-      evhttp_add_header(evhttp_request_get_output_headers(req), "User-Agent", "basefs-health-check");
-      if (evhttp_make_request(raw->http, req, EVHTTP_REQ_GET, path.c_str()) != 0) raw->Done(false);
-      return;
-    }
-    case HealthCheck::Kind::kScript: {
-      posix_spawnattr_t attr;
-      posix_spawnattr_init(&attr);
-      posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
-      posix_spawnattr_setpgroup(&attr, 0);
-      posix_spawn_file_actions_t fa;
-      posix_spawn_file_actions_init(&fa);
-      posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-      posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-      const char* argv[] = {"sh", "-c", c.spec.target.c_str(), nullptr};
-      pid_t pid = -1;
-      const int rc = posix_spawn(&pid, "/bin/sh", &fa, &attr, const_cast<char* const*>(argv), environ);
-      posix_spawn_file_actions_destroy(&fa);
-      posix_spawnattr_destroy(&attr);
-      if (rc != 0) {
-        raw->Done(false);
-        return;
-      }
-      raw->pid = pid;
-      PollScript(raw);
-      return;
-    }
+    case HealthCheck::Kind::kTcp: StartTcp(c.spec, raw); return;
+    case HealthCheck::Kind::kHttp: StartHttp(c.spec, raw); return;
+    case HealthCheck::Kind::kScript: StartScript(c.spec, raw); return;
   }
+}
+
+// Passes when a TCP connection is accepted.
+void HealthChecker::StartTcp(const HealthCheck& spec, Probe* raw) {
+  auto endpoint = ParseCheckEndpoint(spec);
+  socklen_t len = 0;
+  auto ss = endpoint.ok() ? ParseSockaddr(endpoint->Address(), &len) : Result<sockaddr_storage>(endpoint.status());
+  if (!ss.ok()) {
+    raw->Done(false);
+    return;
+  }
+  raw->bev = bufferevent_socket_new(base_, -1, BEV_OPT_CLOSE_ON_FREE);
+  bufferevent_setcb(
+      raw->bev, nullptr, nullptr,
+      [](bufferevent*, short what, void* arg) { static_cast<Probe*>(arg)->Done((what & BEV_EVENT_CONNECTED) != 0); },
+      raw);
+  if (bufferevent_socket_connect(raw->bev, reinterpret_cast<sockaddr*>(&*ss), static_cast<int>(len)) != 0)
+    raw->Done(false);
+}
+
+// Passes on a 2xx or 3xx answer to a GET. Numeric hosts only
+// (ParseCheckEndpoint): libevent resolves nothing, so nothing blocks the loop.
+void HealthChecker::StartHttp(const HealthCheck& spec, Probe* raw) {
+  auto endpoint = ParseCheckEndpoint(spec);
+  if (!endpoint.ok()) {
+    raw->Done(false);
+    return;
+  }
+  raw->http = evhttp_connection_base_new(base_, nullptr, endpoint->host.c_str(), endpoint->port);
+  if (!raw->http) {
+    raw->Done(false);
+    return;
+  }
+  evhttp_connection_set_retries(raw->http, 0);
+  evhttp_request* req = evhttp_request_new(
+      [](evhttp_request* r, void* arg) {
+        const int code = r ? evhttp_request_get_response_code(r) : 0;
+        static_cast<Probe*>(arg)->Done(code >= 200 && code < 400);
+      },
+      raw);
+  evhttp_add_header(evhttp_request_get_output_headers(req), "Host", endpoint->Address().c_str());
+  evhttp_add_header(evhttp_request_get_output_headers(req), "User-Agent", "basefs-health-check");
+  if (evhttp_make_request(raw->http, req, EVHTTP_REQ_GET, endpoint->path.c_str()) != 0) raw->Done(false);
+}
+
+// Passes when `sh -c TARGET` exits 0; it runs in a process group of its
+// own, with /dev/null for input and output.
+void HealthChecker::StartScript(const HealthCheck& spec, Probe* raw) {
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
+  posix_spawnattr_setpgroup(&attr, 0);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+  const char* argv[] = {"sh", "-c", spec.target.c_str(), nullptr};
+  pid_t pid = -1;
+  const int rc = posix_spawn(&pid, "/bin/sh", &fa, &attr, const_cast<char* const*>(argv), environ);
+  posix_spawn_file_actions_destroy(&fa);
+  posix_spawnattr_destroy(&attr);
+  if (rc != 0) {
+    raw->Done(false);
+    return;
+  }
+  raw->pid = pid;
+  PollScript(raw);
 }
 
 }  // namespace basefs

@@ -49,6 +49,9 @@ class HealthChecker {
   };
   void Schedule(const std::string& id, uint64_t delay_ms);
   void Run(const std::string& id);
+  void StartTcp(const HealthCheck& spec, Probe* raw);
+  void StartHttp(const HealthCheck& spec, Probe* raw);
+  void StartScript(const HealthCheck& spec, Probe* raw);
   void Report(const std::string& id, bool ok);
   void PollScript(Probe* probe);
 

@@ -1,5 +1,4 @@
 #include "daemon/latency_hold.h"
-#include "base/log.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -8,6 +7,8 @@
 #include <cstring>
 #include <iostream>
 #include <memory>
+
+#include "base/log.h"
 
 namespace basefs {
 

@@ -1,10 +1,11 @@
 #include "daemon/latency_hold.h"
 
 #include <fcntl.h>
-#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <vector>
+
+#include <gtest/gtest.h>
 
 #include "base/fake_seams.h"
 

@@ -1,7 +1,5 @@
 #include "daemon/loop_worker.h"
-#include "base/log.h"
 
-#include <event2/event.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -10,6 +8,10 @@
 #include <exception>
 #include <iostream>
 #include <system_error>
+
+#include <event2/event.h>
+
+#include "base/log.h"
 
 namespace basefs {
 

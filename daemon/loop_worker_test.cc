@@ -1,14 +1,14 @@
 #include "daemon/loop_worker.h"
 
-#include <event2/event.h>
-#include <gtest/gtest.h>
-
 #include <atomic>
 #include <chrono>
 #include <functional>
 #include <stdexcept>
 #include <thread>
 #include <vector>
+
+#include <event2/event.h>
+#include <gtest/gtest.h>
 
 namespace basefs {
 namespace {

@@ -14,25 +14,25 @@ namespace basefs {
 
 // Gossip (UDP) and sync (TCP): who this node is and where it listens.
 struct NodeOptions {
-  std::string bind = "0.0.0.0:7400";    // --bind ADDR:PORT, UDP and TCP on the same port
-  std::string advertise;                // --advertise ADDR[:PORT]; "": the bind address
-                                        // (the primary interface's when bound to 0.0.0.0)
-  std::string node_name;                // --node-name; "": the host name (1..64 bytes)
-  std::vector<std::string> join;        // --join ADDR:PORT, repeatable; also clones a missing filesystem
-  std::string cluster_key_file;         // --cluster-key FILE: seals gossip and sync ("" = none)
+  std::string bind = "0.0.0.0:7400";  // --bind ADDR:PORT, UDP and TCP on the same port
+  std::string advertise;              // --advertise ADDR[:PORT]; "": the bind address
+                                      // (the primary interface's when bound to 0.0.0.0)
+  std::string node_name;              // --node-name; "": the host name (1..64 bytes)
+  std::vector<std::string> join;      // --join ADDR:PORT, repeatable; also clones a missing filesystem
+  std::string cluster_key_file;       // --cluster-key FILE: seals gossip and sync ("" = none)
 };
 
 // The DNS server (dns/), its forwarder and zone transfers.
 struct DnsOptions {
-  std::string listen = "127.0.0.1:5354";                       // --dns ADDR:PORT
-  std::vector<std::string> recursors;                          // --recursor ADDR[:PORT]; none: /etc/resolv.conf
-  bool no_recursion = false;                                   // --no-recursion: REFUSED instead of forwarding
+  std::string listen = "127.0.0.1:5354";                             // --dns ADDR:PORT
+  std::vector<std::string> recursors;                                // --recursor ADDR[:PORT]; none: /etc/resolv.conf
+  bool no_recursion = false;                                         // --no-recursion: REFUSED instead of forwarding
   std::vector<std::string> axfr_allow = {"127.0.0.0/8", "::1/128"};  // --axfr-allow CIDR
 };
 
 // The FUSE mount (fuse/), off when `dir` is empty.
 struct MountConfig {
-  std::string dir;        // --mount DIR (`basefs mount NAME DIR`)
+  std::string dir;         // --mount DIR (`basefs mount NAME DIR`)
   bool read_only = false;  // --read-only: every change fails with EROFS
   // --latency-hold MS: while the mount gets 32 requests per MS ms, idle
   // CPUs wake at once (daemon/latency_hold.h); 0: never.
@@ -40,8 +40,8 @@ struct MountConfig {
 };
 
 struct DaemonOptions {
-  std::string name;        // the filesystem served (NAME)
-  DataDir data_dir;        // --data-dir, --key
+  std::string name;  // the filesystem served (NAME)
+  DataDir data_dir;  // --data-dir, --key
   NodeOptions node;
   DnsOptions dns;
   MountConfig mount;

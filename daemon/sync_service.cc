@@ -1,9 +1,5 @@
 #include "daemon/sync_service.h"
 
-#include <event2/buffer.h>
-#include <event2/bufferevent.h>
-#include <event2/event.h>
-#include <event2/listener.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -12,6 +8,11 @@
 #include <ctime>
 #include <iostream>
 #include <vector>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/listener.h>
 
 #include "base/log.h"
 #include "daemon/event_seams.h"
@@ -23,7 +24,9 @@ namespace {
 // A plaintext frame's first byte is the top byte of its length.
 static_assert((kMaxFrameBytes >> 24) < kSyncSealed);
 
-timeval Tv(uint64_t ms) { return timeval{static_cast<time_t>(ms / 1000), static_cast<suseconds_t>((ms % 1000) * 1000)}; }
+timeval Tv(uint64_t ms) {
+  return timeval{static_cast<time_t>(ms / 1000), static_cast<suseconds_t>((ms % 1000) * 1000)};
+}
 
 }  // namespace
 
@@ -62,8 +65,7 @@ void SyncConnection::Flush() {
   if (!out.empty()) bufferevent_write(bev_, out.data(), out.size());
   evbuffer* output = bufferevent_get_output(bev_);
   // Back-pressure: stop reading requests while answers pile up.
-  if (evbuffer_get_length(output) > options_.max_buffered_bytes)
-    bufferevent_disable(bev_, EV_READ);
+  if (evbuffer_get_length(output) > options_.max_buffered_bytes) bufferevent_disable(bev_, EV_READ);
   if (session_->finished() && evbuffer_get_length(output) == 0) Finish(Status::Ok());
 }
 
@@ -115,8 +117,9 @@ void SyncConnection::OnEvent(bufferevent*, short what, void* arg) {
     // A sealing peer sends its first record as soon as it has this side's
     // handshake, unless this side's first record did not open there.
     if (self->seal_ && self->seal_->awaiting_first_record())
-      return self->Finish(PermissionDenied("sync: the peer closed before its first sealed record: most likely it "
-                                           "is not sealed with this cluster's key"));
+      return self->Finish(
+          PermissionDenied("sync: the peer closed before its first sealed record: most likely it "
+                           "is not sealed with this cluster's key"));
     return self->Finish(IOError("sync: peer closed mid-session"));
   }
   if (what & BEV_EVENT_ERROR) return self->Finish(IOError(std::string("sync: ") + std::strerror(errno)));
@@ -218,7 +221,10 @@ void SyncService::SyncWith(const std::string& addr) {
 }
 
 void SyncService::Finished(SyncConnection* c, const Status& st) {
-  if (st.ok()) ++completed_; else ++failed_;
+  if (st.ok())
+    ++completed_;
+  else
+    ++failed_;
   if (st.code() == Code::kPermission) {
     // A peer with another cluster key (or none): say so, at most once a
     // minute, since it will keep trying.

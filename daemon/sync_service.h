@@ -14,15 +14,15 @@
 
 #include <functional>
 #include <map>
-#include <set>
-#include <vector>
 #include <memory>
+#include <set>
 #include <string>
+#include <vector>
 
+#include "base/result.h"
 #include "replicate/gossip_format.h"
 #include "replicate/sync_seal.h"
 #include "replicate/sync_session.h"
-#include "base/result.h"
 
 struct event_base;
 struct evconnlistener;
@@ -37,7 +37,7 @@ struct SyncServiceOptions {
   uint64_t repair_check_ms = 5000;
   uint64_t deadline_ms = 10 * 60 * 1000;
   uint64_t idle_ms = 30000;
-  size_t max_sessions = 8;           // inbound
+  size_t max_sessions = 8;  // inbound
   size_t max_outbound_sessions = 4;
   size_t max_buffered_bytes = 8u << 20;
   // With keys, every session is sealed with them (replicate/sync_seal.h)
@@ -93,8 +93,7 @@ class SyncService {
   // Listens on TCP `bind` (the gossip port). `pick_peer` returns a random
   // live member's address ("" if none).
   static Result<std::unique_ptr<SyncService>> Start(event_base* base, const std::string& bind, Store* store,
-                                                    SyncServiceOptions options,
-                                                    std::function<std::string()> pick_peer);
+                                                    SyncServiceOptions options, std::function<std::string()> pick_peer);
   ~SyncService();
   // Starts a session with `addr` now (unless one with it is running).
   void SyncWith(const std::string& addr);

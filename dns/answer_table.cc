@@ -1,13 +1,13 @@
 #include "dns/answer_table.h"
 
-#include <ldns/ldns.h>
-
 #include <algorithm>
 #include <cstring>
 #include <map>
 #include <set>
 #include <span>
 #include <unordered_set>
+
+#include <ldns/ldns.h>
 
 #include "zones/names.h"
 
@@ -398,7 +398,8 @@ class AnswerBuilder {
       while (ei < a.size() && a[ei].type == type) ++ei;
       while (ej < b.size() && b[ej].type == type) ++ej;
       bool same = ei - i == ej - j;
-      for (size_t k = 0; same && k < ei - i; ++k) same = a[i + k].ttl == b[j + k].ttl && a[i + k].rdata == b[j + k].rdata;
+      for (size_t k = 0; same && k < ei - i; ++k)
+        same = a[i + k].ttl == b[j + k].ttl && a[i + k].rdata == b[j + k].rdata;
       if (!same) d |= DeltaOf(type);
       i = ei;
       j = ej;
@@ -620,8 +621,10 @@ class AnswerBuilder {
     auto& names = MutableShard(AnswerTable::ShardOf(key))->names;
     t_->answer_count_ += AnswersOf(*entry);
     auto [it, inserted] = names.try_emplace(std::move(key), nullptr);
-    if (inserted) ++t_->name_count_;
-    else t_->answer_count_ -= AnswersOf(*it->second);
+    if (inserted)
+      ++t_->name_count_;
+    else
+      t_->answer_count_ -= AnswersOf(*it->second);
     it->second = std::move(entry);
   }
 
@@ -838,11 +841,11 @@ class AnswerBuilder {
   const AnswerTable* prev_;
   bool full_ = false;
   std::vector<ldns_rr*> owned_;
-  std::vector<uint32_t> serials_;    // by zone index
+  std::vector<uint32_t> serials_;                            // by zone index
   std::unordered_map<std::string_view, size_t> zone_index_;  // apex (a view into t_->src_) -> zone index
-  std::vector<std::string_view> added_, removed_;  // owners, by FindChanges
-  std::vector<bool> whole_zones_;  // by zone index: every name of it is built
-  std::unordered_set<std::string_view> changed_apexes_;  // zones added, removed or with new SOA fields
+  std::vector<std::string_view> added_, removed_;            // owners, by FindChanges
+  std::vector<bool> whole_zones_;                            // by zone index: every name of it is built
+  std::unordered_set<std::string_view> changed_apexes_;      // zones added, removed or with new SOA fields
   std::set<std::string, std::less<>> parsed_;
   std::map<std::string, std::map<uint16_t, std::vector<ldns_rr*>>, std::less<>> sets_;
   std::map<std::string, ldns_rr*> negative_soa_;
@@ -852,11 +855,11 @@ class AnswerBuilder {
   std::vector<bool> exact_;
   std::vector<std::vector<std::string_view>> zone_names_;
   std::unordered_set<std::string_view> exact_names_;
-  std::unordered_set<std::string_view> new_ents_;  // empty non-terminals that appeared above added owners
+  std::unordered_set<std::string_view> new_ents_;        // empty non-terminals that appeared above added owners
   std::unordered_map<std::string_view, uint8_t> delta_;  // Delta bits by name
   std::unordered_set<std::string_view> dirty_;
   std::array<AnswerTable::Shard*, AnswerTable::kShards> mutable_{};  // shards this build owns
-  std::string soa_zone_;  // set by PushNegativeSoa for Store
+  std::string soa_zone_;                                             // set by PushNegativeSoa for Store
 };
 
 static bool HasUpper(std::string_view s) {
@@ -883,8 +886,7 @@ Result<std::unique_ptr<AnswerTable>> AnswerTable::Build(std::vector<Zone> zones,
   std::unique_ptr<AnswerTable> t(new AnswerTable());
   t->src_ = std::move(zones);
   AnswerBuilder b(t.get(), previous);
-  for (size_t i = 0; i < t->src_.size(); ++i)
-    BASEFS_RETURN_IF_ERROR(b.AddZone(i, i < serials.size() ? serials[i] : 1));
+  for (size_t i = 0; i < t->src_.size(); ++i) BASEFS_RETURN_IF_ERROR(b.AddZone(i, i < serials.size() ? serials[i] : 1));
   BASEFS_RETURN_IF_ERROR(b.Prepare());
   return t;
 }
@@ -921,8 +923,10 @@ size_t AnswerTable::Emit(const Answer_& a, const uint8_t* msg, const Query& q, s
   const std::string* w = &a.full;
   bool tc = false;
   if (w->size() + opt > limit) {
-    if (!a.minimal.empty() && a.minimal.size() + opt <= limit) w = &a.minimal;
-    else tc = true;
+    if (!a.minimal.empty() && a.minimal.size() + opt <= limit)
+      w = &a.minimal;
+    else
+      tc = true;
   }
   size_t len;
   if (tc || w->size() == kDnsHeaderBytes) {

@@ -21,8 +21,8 @@
 #include <unordered_map>
 #include <vector>
 
-#include "dns/wire.h"
 #include "base/result.h"
+#include "dns/wire.h"
 #include "zones/projection.h"
 
 namespace basefs {
@@ -77,13 +77,13 @@ class AnswerTable {
   // the name's records stay the same.
   struct NameEntry {
     std::vector<std::pair<uint16_t, Answer_>> by_type;  // by qtype
-    Answer_ fallback;                                    // NODATA (or CNAME) answer
-    Answer_ any;                                         // answer to QTYPE=ANY
+    Answer_ fallback;                                   // NODATA (or CNAME) answer
+    Answer_ any;                                        // answer to QTYPE=ANY
   };
   struct ZoneEntry {
-    std::string apex;             // presentation form
-    std::string soa_tail;         // the SOA record, uncompressed, for NXDOMAIN authority
-    size_t source = 0;            // index into src_
+    std::string apex;      // presentation form
+    std::string soa_tail;  // the SOA record, uncompressed, for NXDOMAIN authority
+    size_t source = 0;     // index into src_
     uint32_t serial = 0;
   };
   struct SvHash {
@@ -107,7 +107,7 @@ class AnswerTable {
 
   size_t answer_count_ = 0;
   size_t name_count_ = 0;
-  std::array<std::shared_ptr<const Shard>, kShards> shards_;  // never null
+  std::array<std::shared_ptr<const Shard>, kShards> shards_;                   // never null
   std::unordered_map<std::string, ZoneEntry, SvHash, std::equal_to<>> zones_;  // key: apex wire name
   // What this table was built from, for AXFR and for the next Build().
   std::vector<Zone> src_;

@@ -1,15 +1,15 @@
 #include "dns/answer_table.h"
 
-#include <gtest/gtest.h>
-
 #include <cstdlib>
-#include <deque>
-#include <map>
 #include <cstring>
+#include <deque>
 #include <functional>
-#include <random>
 #include <iostream>
+#include <map>
+#include <random>
 #include <set>
+
+#include <gtest/gtest.h>
 
 #include "dns/responder.h"
 #include "dns/wire.h"
@@ -70,8 +70,8 @@ void ExpectSameAnswers(const AnswerTable& inc, const AnswerTable& full, const st
                        const std::string& where, const std::vector<Zone>* before = nullptr) {
   ASSERT_EQ(inc.name_count(), full.name_count()) << where;
   ASSERT_EQ(inc.answer_count(), full.answer_count()) << where;
-  std::set<std::string> names = {"basefs.", "example.org.", "org.", "nope.example.org.", "x.nope.basefs.",
-                                 "a.example.org."};
+  std::set<std::string> names = {"basefs.",           "example.org.",   "org.",
+                                 "nope.example.org.", "x.nope.basefs.", "a.example.org."};
   AddNames(zones, &names);
   if (before) AddNames(*before, &names);
   for (const std::string& name : names)
@@ -100,14 +100,20 @@ TEST(AnswerTableTest, IncrementalBuildAnswersLikeAFullBuild) {
   in.files.push_back({"/zones/example.org/mx/@", "K1", "MX 10 www.example.org.\n"});
 
   std::vector<std::function<void()>> steps = {
-      [&] { in.files.push_back({"/services/s9/new", "K1", "port = 9\n"}); },
+      [&] {
+        in.files.push_back({"/services/s9/new", "K1", "port = 9\n"});
+      },
       [&] { in.files.erase(in.files.begin() + 3); },
       [&] { in.files[0].content = "port = 1\naddress = \"192.0.2.99\"\n"; },
       [&] { in.members[1].alive = false; },
       [&] { in.members[0].failing.insert(InstanceId("s1", "i1")); },
       [&] { in.files.back().content = "MX 20 alias.example.org.\n"; },
-      [&] { in.files.push_back({"/zones/example.org/www", "K1", "A 192.0.2.2\n"}); },
-      [&] { in.files.push_back({"/zones/example.org/deep/er/x", "K1", "TXT x\n"}); },
+      [&] {
+        in.files.push_back({"/zones/example.org/www", "K1", "A 192.0.2.2\n"});
+      },
+      [&] {
+        in.files.push_back({"/zones/example.org/deep/er/x", "K1", "TXT x\n"});
+      },
       [&] { in.members[1].alive = true; },
   };
   Projection p = Project(in);
@@ -135,8 +141,7 @@ TEST(AnswerTableTest, EditingAnInstanceBuildsOnlyTheNamesThatShowIt) {
   in.domain = "basefs.";
   in.self_node = "n1";
   in.members = {{"n1", "10.0.0.1", true, "K1", {}}};
-  for (int i = 0; i < 50; ++i)
-    in.files.push_back({"/services/s" + std::to_string(i) + "/i", "K1", "port = 80\n"});
+  for (int i = 0; i < 50; ++i) in.files.push_back({"/services/s" + std::to_string(i) + "/i", "K1", "port = 80\n"});
   Projection p = Project(in);
   auto first = AnswerTable::Build(p.zones, {1});
   ASSERT_TRUE(first.ok());
@@ -238,7 +243,8 @@ TEST(AnswerTableTest, CnameToALargeRRsetAnswersWithTheChainAlone) {
   in.self_node = "n1";
   std::string lines;
   for (int i = 0; i < 400; ++i)
-    lines += "A 10.0." + std::to_string(i / 250) + "." + std::to_string(i % 250) + "\nAAAA 2001:db8::" + std::to_string(i + 1) + "\n";
+    lines += "A 10.0." + std::to_string(i / 250) + "." + std::to_string(i % 250) +
+             "\nAAAA 2001:db8::" + std::to_string(i + 1) + "\n";
   in.files.push_back({"/zones/example.org/big", "K", lines});
   in.files.push_back({"/zones/example.org/small", "K", "A 192.0.2.1\n"});
   for (int i = 0; i < 50; ++i)
@@ -285,8 +291,8 @@ class RandomWorld {
   explicit RandomWorld(uint64_t seed) : rng_(seed) {
     in_.domain = Pick(4) == 0 ? "c.example.org." : "basefs.";
     in_.self_node = "n1";
-    in_.members = {{"n1", "10.0.0.1", true, "K1", {}}, {"n2", "2001:db8::2", true, "K2", {}},
-                   {"n3", "10.0.0.3", true, "K3", {}}};
+    in_.members = {
+        {"n1", "10.0.0.1", true, "K1", {}}, {"n2", "2001:db8::2", true, "K2", {}}, {"n3", "10.0.0.3", true, "K3", {}}};
   }
   ProjectionInput& input() { return in_; }
   size_t Pick(size_t n) { return std::uniform_int_distribution<size_t>(0, n - 1)(rng_); }
@@ -330,7 +336,9 @@ class RandomWorld {
         // A large RRset: beyond 4 KiB (chase limit), rarely beyond 64 KiB.
         const size_t n = Pick(5) == 0 ? 4300 : Pick(2) ? 300 : 200 + Pick(100);
         std::string lines;
-        for (size_t i = 0; i < n; ++i) lines += "A 10." + std::to_string(Pick(2)) + "." + std::to_string(i / 250) + "." + std::to_string(i % 250) + "\n";
+        for (size_t i = 0; i < n; ++i)
+          lines +=
+              "A 10." + std::to_string(Pick(2)) + "." + std::to_string(i / 250) + "." + std::to_string(i % 250) + "\n";
         if (Pick(2)) lines += "MX 10 www.example.org.\n";
         Put(std::string("/zones/") + (Pick(2) ? "example.org" : "sub.example.org") + "/big", lines);
         break;
@@ -338,7 +346,9 @@ class RandomWorld {
       default:
         // A long CNAME chain c0 -> c1 -> ... in one zone or across zones.
         for (int i = 0; i < 10; ++i)
-          if (Pick(3)) Put("/zones/" + Zone_() + "/c" + std::to_string(i), "CNAME c" + std::to_string(i + 1) + "." + Zone_() + ".\n");
+          if (Pick(3))
+            Put("/zones/" + Zone_() + "/c" + std::to_string(i),
+                "CNAME c" + std::to_string(i + 1) + "." + Zone_() + ".\n");
         break;
     }
   }
@@ -355,7 +365,8 @@ class RandomWorld {
   std::string ServicePath() { return "/services/s" + std::to_string(Pick(3)) + "/i" + std::to_string(Pick(3)); }
   std::string ServiceText() {
     std::string t = "port = " + std::to_string(Pick(2) + 80) + "\n";
-    if (Pick(2)) t += "address = \"" + std::string(Pick(2) ? "192.0.2." : "2001:db8::1:") + std::to_string(Pick(3) + 1) + "\"\n";
+    if (Pick(2))
+      t += "address = \"" + std::string(Pick(2) ? "192.0.2." : "2001:db8::1:") + std::to_string(Pick(3) + 1) + "\"\n";
     if (Pick(3) == 0) t += "node = \"n" + std::to_string(Pick(3) + 1) + "\"\n";
     if (Pick(2)) t += "tags = [\"t" + std::to_string(Pick(2)) + "\"]\n";
     if (Pick(3) == 0) t += "protocol = \"udp\"\n";
@@ -364,33 +375,33 @@ class RandomWorld {
     return t;
   }
   std::string Zone_() {
-    static const char* kZones[] = {"example.org", "example.org", "sub.example.org", "x.sub.example.org",
-                                   "org",         "example.net", "b.example.org",   "c.example.org",
-                                   "b.a.example.org", "y.x.example.org"};
+    static const char* kZones[] = {
+        "example.org", "example.org",   "sub.example.org", "x.sub.example.org", "org",
+        "example.net", "b.example.org", "c.example.org",   "b.a.example.org",   "y.x.example.org"};
     return kZones[Pick(10)];
   }
   std::string Name() {
-    static const char* kNames[] = {"www.example.org.",     "alias.example.org.",   "chain.example.org.",
-                                   "sub.example.org.",     "www.sub.example.org.", "a.b.example.org.",
-                                   "b.example.org.",       "example.org.",         "srv.example.org.",
-                                   "www.example.net.",     "nope.example.net.",    "org.",
-                                   "s1.service.basefs.",   "n1.node.basefs.",      "i1.s1.instance.basefs.",
-                                   "inst.example.org.",    "x.sub.example.org.",   "www.x.sub.example.org.",
-                                   "c0.example.org.",      "c5.sub.example.org.",  "elsewhere.test.",
-                                   "i0._s0._tcp.basefs.",  "www.c.example.org.",   "n2.node.c.example.org.",
-                                   "deep.b.a.example.org.", "a.example.org.",      "inst.sub.example.org.",
-                                   "big.example.org.",     "big.sub.example.org.", "big.example.org."};
+    static const char* kNames[] = {
+        "www.example.org.",      "alias.example.org.",     "chain.example.org.",     "sub.example.org.",
+        "www.sub.example.org.",  "a.b.example.org.",       "b.example.org.",         "example.org.",
+        "srv.example.org.",      "www.example.net.",       "nope.example.net.",      "org.",
+        "s1.service.basefs.",    "n1.node.basefs.",        "i1.s1.instance.basefs.", "inst.example.org.",
+        "x.sub.example.org.",    "www.x.sub.example.org.", "c0.example.org.",        "c5.sub.example.org.",
+        "elsewhere.test.",       "i0._s0._tcp.basefs.",    "www.c.example.org.",     "n2.node.c.example.org.",
+        "deep.b.a.example.org.", "a.example.org.",         "inst.sub.example.org.",  "big.example.org.",
+        "big.sub.example.org.",  "big.example.org."};
     return kNames[Pick(30)];
   }
   std::string ZonePath() {
-    static const char* kOwners[] = {"www",   "alias", "mx/@", "a/b/deep", "srv", "@",    "a/@",  "chain",
-                                    "x/y",   "sub/www", "sub/@", "b/a", "inst", "x/@", "x/www", "list",
-                                    "a/b",   "a/b/x", "example/a/b/x", "example/www", "example/@", "sub/x/www", "x/y/z", "example/sub/x/y"};
+    static const char* kOwners[] = {
+        "www", "alias",   "mx/@",          "a/b/deep",    "srv",       "@",         "a/@",   "chain",
+        "x/y", "sub/www", "sub/@",         "b/a",         "inst",      "x/@",       "x/www", "list",
+        "a/b", "a/b/x",   "example/a/b/x", "example/www", "example/@", "sub/x/www", "x/y/z", "example/sub/x/y"};
     return "/zones/" + Zone_() + "/" + kOwners[Pick(24)];
   }
   std::string SoaText() {
-    std::string t = "SOA ns" + std::to_string(Pick(2)) + ".example.org. h.example.org. 1 " + std::to_string(60 + Pick(2)) +
-                    " 30 3600 " + std::to_string(5 + Pick(2) * 100) + "\n";
+    std::string t = "SOA ns" + std::to_string(Pick(2)) + ".example.org. h.example.org. 1 " +
+                    std::to_string(60 + Pick(2)) + " 30 3600 " + std::to_string(5 + Pick(2) * 100) + "\n";
     if (Pick(2)) t += "A 192.0.2." + std::to_string(Pick(3) + 1) + "\n";
     if (Pick(2)) t += "TXT apex\n";
     if (Pick(3) == 0) t += "NS ns.example.net.\n";
@@ -403,7 +414,9 @@ class RandomWorld {
       // A large RRset: beyond 4 KiB (chase limit), rarely beyond 64 KiB.
       const size_t n = Pick(4) == 0 ? 4300 : 300;
       std::string lines;
-      for (size_t i = 0; i < n; ++i) lines += "A 10." + std::to_string(Pick(2)) + "." + std::to_string(i / 250) + "." + std::to_string(i % 250) + "\n";
+      for (size_t i = 0; i < n; ++i)
+        lines +=
+            "A 10." + std::to_string(Pick(2)) + "." + std::to_string(i / 250) + "." + std::to_string(i % 250) + "\n";
       return lines;
     }
     std::string t;
@@ -520,8 +533,7 @@ TEST(AnswerTableTest, EmptyNonTerminalOfARemovedZoneMovesToTheZoneAbove) {
   in.domain = "basefs.";
   in.self_node = "n1";
   in.members = {{"n1", "10.0.0.1", true, "K1", {}}};
-  in.files = {{"/zones/org/example/a/b/x", "K1", "A 192.0.2.1\n"},
-              {"/zones/example.org/a/b", "K1", "A 192.0.2.2\n"}};
+  in.files = {{"/zones/org/example/a/b/x", "K1", "A 192.0.2.1\n"}, {"/zones/example.org/a/b", "K1", "A 192.0.2.2\n"}};
   Projection p = Project(in);
   auto t0 = AnswerTable::Build(p.zones, std::vector<uint32_t>(p.zones.size(), 1));
   ASSERT_TRUE(t0.ok());
@@ -550,8 +562,8 @@ TEST(AnswerTableTest, ApexRecordsAndEmptyZonesAndMisplacedOwners) {
                                BareZone("empty.test.", {})};
   auto prev = AnswerTable::Build(p, {1, 1});
   ASSERT_TRUE(prev.ok());
-  const std::vector<Zone> n = {BareZone("example.org.", {{"example.org.", 1, 60, "192.0.2.2"},
-                                                         {"www.example.org.", 1, 60, "192.0.2.1"}})};
+  const std::vector<Zone> n = {
+      BareZone("example.org.", {{"example.org.", 1, 60, "192.0.2.2"}, {"www.example.org.", 1, 60, "192.0.2.1"}})};
   auto inc = AnswerTable::Build(n, {1}, prev->get());
   auto full = AnswerTable::Build(n, {1});
   ASSERT_TRUE(inc.ok() && full.ok());

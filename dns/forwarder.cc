@@ -1,7 +1,5 @@
 #include "dns/forwarder.h"
 
-#include <event2/event.h>
-#include <ldns/ldns.h>
 #include <sodium.h>
 #include <unistd.h>
 
@@ -9,6 +7,9 @@
 #include <cerrno>
 #include <cstring>
 #include <sstream>
+
+#include <event2/event.h>
+#include <ldns/ldns.h>
 
 #include "base/host_port.h"
 
@@ -247,8 +248,7 @@ bool Forwarder::ServeFromCache(const std::string& key, const Waiter& w) {
 }
 
 void Forwarder::Store(const std::string& key, const std::string& reply) {
-  const uint32_t ttl =
-      CacheTtl(reinterpret_cast<const uint8_t*>(reply.data()), reply.size(), opts_.max_cache_ttl_s);
+  const uint32_t ttl = CacheTtl(reinterpret_cast<const uint8_t*>(reply.data()), reply.size(), opts_.max_cache_ttl_s);
   if (ttl == 0 || opts_.max_cache_entries == 0) return;
   auto it = cache_.find(key);
   if (it == cache_.end()) {

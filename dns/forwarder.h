@@ -31,9 +31,9 @@
 #include <unordered_map>
 #include <vector>
 
-#include "dns/wire.h"
-#include "base/seams.h"
 #include "base/result.h"
+#include "base/seams.h"
+#include "dns/wire.h"
 
 struct event_base;
 struct event;
@@ -111,7 +111,7 @@ class Forwarder {
   ForwarderOptions opts_;
   std::vector<std::pair<sockaddr_storage, socklen_t>> upstreams_;
   std::map<uint64_t, std::unique_ptr<Pending>> pending_;
-  std::unordered_map<std::string, Pending*> by_key_;  // the question in flight for each cache key
+  std::unordered_map<std::string, Pending*> by_key_;    // the question in flight for each cache key
   std::unordered_map<std::string, size_t> per_client_;  // waiters in flight by client (none at 0)
   uint64_t next_pending_ = 1;
   std::unordered_map<std::string, CacheEntry> cache_;

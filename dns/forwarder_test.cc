@@ -4,17 +4,18 @@
 #include "dns/forwarder.h"
 
 #include <arpa/inet.h>
-#include <event2/event.h>
-#include <gtest/gtest.h>
-#include <ldns/ldns.h>
 #include <poll.h>
 #include <unistd.h>
 
 #include <cstring>
 #include <optional>
 
-#include "dns/query_wire_testing.h"
+#include <event2/event.h>
+#include <gtest/gtest.h>
+#include <ldns/ldns.h>
+
 #include "base/fake_seams.h"
+#include "dns/query_wire_testing.h"
 
 namespace basefs {
 namespace {
@@ -141,7 +142,10 @@ TEST_F(ForwarderTest, RepliesFitEachClientAndTheCacheKeepsDnssecApart) {
     EXPECT_TRUE(ldns_pkt_edns_do(q.get()));
     EXPECT_TRUE(ldns_pkt_cd(q.get()));
     EXPECT_TRUE(ldns_pkt_rd(q.get()));
-    EXPECT_EQ(std::string(*up).substr(12, 13), std::string("\x03" "ext\x07" "example\x00", 13));
+    EXPECT_EQ(std::string(*up).substr(12, 13), std::string("\x03"
+                                                           "ext\x07"
+                                                           "example\x00",
+                                                           13));
   }
   UpstreamAnswers(*up, from);
   WaitFor(first);
@@ -153,7 +157,10 @@ TEST_F(ForwarderTest, RepliesFitEachClientAndTheCacheKeepsDnssecApart) {
     EXPECT_TRUE(ldns_pkt_edns_do(r.get()));
     EXPECT_FALSE(ldns_pkt_aa(r.get()));
     EXPECT_TRUE(ldns_pkt_ra(r.get()));
-    EXPECT_EQ(first->substr(12, 13), std::string("\x03" "EXT\x07" "example\x00", 13));
+    EXPECT_EQ(first->substr(12, 13), std::string("\x03"
+                                                 "EXT\x07"
+                                                 "example\x00",
+                                                 13));
   }
   // Without DO and CD: another upstream question.
   std::optional<std::string> plain;
@@ -168,14 +175,20 @@ TEST_F(ForwarderTest, RepliesFitEachClientAndTheCacheKeepsDnssecApart) {
     EXPECT_FALSE(ldns_pkt_cd(r.get()));
     EXPECT_FALSE(ldns_pkt_edns(r.get())) << "OPT in a reply to a query without EDNS";
     EXPECT_EQ(ldns_pkt_ancount(r.get()), 1u);
-    EXPECT_EQ(plain->substr(12, 13), std::string("\x03" "Ext\x07" "Example\x00", 13));
+    EXPECT_EQ(plain->substr(12, 13), std::string("\x03"
+                                                 "Ext\x07"
+                                                 "Example\x00",
+                                                 13));
   }
   // The same question in other letters: from the cache, in its own case.
   std::optional<std::string> cached;
   Ask(ClientQuery(0x3333, "eXt.example.", false, false, false), &cached);
   ASSERT_TRUE(cached.has_value());
   EXPECT_TRUE(UpstreamIdle());
-  EXPECT_EQ(cached->substr(12, 13), std::string("\x03" "eXt\x07" "example\x00", 13));
+  EXPECT_EQ(cached->substr(12, 13), std::string("\x03"
+                                                "eXt\x07"
+                                                "example\x00",
+                                                13));
   EXPECT_EQ(ldns_pkt_id(Parse(*cached).get()), 0x3333);
   EXPECT_EQ(forwarder_->counters().cache_hits, 1u);
 }
@@ -208,7 +221,10 @@ TEST_F(ForwarderTest, SameQuestionInFlightIsAskedOnceAndTheInFlightLimitHolds) {
   EXPECT_EQ(ldns_pkt_id(Parse(*b).get()), 2);
   EXPECT_TRUE(ldns_pkt_edns(Parse(*b).get()));
   EXPECT_FALSE(ldns_pkt_edns(Parse(*a).get()));
-  EXPECT_EQ(b->substr(12, 14), std::string("\x04" "SAME\x07" "example\x00", 14));
+  EXPECT_EQ(b->substr(12, 14), std::string("\x04"
+                                           "SAME\x07"
+                                           "example\x00",
+                                           14));
   EXPECT_EQ(forwarder_->counters().joined, 1u);
 }
 

@@ -2,12 +2,12 @@
 // replies parsed back into ldns packets. Tests only.
 #pragma once
 
-#include <gtest/gtest.h>
-#include <ldns/ldns.h>
-
 #include <cstdint>
 #include <memory>
 #include <string>
+
+#include <gtest/gtest.h>
+#include <ldns/ldns.h>
 
 namespace basefs::testing {
 

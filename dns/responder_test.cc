@@ -1,11 +1,11 @@
 #include "dns/responder.h"
 
-#include <gtest/gtest.h>
-#include <ldns/ldns.h>
-
 #include <cstring>
 #include <functional>
 #include <random>
+
+#include <gtest/gtest.h>
+#include <ldns/ldns.h>
 
 #include "dns/query_wire_testing.h"
 
@@ -91,7 +91,8 @@ TEST_F(ResponderTest, NamesAreCaseInsensitiveAndTheQuestionKeepsItsCase) {
   const std::string wire = QueryWire("WeB.SeRvIcE.BaseFS.", LDNS_RR_TYPE_A);
   Pkt p = AskPkt(wire);
   EXPECT_TRUE(AnswerHas(p.get(), LDNS_RR_TYPE_A, "192.0.2.10"));
-  EXPECT_EQ(std::string(reinterpret_cast<char*>(out_) + 12, q_.question_end - 12), wire.substr(12, q_.question_end - 12));
+  EXPECT_EQ(std::string(reinterpret_cast<char*>(out_) + 12, q_.question_end - 12),
+            wire.substr(12, q_.question_end - 12));
 }
 
 TEST_F(ResponderTest, SrvCarriesTargetAddressInAdditional) {
@@ -189,8 +190,10 @@ TEST_F(ResponderTest, TransferNeedsTcpAndStartsAndEndsWithSoa) {
   ASSERT_FALSE(msgs.empty());
   ldns_pkt* first = nullptr;
   ldns_pkt* last = nullptr;
-  ASSERT_EQ(ldns_wire2pkt(&first, reinterpret_cast<const uint8_t*>(msgs.front().data()), msgs.front().size()), LDNS_STATUS_OK);
-  ASSERT_EQ(ldns_wire2pkt(&last, reinterpret_cast<const uint8_t*>(msgs.back().data()), msgs.back().size()), LDNS_STATUS_OK);
+  ASSERT_EQ(ldns_wire2pkt(&first, reinterpret_cast<const uint8_t*>(msgs.front().data()), msgs.front().size()),
+            LDNS_STATUS_OK);
+  ASSERT_EQ(ldns_wire2pkt(&last, reinterpret_cast<const uint8_t*>(msgs.back().data()), msgs.back().size()),
+            LDNS_STATUS_OK);
   EXPECT_EQ(ldns_rr_get_type(ldns_rr_list_rr(ldns_pkt_answer(first), 0)), LDNS_RR_TYPE_SOA);
   ldns_rr_list* an = ldns_pkt_answer(last);
   EXPECT_EQ(ldns_rr_get_type(ldns_rr_list_rr(an, ldns_rr_list_rr_count(an) - 1)), LDNS_RR_TYPE_SOA);
@@ -215,7 +218,10 @@ std::string Header(uint16_t qd, uint16_t an = 0, uint16_t ns = 0, uint16_t ar = 
   h[11] = static_cast<char>(ar);
   return h;
 }
-const std::string kQuestion("\x03web\x07service\x06" "basefs\x00\x00\x01\x00\x01", 24);
+const std::string kQuestion(
+    "\x03web\x07service\x06"
+    "basefs\x00\x00\x01\x00\x01",
+    24);
 
 TEST_F(ResponderTest, ShortHeaderAndResponsesAreDropped) {
   EXPECT_EQ(Ask(std::string("\x12\x34\x01", 3)).action, DnsAction::kDrop);
@@ -225,15 +231,15 @@ TEST_F(ResponderTest, ShortHeaderAndResponsesAreDropped) {
 
 TEST_F(ResponderTest, MalformedQueriesGetFormErr) {
   const std::string cases[] = {
-      Header(2) + kQuestion + kQuestion,                                   // QDCOUNT 2
-      Header(0),                                                           // no question
+      Header(2) + kQuestion + kQuestion,                                                              // QDCOUNT 2
+      Header(0),                                                                                      // no question
       Header(1) + std::string("\x41", 1) + std::string(65, 'a') + '\0' + std::string("\0\1\0\1", 4),  // label > 63
-      Header(1) + std::string("\xc0\x0c\x00\x01\x00\x01", 6),              // compression in the question
-      Header(1) + std::string("\x03web", 4),                              // name runs off the end
-      Header(1) + std::string("\x03web\x00\x00", 6),                      // no QCLASS
+      Header(1) + std::string("\xc0\x0c\x00\x01\x00\x01", 6),               // compression in the question
+      Header(1) + std::string("\x03web", 4),                                // name runs off the end
+      Header(1) + std::string("\x03web\x00\x00", 6),                        // no QCLASS
       Header(1, 0, 0, 1) + kQuestion + std::string("\xc0\x1d\x00\x29", 4),  // additional record cut short
-      Header(1) + std::string("\x03web\x00\x00\x01\x00\x2a", 9),          // class 42
-      Header(1) + std::string("\x03web\x00\x00\x00\x00\x01", 9),          // QTYPE 0
+      Header(1) + std::string("\x03web\x00\x00\x01\x00\x2a", 9),            // class 42
+      Header(1) + std::string("\x03web\x00\x00\x00\x00\x01", 9),            // QTYPE 0
   };
   for (const auto& c : cases) {
     Pkt p = AskPkt(c);

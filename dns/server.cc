@@ -1,15 +1,16 @@
 #include "dns/server.h"
 
 #include <arpa/inet.h>
-#include <event2/buffer.h>
-#include <event2/bufferevent.h>
-#include <event2/event.h>
-#include <event2/listener.h>
 #include <netinet/in.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/listener.h>
 
 #include "base/host_port.h"
 
@@ -185,8 +186,8 @@ void DnsServer::ServeUdpBatch() {
       const int fd = udp_fd_;
       forwarder_->Resolve(msg, len, q, UdpLimit(q), ClientKey(reinterpret_cast<const sockaddr*>(&peer)),
                           [fd, peer, plen](const uint8_t* reply, size_t rlen) {
-        ::sendto(fd, reply, rlen, MSG_DONTWAIT, reinterpret_cast<const sockaddr*>(&peer), plen);
-      });
+                            ::sendto(fd, reply, rlen, MSG_DONTWAIT, reinterpret_cast<const sockaddr*>(&peer), plen);
+                          });
       continue;
     }
     out_iov[replies] = {buf, o.len};
@@ -309,9 +310,9 @@ void DnsServer::HandleTcpQuery(Conn* c, const uint8_t* msg, size_t len) {
       const uint64_t id = c->id;
       forwarder_->Resolve(msg, len, q, 0, ClientKey(reinterpret_cast<const sockaddr*>(&c->peer)),
                           [this, id](const uint8_t* reply, size_t rlen) {
-        auto it = conns_.find(id);
-        if (it != conns_.end()) WriteTcp(it->second.get(), reply, rlen);
-      });
+                            auto it = conns_.find(id);
+                            if (it != conns_.end()) WriteTcp(it->second.get(), reply, rlen);
+                          });
       return;
     }
     case DnsAction::kTransfer: {

@@ -45,7 +45,7 @@ struct Cidr {
 
 struct DnsServerOptions {
   std::string listen = "127.0.0.1:5354";  // UDP and TCP
-  bool forward = true;                     // false: REFUSED outside our zones
+  bool forward = true;                    // false: REFUSED outside our zones
   std::vector<std::string> axfr_allow = {"127.0.0.0/8", "::1/128"};
   size_t max_tcp_connections = 256;
   uint32_t tcp_idle_timeout_ms = 10000;

@@ -20,8 +20,15 @@ inline constexpr size_t kMaxWireNameBytes = 255;
 inline constexpr uint16_t kDefaultUdpPayload = 512;
 inline constexpr uint16_t kMaxUdpPayload = 1232;  // the advertised EDNS0 size (DNS flag day 2020)
 
-enum class Rcode : uint8_t { kNoError = 0, kFormErr = 1, kServFail = 2, kNxDomain = 3, kNotImp = 4, kRefused = 5,
-                          kNotAuth = 9 };
+enum class Rcode : uint8_t {
+  kNoError = 0,
+  kFormErr = 1,
+  kServFail = 2,
+  kNxDomain = 3,
+  kNotImp = 4,
+  kRefused = 5,
+  kNotAuth = 9
+};
 
 struct Query {
   uint16_t id = 0;

@@ -14,7 +14,9 @@ class AttributesTest : public ::testing::Test {
   AttributesTest()
       : root_(GenerateKeyPair()), store_(f_.Create(root_, f_.NewDir())), attrs_(store_.get(), Owner{1000, 100}) {}
 
-  struct stat Of(const std::string& path) { return attrs_.OfNode(70, *store_->Stat(path)); }
+  struct stat Of(const std::string& path) {
+    return attrs_.OfNode(70, *store_->Stat(path));
+  }
 
   MemStoreFactory f_;
   KeyPair root_;

@@ -1,8 +1,8 @@
 #include "fuse/errno_map.h"
 
-#include <gtest/gtest.h>
-
 #include <cerrno>
+
+#include <gtest/gtest.h>
 
 namespace basefs {
 namespace {

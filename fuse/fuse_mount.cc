@@ -4,7 +4,6 @@
 #define FUSE_USE_VERSION 34
 #include "fuse/fuse_mount.h"
 
-#include <event2/event.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/stat.h>
@@ -18,6 +17,8 @@
 #include <string>
 #include <vector>
 
+#include <event2/event.h>
+
 #include "base/log.h"
 #include "fuse/fuse_ops.h"
 #include "fuse/notifier.h"
@@ -29,7 +30,7 @@ FuseMount::FuseMount(event_base* base, Store* store, std::optional<KeyPair> key,
                      std::function<void()> on_unmounted)
     : base_(base),
       store_(store),
-      key_(std::move(key)),
+      key_(key),
       options_(std::move(options)),
       on_unmounted_(std::move(on_unmounted)),
       buf_(std::make_unique<fuse_buf>()),
@@ -41,15 +42,14 @@ FuseMount::FuseMount(event_base* base, Store* store, std::optional<KeyPair> key,
 
 Result<std::unique_ptr<FuseMount>> FuseMount::Mount(event_base* base, Store* store, std::optional<KeyPair> key,
                                                     MountOptions options, std::function<void()> on_unmounted) {
-  if (options.status_files.size() > MountOptions::kMaxStatusFiles)
-    return Invalid("too many .basefs files");
+  if (options.status_files.size() > MountOptions::kMaxStatusFiles) return Invalid("too many .basefs files");
   const std::string dir = options.dir;
   struct stat st {};
   if (::stat(dir.c_str(), &st) != 0) {
     const int e = errno;
     if (e == ENOTCONN)
-      return IOError("mount point " + dir + " is a stale FUSE mount (its daemon died); run 'fusermount3 -u " +
-                     dir + "' and start again");
+      return IOError("mount point " + dir + " is a stale FUSE mount (its daemon died); run 'fusermount3 -u " + dir +
+                     "' and start again");
     return NotFound("cannot use mount point " + dir + ": " + std::strerror(e));
   }
   if (!S_ISDIR(st.st_mode)) return Status(Code::kNotDir, "mount point " + dir + " is not a directory");
@@ -57,8 +57,7 @@ Result<std::unique_ptr<FuseMount>> FuseMount::Mount(event_base* base, Store* sto
     return IOError(std::string("cannot open /dev/fuse: ") + std::strerror(errno) +
                    " (install fuse3 and load the fuse module)");
 
-  std::unique_ptr<FuseMount> m(
-      new FuseMount(base, store, std::move(key), std::move(options), std::move(on_unmounted)));
+  std::unique_ptr<FuseMount> m(new FuseMount(base, store, key, std::move(options), std::move(on_unmounted)));
   if (!m->key_) m->options_.read_only = true;
   std::string opts = "fsname=basefs:" + store->name() + ",subtype=basefs,default_permissions";
   if (m->options_.read_only) opts += ",ro";

@@ -101,8 +101,7 @@ class FuseMount::Ops {
   static void ReplyXattr(fuse_req_t req, const std::string& value, size_t size);
   static void Getxattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size);
   static void Listxattr(fuse_req_t req, fuse_ino_t ino, size_t size);
-  static void Setxattr(fuse_req_t req, fuse_ino_t ino, const char* name, const char* value, size_t size,
-                       int flags);
+  static void Setxattr(fuse_req_t req, fuse_ino_t ino, const char* name, const char* value, size_t size, int flags);
   static void Removexattr(fuse_req_t req, fuse_ino_t ino, const char* name);
 
   // --- Names (fuse_ops_names.cc) ------------------------------------------
@@ -111,12 +110,11 @@ class FuseMount::Ops {
   static void Rmdir(fuse_req_t req, fuse_ino_t parent, const char* name);
   static void Symlink(fuse_req_t req, const char* link, fuse_ino_t parent, const char* name);
   static void Link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char* newname);
-  static void Rename(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_ino_t newparent,
-                     const char* newname, unsigned int flags);
+  static void Rename(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_ino_t newparent, const char* newname,
+                     unsigned int flags);
   // Rename's parts, by what moves. `target` is what `to` holds in the
   // view (null: nothing). Each returns an errno, 0 on success.
-  static int RenameUnstored(FuseMount* m, const std::string& from, const std::string& to,
-                            const PathNode* target);
+  static int RenameUnstored(FuseMount* m, const std::string& from, const std::string& to, const PathNode* target);
   static int RenameStored(FuseMount* m, const std::string& from, const std::string& to, const PathNode* target);
   static int RenameDir(FuseMount* m, const std::string& from, const std::string& to, const PathNode* target);
   static int RenameFile(FuseMount* m, const std::string& from, const std::string& to, const PathNode* target);
@@ -140,8 +138,7 @@ class FuseMount::Ops {
   // The entries of directory `ino` (".", ".." first). Returns an errno.
   static int ListDir(FuseMount* m, uint64_t ino, std::vector<DirItem>* items);
   static void Opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi);
-  static void ReaddirCommon(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi,
-                            bool plus);
+  static void ReaddirCommon(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi, bool plus);
   // ReaddirCommon's parts: a plain entry (or "." and ".." of a readdirplus)
   // and, for readdirplus, the entry with a reference to its inode (false:
   // skip the item).

@@ -24,8 +24,9 @@ int FuseMount::Ops::ListDir(FuseMount* m, uint64_t ino, std::vector<DirItem>* it
   for (const PathNode* c : *list) {
     if (ino == InodeTable::kRootIno && c->name() == kStatusDirName) continue;  // shadowed
     const Kind k = c->state().kind;
-    items->push_back(
-        {c->name(), static_cast<mode_t>(k == Kind::kDir ? S_IFDIR : k == Kind::kSymlink ? S_IFLNK : S_IFREG)});
+    items->push_back({c->name(), static_cast<mode_t>(k == Kind::kDir       ? S_IFDIR
+                                                     : k == Kind::kSymlink ? S_IFLNK
+                                                                           : S_IFREG)});
   }
   for (const auto& [path, fino] : m->files_.unstored())
     if (ParentOf(path) == *p && !m->store_->Stat(path).ok()) items->push_back({NameOf(path), S_IFREG});
@@ -119,8 +120,8 @@ void FuseMount::Ops::ReaddirCommon(fuse_req_t req, fuse_ino_t ino, size_t size, 
 
 // An entry without a reference: its type and d_ino only. Returns the room
 // it needs (more than `room`: it was not added).
-size_t FuseMount::Ops::AddPlain(fuse_req_t req, FuseMount* m, uint64_t ino, const std::string* dir,
-                                const DirItem& item, bool plus, char* buf, size_t room, off_t next) {
+size_t FuseMount::Ops::AddPlain(fuse_req_t req, FuseMount* m, uint64_t ino, const std::string* dir, const DirItem& item,
+                                bool plus, char* buf, size_t room, off_t next) {
   const bool dots = item.name == "." || item.name == "..";
   struct stat st {};
   st.st_mode = item.type;

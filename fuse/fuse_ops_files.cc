@@ -8,16 +8,16 @@
 #include <cstring>
 #include <iostream>
 
-#include "fuse/errno_map.h"
 #include "base/log.h"
+#include "fuse/errno_map.h"
 #include "fuse/fuse_ops.h"
 #include "fuse/notifier.h"
 #include "fuse/paths.h"
 
 namespace basefs {
 
-void FuseMount::Ops::OpenCommon(FuseMount* m, uint64_t ino, const std::string& path, fuse_file_info* fi,
-                                bool created, bool exec) {
+void FuseMount::Ops::OpenCommon(FuseMount* m, uint64_t ino, const std::string& path, fuse_file_info* fi, bool created,
+                                bool exec) {
   const bool truncate = (fi->flags & O_TRUNC) && (fi->flags & O_ACCMODE) != O_RDONLY;
   m->files_.Open(ino, path, created, exec, truncate);
   fi->fh = ino;
@@ -269,8 +269,7 @@ void FuseMount::Ops::Release(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi)
     fuse_reply_err(req, 0);
     return;
   }
-  if (int e = Save(m, ino, f); e && e != EFBIG)
-    LogError("could not store {}: {}", f->path, std::strerror(e));
+  if (int e = Save(m, ino, f); e && e != EFBIG) LogError("could not store {}: {}", f->path, std::strerror(e));
   if (--f->opens > 0) {
     fuse_reply_err(req, 0);
     return;

@@ -196,8 +196,7 @@ int FuseMount::Ops::RenameUnstored(FuseMount* m, const std::string& from, const 
 
 // The source is in the view: the new name is written and the old one
 // deleted; the inode and an open file of the source follow it.
-int FuseMount::Ops::RenameStored(FuseMount* m, const std::string& from, const std::string& to,
-                                 const PathNode* target) {
+int FuseMount::Ops::RenameStored(FuseMount* m, const std::string& from, const std::string& to, const PathNode* target) {
   auto source = m->store_->Stat(from);
   if (!source.ok()) return ErrnoFor(source.status());
   const PathNode* src = *source;
@@ -235,8 +234,7 @@ int FuseMount::Ops::RenameDir(FuseMount* m, const std::string& from, const std::
 
 // A file, symlink or hard link: its entry at the new path and the delete
 // of the old one (Store::Rename).
-int FuseMount::Ops::RenameFile(FuseMount* m, const std::string& from, const std::string& to,
-                               const PathNode* target) {
+int FuseMount::Ops::RenameFile(FuseMount* m, const std::string& from, const std::string& to, const PathNode* target) {
   if (target && target->state().kind == Kind::kDir) return EISDIR;
   if (target) {
     KeepOpenContent(m, to);

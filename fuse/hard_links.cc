@@ -1,9 +1,10 @@
 #include "fuse/hard_links.h"
-#include "base/log.h"
 
 #include <iostream>
 #include <optional>
 #include <vector>
+
+#include "base/log.h"
 
 namespace basefs {
 
@@ -86,8 +87,7 @@ void HardLinks::DetachLinksTo(const KeyPair& key, const std::string& path) {
     if (!content->ok()) return;
     Status st = store_->WriteFile(key, link, **content);
     if (st.ok() && exec) st = store_->SetExec(key, link, true);
-    if (!st.ok())
-      LogError("{} links to {}, which goes, and could not keep its content: {}", link, path, st.message());
+    if (!st.ok()) LogError("{} links to {}, which goes, and could not keep its content: {}", link, path, st.message());
     Set(link, nullptr);
   }
 }

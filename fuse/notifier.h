@@ -73,8 +73,8 @@ class Notifier {
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::deque<Item> queue_;
-  std::deque<uint64_t> listings_;           // directories, sent first
-  std::unordered_set<uint64_t> listed_;     // those in listings_
+  std::deque<uint64_t> listings_;        // directories, sent first
+  std::unordered_set<uint64_t> listed_;  // those in listings_
   bool stopping_ = false;
   bool finished_ = false;
   uint64_t sent_ = 0;

@@ -34,11 +34,11 @@ namespace basefs {
 
 struct OpenFile {
   std::string path;
-  std::string data;     // the content, once loaded
-  bool loaded = false;  // `data` holds the content (clean or dirty)
-  bool dirty = false;   // `data` differs from the store
-  bool written = false; // write() or truncate since the last save
-  bool stored = true;   // false: created here, no entry yet
+  std::string data;      // the content, once loaded
+  bool loaded = false;   // `data` holds the content (clean or dirty)
+  bool dirty = false;    // `data` differs from the store
+  bool written = false;  // write() or truncate since the last save
+  bool stored = true;    // false: created here, no entry yet
   bool unlinked = false;
   bool exec = false;    // wanted executable bit of an unstored file
   bool failed = false;  // a write went past the size limit: never store

@@ -1,8 +1,8 @@
 #include "fuse/open_files.h"
 
-#include <gtest/gtest.h>
-
 #include <vector>
+
+#include <gtest/gtest.h>
 
 #include "store/test_util.h"
 
@@ -17,7 +17,9 @@ class OpenFilesTest : public ::testing::Test {
   static constexpr uint64_t kMaxFile = 1000;
 
   OpenFilesTest()
-      : root_(GenerateKeyPair()), key_(root_), store_(f_.Create(root_, f_.NewDir())),
+      : root_(GenerateKeyPair()),
+        key_(root_),
+        store_(f_.Create(root_, f_.NewDir())),
         files_(store_.get(), kBudget, kMaxFile) {}
 
   std::string Read(const std::string& path) {

@@ -72,7 +72,8 @@ void Gossip::Leave() {
   left_ = true;
   const std::string part = EncodePart(SelfPart());
   Enqueue("m:" + options_.node_name, part);
-  for (const Member* m : RandomMembers(static_cast<size_t>(options_.gossip_nodes) * 2, {})) Send(m->addr, {part}, false);
+  for (const Member* m : RandomMembers(static_cast<size_t>(options_.gossip_nodes) * 2, {}))
+    Send(m->addr, {part}, false);
 }
 
 void Gossip::SetMeta(std::string meta) {
@@ -161,8 +162,7 @@ void Gossip::Send(const std::string& to, std::vector<std::string> parts, bool pi
     const size_t before = parts.size();
     std::erase_if(parts, [](const std::string& p) {
       const auto type = static_cast<PartType>(p.empty() ? 0 : static_cast<uint8_t>(p[0]));
-      return type != PartType::kPing && type != PartType::kAck && type != PartType::kPingReq &&
-             type != PartType::kWant;
+      return type != PartType::kPing && type != PartType::kAck && type != PartType::kPingReq && type != PartType::kWant;
     });
     if (parts.size() != before || (piggyback && !queue_.empty())) Validate(to);
     piggyback = false;
@@ -422,9 +422,8 @@ void Gossip::ApplyMember(const MemberPart& m) {
       break;
     case MemberState::kFailed:
     case MemberState::kLeft:
-      if (m.incarnation >= cur.incarnation &&
-          (cur.state == MemberState::kAlive || cur.state == MemberState::kSuspect ||
-           (cur.state == MemberState::kFailed && m.state == MemberState::kLeft))) {
+      if (m.incarnation >= cur.incarnation && (cur.state == MemberState::kAlive || cur.state == MemberState::kSuspect ||
+                                               (cur.state == MemberState::kFailed && m.state == MemberState::kLeft))) {
         cur.incarnation = m.incarnation;
         cur.state = m.state;
         cur.state_since_ms = clock_->NowMs();

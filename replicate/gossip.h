@@ -44,8 +44,8 @@
 #include <string>
 #include <vector>
 
-#include "replicate/gossip_format.h"
 #include "base/seams.h"
+#include "replicate/gossip_format.h"
 #include "store/store.h"
 
 namespace basefs {

@@ -176,7 +176,8 @@ Result<Keyring> Keyring::Parse(std::string_view text) {
     if (sodium_base642bin(key.data(), key.size(), line.data(), line.size(), nullptr, &len, &stop,
                           sodium_base64_VARIANT_ORIGINAL) != 0 ||
         len != kKeyBytes || stop != line.data() + line.size())
-      return Invalid("cluster key file: each line must be 32 bytes of base64 (e.g. from 'head -c32 /dev/urandom | base64')");
+      return Invalid(
+          "cluster key file: each line must be 32 bytes of base64 (e.g. from 'head -c32 /dev/urandom | base64')");
     ring.Add(key);
     if (ring.keys_.size() > 255) return Invalid("cluster key file: at most 255 keys");
   }
@@ -197,8 +198,7 @@ std::string Keyring::Seal(std::string_view plaintext) const {
   randombytes_buf(o + 2, 24);
   unsigned long long clen = 0;
   crypto_aead_xchacha20poly1305_ietf_encrypt(o + 26, &clen, reinterpret_cast<const unsigned char*>(plaintext.data()),
-                                             plaintext.size(), kAd, sizeof(kAd) - 1, nullptr, o + 2,
-                                             keys_[0].data());
+                                             plaintext.size(), kAd, sizeof(kAd) - 1, nullptr, o + 2, keys_[0].data());
   out.resize(26 + clen);
   return out;
 }

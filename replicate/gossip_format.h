@@ -19,8 +19,8 @@
 #include <vector>
 
 #include "base/crypto.h"
-#include "store/entry_format.h"
 #include "base/result.h"
+#include "store/entry_format.h"
 
 namespace basefs {
 
@@ -53,7 +53,7 @@ const char* MemberStateName(MemberState s);
 // learn of it even before any membership update arrives.
 struct PingPart {
   uint32_t seq = 0;
-  std::string target;     // the node name the sender believes it is probing
+  std::string target;  // the node name the sender believes it is probing
   std::string from_name;
   std::string from_addr;
 };

@@ -1,8 +1,8 @@
 #include "replicate/gossip_format.h"
 
-#include <gtest/gtest.h>
-
 #include <sodium.h>
+
+#include <gtest/gtest.h>
 
 namespace basefs {
 namespace {

@@ -21,9 +21,7 @@ struct Node {
 
 class GossipTest : public ::testing::Test {
  protected:
-  GossipTest() : net_(&clock_, 1234), root_(GenerateKeyPair()) {
-    origin_ = factory_.Create(root_, factory_.NewDir());
-  }
+  GossipTest() : net_(&clock_, 1234), root_(GenerateKeyPair()) { origin_ = factory_.Create(root_, factory_.NewDir()); }
 
   Node& AddNode(const Keyring& ring = Keyring()) {
     const size_t i = nodes_.size();
@@ -41,8 +39,9 @@ class GossipTest : public ::testing::Test {
     n->gossip = std::make_unique<Gossip>(o, &clock_, n->ep, n->rnd.get(), n->sink.get(), ring);
     Gossip* g = n->gossip.get();
     Store* s = n->store.get();
-    s->set_entry_listener(
-        [g, s](const Hash& h, const std::string& bytes, bool local) { g->Disseminate(bytes, s->BlocksOf(h, 16), local); });
+    s->set_entry_listener([g, s](const Hash& h, const std::string& bytes, bool local) {
+      g->Disseminate(bytes, s->BlocksOf(h, 16), local);
+    });
     nodes_.push_back(std::move(n));
     return *nodes_.back();
   }
@@ -199,7 +198,9 @@ TEST_F(GossipTest, DisseminatesEntriesAndBlocksToEveryMember) {
            std::string why;
            for (auto& n : nodes_)
              why += std::string(n->store->ReadFile("/small").ok() ? "small " : "NO-small ") +
-                    (n->store->ReadFile("/big").ok() ? std::to_string(n->store->ReadFile("/big")->size()) : n->store->ReadFile("/big").status().message()) + " " + n->gossip->name() + ": incomplete " + std::to_string(n->store->view().incomplete().size()) +
+                    (n->store->ReadFile("/big").ok() ? std::to_string(n->store->ReadFile("/big")->size())
+                                                     : n->store->ReadFile("/big").status().message()) +
+                    " " + n->gossip->name() + ": incomplete " + std::to_string(n->store->view().incomplete().size()) +
                     " wanted " + std::to_string(n->store->Wanted(1000).size()) + " blocks " +
                     std::to_string(n->store->log().block_count()) + " wants sent " +
                     std::to_string(n->gossip->counters().wants_sent) + " served " +

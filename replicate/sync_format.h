@@ -24,7 +24,7 @@ inline constexpr size_t kMaxWantHashesPerRequest = 1024;
 
 struct HelloMsg {
   uint8_t version = kSyncVersion;
-  Hash genesis{};      // all zero: "I have nothing, send me the genesis" (clone)
+  Hash genesis{};  // all zero: "I have nothing, send me the genesis" (clone)
   Hash root_digest{};
 };
 struct GenesisMsg {
@@ -48,8 +48,8 @@ struct SummaryReqMsg {
 struct PathSummary {
   std::string path;
   std::string bucket;
-  bool known = false;              // the responder has entries at this path
-  std::vector<Hash> entries;       // the path's own entries (bucket "" only), sorted
+  bool known = false;                                  // the responder has entries at this path
+  std::vector<Hash> entries;                           // the path's own entries (bucket "" only), sorted
   std::vector<std::pair<std::string, Hash>> children;  // name, digest (small buckets)
   std::vector<std::pair<uint8_t, Hash>> sub_buckets;   // digit, digest (large buckets)
 };

@@ -118,8 +118,8 @@ Status SyncSeal::Open(std::string_view wire, std::string* plain) {
   unsigned char nonce[crypto_aead_xchacha20poly1305_ietf_NPUBBYTES];
   while (in_.size() - pos >= 4) {
     const uint32_t len = GetU32(std::string_view(in_).substr(pos, 4));
-    const size_t most = (received_ == 0 ? kFirstPlainBytes : kSealedPlainBytes) +
-                        crypto_aead_xchacha20poly1305_ietf_ABYTES;
+    const size_t most =
+        (received_ == 0 ? kFirstPlainBytes : kSealedPlainBytes) + crypto_aead_xchacha20poly1305_ietf_ABYTES;
     if (len <= crypto_aead_xchacha20poly1305_ietf_ABYTES || len > most) {
       st = Invalid("sync: sealed record of " + std::to_string(len) + " bytes");
       break;
@@ -133,8 +133,7 @@ Status SyncSeal::Open(std::string_view wire, std::string* plain) {
     for (size_t k = 0; k < recv_keys_.size() && !opened; ++k) {
       unsigned long long plen = 0;
       if (crypto_aead_xchacha20poly1305_ietf_decrypt(reinterpret_cast<unsigned char*>(plain->data() + at), &plen,
-                                                     nullptr, c, len, nullptr, 0, nonce,
-                                                     recv_keys_[k].data()) == 0) {
+                                                     nullptr, c, len, nullptr, 0, nonce, recv_keys_[k].data()) == 0) {
         opened = true;
         if (recv_keys_.size() > 1) {  // the peer's key, from now on; the others wiped
           const Key keep = recv_keys_[k];

@@ -23,8 +23,8 @@
 #include <string_view>
 #include <vector>
 
-#include "replicate/gossip_format.h"
 #include "base/result.h"
+#include "replicate/gossip_format.h"
 
 namespace basefs {
 

@@ -1,9 +1,10 @@
 #include "replicate/sync_seal.h"
 
-#include <gtest/gtest.h>
 #include <sodium.h>
 
 #include <string>
+
+#include <gtest/gtest.h>
 
 namespace basefs {
 namespace {
@@ -55,7 +56,7 @@ TEST(SyncSealTest, BothDirectionsOpenInAnyChunking) {
     const Keyring ring = Ring({1});
     SyncSeal a(ring, true), b(ring, false);
     const std::string big = RandomBytes(3 * kSealedPlainBytes + 123);  // several records
-    a.Seal("hello from a");  // before either handshake arrived: held
+    a.Seal("hello from a");                                            // before either handshake arrived: held
     a.Seal(big);
     b.Seal("hello from b");
     std::string at_a, at_b;
@@ -83,7 +84,7 @@ TEST(SyncSealTest, APeerWithAnotherKeyIsRefused) {
   b.Seal("hello");
   std::string at_a, at_b;
   ASSERT_TRUE(Deliver(a, b, &at_b, 1 << 20).ok());  // a handshake is only random bytes
-  for (Status st : {Deliver(b, a, &at_a, 1 << 20), Deliver(a, b, &at_b, 1 << 20)}) {
+  for (const Status& st : {Deliver(b, a, &at_a, 1 << 20), Deliver(a, b, &at_b, 1 << 20)}) {
     EXPECT_EQ(st.code(), Code::kPermission);
     EXPECT_NE(st.message().find("not sealed with this cluster's key"), std::string::npos) << st.message();
   }
@@ -117,7 +118,7 @@ TEST(SyncSealTest, AChangedByteEndsTheSession) {
     a.Seal("a first record");
     std::string ignored;
     ASSERT_TRUE(Deliver(b, a, &ignored, 64).ok());  // b's handshake
-    std::string wire = a.TakeWire();  // a's handshake, then its first record
+    std::string wire = a.TakeWire();                // a's handshake, then its first record
     ASSERT_EQ(wire.size(), kSyncHandshakeBytes + 4 + 14 + 16);
     wire[flip] = static_cast<char>(wire[flip] ^ 0x01);
     std::string plain;
@@ -192,7 +193,7 @@ TEST(SyncSealTest, AResponderStreamReplayedToANewInitiatorDoesNotOpen) {
   b.Seal("from b");
   std::string ignored;
   ASSERT_TRUE(Deliver(a, b, &ignored, 64).ok());  // b now seals
-  const std::string recorded = b.TakeWire();     // b's handshake and record
+  const std::string recorded = b.TakeWire();      // b's handshake and record
   SyncSeal c(ring, true);
   std::string plain;
   EXPECT_EQ(c.Open(recorded, &plain).code(), Code::kPermission);

@@ -47,7 +47,7 @@ class SyncSession {
  public:
   using CreateStore = std::function<Result<Store*>(std::string_view genesis_bytes)>;
   // `store` may be null only for a clone (then `create_store` is required).
-  SyncSession(Store* store, SyncOptions options = SyncOptions(), CreateStore create_store = nullptr);
+  explicit SyncSession(Store* store, SyncOptions options = SyncOptions(), CreateStore create_store = nullptr);
 
   // Queues HELLO. Call once.
   void Start();
@@ -84,12 +84,12 @@ class SyncSession {
   bool done_sent_ = false;
   bool peer_done_ = false;
   size_t in_flight_ = 0;
-  std::deque<SummaryRef> paths_;    // to summarise
+  std::deque<SummaryRef> paths_;  // to summarise
   // Requests in flight, in order: the paths of a summary request, or empty
   // for a want (answers come back in the order of the requests).
   std::deque<std::vector<SummaryRef>> outstanding_;
-  std::deque<Hash> wanted_;         // entries to fetch
-  std::set<Hash> asked_;            // never ask twice in one session
+  std::deque<Hash> wanted_;  // entries to fetch
+  std::set<Hash> asked_;     // never ask twice in one session
   int idle_rounds_ = 0;
   bool want_phase_ = false;
   uint64_t last_progress_ = 0;

@@ -1,9 +1,8 @@
-#include "replicate/sync_session.h"
+#include <random>
 
 #include <gtest/gtest.h>
 
-#include <random>
-
+#include "replicate/sync_session.h"
 #include "store/test_util.h"
 
 namespace basefs {
@@ -86,8 +85,8 @@ TEST_F(SyncTest, ReplicasDifferingByDEntriesReconcile) {
     ASSERT_GE(Converse(&sa, &sb), 0);
     EXPECT_EQ(ToHex(a->view().RootDigest()), ToHex(source->view().RootDigest()));
     EXPECT_EQ(ToHex(b->view().RootDigest()), ToHex(source->view().RootDigest()));
-    EXPECT_TRUE(a->view().incomplete().empty()) << "wanted " << a->Wanted(100).size() << " incomplete "
-                                                << a->view().incomplete().size();
+    EXPECT_TRUE(a->view().incomplete().empty())
+        << "wanted " << a->Wanted(100).size() << " incomplete " << a->view().incomplete().size();
     for (const auto& [h, ve] : a->view().incomplete()) {
       TreeInfo ti = InspectTree(ve->entry.ContentHash(), [&](const Hash& x) { return a->log().GetBlock(x); });
       ADD_FAILURE() << "missing " << ti.missing.size() << " complete " << ti.complete << " size " << ti.size << " vs "
@@ -142,7 +141,8 @@ TEST_F(SyncTest, CloneFromNothingAndResumeAfterAnInterruption) {
   EXPECT_EQ(ToHex(clone->view().RootDigest()), ToHex(source->view().RootDigest()));
   auto list = clone->List("/d1");
   ASSERT_TRUE(list.ok());
-  for (const PathNode* n : *list) EXPECT_EQ(*clone->ReadFile("/d1/" + n->name()), *source->ReadFile("/d1/" + n->name()));
+  for (const PathNode* n : *list)
+    EXPECT_EQ(*clone->ReadFile("/d1/" + n->name()), *source->ReadFile("/d1/" + n->name()));
 }
 
 TEST_F(SyncTest, GarbageFromAPeerEndsTheSessionAndStoresNothing) {

@@ -1,7 +1,6 @@
 #include "store/chunker.h"
 
 #include <algorithm>
-
 #include <array>
 #include <cstring>
 #include <map>
@@ -12,7 +11,7 @@ namespace {
 
 constexpr size_t kMinChunk = 256;
 constexpr size_t kMaxChunk = kMaxBlockBytes - 1;  // one byte for the tag
-constexpr uint64_t kChunkMask = (1ull << 9) - 1;   // ~512 bytes past the minimum
+constexpr uint64_t kChunkMask = (1ull << 9) - 1;  // ~512 bytes past the minimum
 
 // Gear table: fixed pseudo-random values (splitmix64 from a constant seed),
 // part of the format: changing it changes every chunk boundary.

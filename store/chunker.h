@@ -20,8 +20,8 @@
 #include <vector>
 
 #include "base/crypto.h"
-#include "store/entry_format.h"
 #include "base/result.h"
+#include "store/entry_format.h"
 
 namespace basefs {
 
@@ -77,8 +77,8 @@ class ContentReader {
   BlockLookup lookup_;
   std::optional<std::string> inline_;
   std::vector<Frame> stack_;
-  std::string leaf_;        // data of the current block (tag byte removed)
-  uint64_t leaf_start_ = 0; // its offset in the content
+  std::string leaf_;         // data of the current block (tag byte removed)
+  uint64_t leaf_start_ = 0;  // its offset in the content
   bool started_ = false;
 };
 
@@ -87,10 +87,10 @@ class ContentReader {
 // listed), the total data size, and whether the tree is malformed (a block
 // at the wrong level, a bad block). Each distinct block is read once.
 struct TreeInfo {
-  Status status;                // non-OK: malformed, never complete
-  std::vector<Hash> missing;    // distinct
-  uint64_t size = 0;            // data bytes, meaningful when complete
-  bool complete = false;        // all blocks stored and well formed
+  Status status;              // non-OK: malformed, never complete
+  std::vector<Hash> missing;  // distinct
+  uint64_t size = 0;          // data bytes, meaningful when complete
+  bool complete = false;      // all blocks stored and well formed
 };
 // `expect_level` < 0: the root's own level is taken as given.
 TreeInfo InspectTree(const Hash& root, const BlockLookup& lookup, int expect_level = -1);

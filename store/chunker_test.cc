@@ -1,10 +1,10 @@
 #include "store/chunker.h"
 
-#include <gtest/gtest.h>
-
 #include <map>
 #include <random>
 #include <set>
+
+#include <gtest/gtest.h>
 
 namespace basefs {
 namespace {

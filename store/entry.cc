@@ -1,8 +1,8 @@
 #include "store/entry.h"
 
-#include "store/codec.h"
-
 #include <cstring>
+
+#include "store/codec.h"
 
 namespace basefs {
 namespace {
@@ -88,8 +88,7 @@ Hash Entry::ContentHash() const {
 Status ValidateFields(const Entry& e, uint64_t max_file_bytes) {
   if (static_cast<uint8_t>(e.action) < 1 || static_cast<uint8_t>(e.action) > kMaxAction)
     return Invalid("unknown action " + std::to_string(static_cast<int>(e.action)));
-  if (e.relation != Relation::kRevision && e.relation != Relation::kChild)
-    return Invalid("unknown relation");
+  if (e.relation != Relation::kRevision && e.relation != Relation::kChild) return Invalid("unknown relation");
   BASEFS_RETURN_IF_ERROR(ValidateName(e.name));
   if (kEntryFixedBytes + e.name.size() + e.content.size() > kMaxEntryBytes)
     return Status(Code::kTooLarge, "entry larger than " + std::to_string(kMaxEntryBytes) + " bytes");
@@ -147,9 +146,9 @@ Result<Entry> DecodeEntry(std::string_view bytes, uint64_t max_file_bytes, bool 
   std::string_view name, content;
   if (!r.U8(&version)) return Invalid("truncated entry");
   if (version != kEntryVersion) return Invalid("unsupported entry version " + std::to_string(version));
-  if (!r.U8(&action) || !r.U8(&relation) || !r.Array(&e.parent) || !r.U64(&e.timestamp_ms) ||
-      !r.Array(&e.author) || !r.U8(&name_len) || !r.Take(name_len, &name) || !r.U64(&e.size) ||
-      !r.U16(&content_len) || !r.Take(content_len, &content)) {
+  if (!r.U8(&action) || !r.U8(&relation) || !r.Array(&e.parent) || !r.U64(&e.timestamp_ms) || !r.Array(&e.author) ||
+      !r.U8(&name_len) || !r.Take(name_len, &name) || !r.U64(&e.size) || !r.U16(&content_len) ||
+      !r.Take(content_len, &content)) {
     return Invalid("truncated entry");
   }
   const size_t signed_len = r.consumed();

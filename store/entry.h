@@ -15,8 +15,8 @@
 #include <string_view>
 
 #include "base/crypto.h"
-#include "store/entry_format.h"
 #include "base/result.h"
+#include "store/entry_format.h"
 
 namespace basefs {
 

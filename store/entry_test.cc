@@ -111,8 +111,8 @@ std::string RawEncode(const KeyPair& key, Entry e) {
 }
 
 TEST_F(EntryTest, RejectsBadNames) {
-  for (const std::string& name : {std::string("a/b"), std::string("a\0b", 3), std::string(""), std::string("."),
-                                  std::string("..")}) {
+  for (const std::string& name :
+       {std::string("a/b"), std::string("a\0b", 3), std::string(""), std::string("."), std::string("..")}) {
     Entry e;
     e.action = Action::kMkdir;
     e.parent = parent_;
@@ -130,15 +130,15 @@ TEST_F(EntryTest, RejectsContentThatDoesNotFitTheAction) {
     uint64_t size;
   };
   const std::vector<Case> cases = {
-      {Action::kMkdir, Relation::kChild, "x", 0},                     // mkdir with content
-      {Action::kWrite, Relation::kChild, "abc", 4},                   // inline size mismatch
-      {Action::kWrite, Relation::kChild, std::string(31, 'h'), 4096}, // chunked without a full hash
+      {Action::kMkdir, Relation::kChild, "x", 0},                      // mkdir with content
+      {Action::kWrite, Relation::kChild, "abc", 4},                    // inline size mismatch
+      {Action::kWrite, Relation::kChild, std::string(31, 'h'), 4096},  // chunked without a full hash
       {Action::kWrite, Relation::kChild, std::string(32, 'h'), kDefaultMaxFileBytes + 1},  // over limit
-      {Action::kGrant, Relation::kRevision, "short", 0},              // grant without a key
-      {Action::kMode, Relation::kRevision, std::string(1, '\2'), 0},  // mode other than 0/1
-      {Action::kLink, Relation::kChild, "relative", 8},               // hard link not absolute
-      {Action::kSlink, Relation::kChild, "", 0},                      // empty target
-      {Action::kDelete, Relation::kChild, "", 0},                     // a path cannot start with delete
+      {Action::kGrant, Relation::kRevision, "short", 0},                                   // grant without a key
+      {Action::kMode, Relation::kRevision, std::string(1, '\2'), 0},                       // mode other than 0/1
+      {Action::kLink, Relation::kChild, "relative", 8},                                    // hard link not absolute
+      {Action::kSlink, Relation::kChild, "", 0},                                           // empty target
+      {Action::kDelete, Relation::kChild, "", 0},  // a path cannot start with delete
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(ActionName(c.action));

@@ -1,18 +1,18 @@
 #include "store/log_store.h"
 
+#include <cstring>
+
 #include <leveldb/db.h>
 #include <leveldb/write_batch.h>
-
-#include <cstring>
 
 namespace basefs {
 namespace {
 
 // Key prefixes; part of the on-disk format (docs/log_format.md).
-constexpr char kEntryPrefix = 'e';  // 'e' + hash -> entry bytes
-constexpr char kSeqPrefix = 's';    // 's' + be64 seq -> hash
-constexpr char kBlockPrefix = 'b';  // 'b' + hash -> block bytes
-constexpr char kMetaPrefix = 'm';   // 'm' + name -> value
+constexpr char kEntryPrefix = 'e';              // 'e' + hash -> entry bytes
+constexpr char kSeqPrefix = 's';                // 's' + be64 seq -> hash
+constexpr char kBlockPrefix = 'b';              // 'b' + hash -> block bytes
+constexpr char kMetaPrefix = 'm';               // 'm' + name -> value
 const char kBlockCountKey[] = "m#block_count";  // GetMeta("block_count")
 
 std::string Key(char prefix, const Hash& h) {
@@ -59,7 +59,10 @@ Result<std::unique_ptr<LogStore>> LogStore::Open(const std::string& dir, bool cr
   // before the first key after the 's' prefix.
   std::unique_ptr<leveldb::Iterator> it(db->NewIterator(leveldb::ReadOptions()));
   it->Seek(std::string(1, kSeqPrefix + 1));
-  if (it->Valid()) it->Prev(); else it->SeekToLast();
+  if (it->Valid())
+    it->Prev();
+  else
+    it->SeekToLast();
   if (it->Valid() && it->key().size() == 9 && it->key()[0] == kSeqPrefix) {
     uint64_t seq = 0;
     for (size_t i = 1; i < 9; ++i) seq = (seq << 8) | static_cast<uint8_t>(it->key()[i]);

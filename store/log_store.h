@@ -19,14 +19,14 @@
 #include <string>
 #include <vector>
 
-#include "store/chunker.h"
 #include "base/crypto.h"
 #include "base/result.h"
+#include "store/chunker.h"
 
 namespace leveldb {
 class DB;
 class Env;
-}
+}  // namespace leveldb
 
 namespace basefs {
 

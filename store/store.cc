@@ -19,7 +19,8 @@ std::string KeyB64(const PublicKey& k) { return ToBase64(k); }
 }  // namespace
 
 Result<std::string> NormalizePath(std::string_view path) {
-  if (path.empty() || path[0] != '/') return Invalid("path must be absolute (start with '/'): '" + std::string(path) + "'");
+  if (path.empty() || path[0] != '/')
+    return Invalid("path must be absolute (start with '/'): '" + std::string(path) + "'");
   std::string out;
   size_t pos = 0;
   while (pos < path.size()) {
@@ -38,8 +39,7 @@ Result<std::string> NormalizePath(std::string_view path) {
   return out.empty() ? std::string("/") : out;
 }
 
-Store::Store(std::unique_ptr<LogStore> log, StoreOptions options)
-    : log_(std::move(log)), options_(std::move(options)) {
+Store::Store(std::unique_ptr<LogStore> log, StoreOptions options) : log_(std::move(log)), options_(std::move(options)) {
   assert(options_.now_ms);
   const LogStore* ls = log_.get();
   view_ = std::make_unique<View>([ls](const Hash& h) { return ls->GetBlock(h); });
@@ -157,16 +157,18 @@ Result<Placement> Store::AddEntry(std::string_view bytes, bool sync) {
     return placement.status();
   }
   switch (*placement) {
-    case Placement::kDuplicate:
-      return Placement::kDuplicate;
-    case Placement::kMissingParent:
-      Hold(&waiting_parent_, p.entry.parent, std::move(p));
+    case Placement::kDuplicate: return Placement::kDuplicate;
+    case Placement::kMissingParent: {
+      const Hash parent = p.entry.parent;  // read before p is moved
+      Hold(&waiting_parent_, parent, std::move(p));
       return Placement::kMissingParent;
-    case Placement::kUnknownAuthor:
-      Hold(&waiting_author_, KeyAsHash(p.entry.author), std::move(p));
+    }
+    case Placement::kUnknownAuthor: {
+      const Hash author = KeyAsHash(p.entry.author);
+      Hold(&waiting_author_, author, std::move(p));
       return Placement::kUnknownAuthor;
-    case Placement::kReady:
-      break;
+    }
+    case Placement::kReady: break;
   }
   BASEFS_RETURN_IF_ERROR(Commit({std::move(p)}, {}, sync, /*local=*/false));
   return Placement::kReady;
@@ -250,9 +252,8 @@ void Store::TrackMissing(const Hash& entry_hash, const std::vector<Hash>& missin
 }
 
 void Store::ApplyOne(const Entry& e, const Hash& h, std::vector<Pending>* released) {
-  const bool was_known = e.action == Action::kGrant || e.action == Action::kRevoke
-                             ? view_->KnowsAuthor(e.ContentHash())
-                             : true;
+  const bool was_known =
+      e.action == Action::kGrant || e.action == Action::kRevoke ? view_->KnowsAuthor(e.ContentHash()) : true;
   for (const Change& c : view_->Apply(e, h))
     if (listener_) listener_(c);
   if (view_->incomplete().count(h)) {
@@ -309,9 +310,11 @@ Status Store::Commit(std::vector<Pending> entries, const std::vector<Block>& blo
       continue;
     }
     if (*placement == Placement::kMissingParent) {
-      Hold(&waiting_parent_, p.entry.parent, std::move(p));
+      const Hash parent = p.entry.parent;  // read before p is moved
+      Hold(&waiting_parent_, parent, std::move(p));
     } else if (*placement == Placement::kUnknownAuthor) {
-      Hold(&waiting_author_, KeyAsHash(p.entry.author), std::move(p));
+      const Hash author = KeyAsHash(p.entry.author);
+      Hold(&waiting_author_, author, std::move(p));
     } else if (*placement == Placement::kReady) {
       const std::string bytes = p.entry.Encode();
       if (!log_->Put({{p.hash, bytes}}, {}, false).ok()) {
@@ -368,8 +371,8 @@ Result<Store::Pending> Store::MakeEntry(const KeyPair& key, const Target& t, Act
                                         std::string content) const {
   const bool root = t.dir == nullptr;
   if (!(root ? key.public_key == view_->root_key() : view_->AuthorizedBelow(key.public_key, t.dir)))
-    return PermissionDenied("permission denied: key " + KeyB64(key.public_key) + " has no grant covering " +
-                            t.path + "; a key holding it can run 'basefs grant NAME PATH KEY'");
+    return PermissionDenied("permission denied: key " + KeyB64(key.public_key) + " has no grant covering " + t.path +
+                            "; a key holding it can run 'basefs grant NAME PATH KEY'");
   // Build on the path's current head if it has one (never on entries that
   // are not part of the view: that would vouch for them).
   if (t.node && !t.node->chain().empty())
@@ -377,8 +380,7 @@ Result<Store::Pending> Store::MakeEntry(const KeyPair& key, const Target& t, Act
                           std::move(content));
   if (action != Action::kMkdir && action != Action::kWrite && action != Action::kLink && action != Action::kSlink)
     return NotFound("no such file or directory: " + t.path);
-  return MakeEntryAfter(key, t.dir->chain().back()->hash, Relation::kChild, action, t.name, size,
-                        std::move(content));
+  return MakeEntryAfter(key, t.dir->chain().back()->hash, Relation::kChild, action, t.name, size, std::move(content));
 }
 
 Status Store::WriteFile(const KeyPair& key, std::string_view path, std::string_view content) {
@@ -432,7 +434,8 @@ Result<std::vector<Store::Pending>> Store::PlanMkdir(const KeyPair& key, std::st
       if (it != dir->children().end()) node = it->second.get();
     }
     if (node && node->exists() && !creating) {
-      if (node->state().kind != Kind::kDir) return Status(last ? Code::kExists : Code::kNotDir, "not a directory: " + sofar);
+      if (node->state().kind != Kind::kDir)
+        return Status(last ? Code::kExists : Code::kNotDir, "not a directory: " + sofar);
       if (last && !parents) return Status(Code::kExists, "already exists: " + sofar);
       dir = node;
       dir_head = node->chain().back()->hash;
@@ -441,13 +444,14 @@ Result<std::vector<Store::Pending>> Store::PlanMkdir(const KeyPair& key, std::st
       // Permission: checked once, at the last existing directory; below it
       // everything is created by this batch with the same key.
       if (!creating && !view_->AuthorizedBelow(key.public_key, dir))
-        return PermissionDenied("permission denied: key " + KeyB64(key.public_key) + " has no grant covering " +
-                                sofar + "; a key holding it can run 'basefs grant NAME PATH KEY'");
+        return PermissionDenied("permission denied: key " + KeyB64(key.public_key) + " has no grant covering " + sofar +
+                                "; a key holding it can run 'basefs grant NAME PATH KEY'");
       // A path with history (deleted, say) continues its chain; a new one
       // starts below its directory's head.
-      Pending p = (node && !node->chain().empty())
-                      ? MakeEntryAfter(key, node->chain().back()->hash, Relation::kRevision, Action::kMkdir, name, 0, "")
-                      : MakeEntryAfter(key, dir_head, Relation::kChild, Action::kMkdir, name, 0, "");
+      Pending p =
+          (node && !node->chain().empty())
+              ? MakeEntryAfter(key, node->chain().back()->hash, Relation::kRevision, Action::kMkdir, name, 0, "")
+              : MakeEntryAfter(key, dir_head, Relation::kChild, Action::kMkdir, name, 0, "");
       dir_head = p.hash;
       batch.push_back(std::move(p));
       creating = true;
@@ -484,7 +488,8 @@ Status Store::Remove(const KeyPair& key, std::string_view path, bool recursive) 
     if (!view_->Authorized(key.public_key, n))
       return PermissionDenied("permission denied: key " + KeyB64(key.public_key) + " has no grant covering " +
                               n->FullPath());
-    batch.push_back(MakeEntryAfter(key, n->chain().back()->hash, Relation::kRevision, Action::kDelete, n->name(), 0, ""));
+    batch.push_back(
+        MakeEntryAfter(key, n->chain().back()->hash, Relation::kRevision, Action::kDelete, n->name(), 0, ""));
   }
   return Commit(std::move(batch), {}, true, true);
 }
@@ -522,10 +527,11 @@ Status Store::Rename(const KeyPair& key, std::string_view from, std::string_view
   const bool dst_exists = dst.node && dst.node->exists();
   if (dst_exists && dst.node->state().kind == Kind::kDir) return Status(Code::kIsDir, "is a directory: " + dst.path);
   if (!view_->Authorized(key.public_key, src.node))
-    return PermissionDenied("permission denied: key " + KeyB64(key.public_key) + " has no grant covering " +
-                            src.path);
+    return PermissionDenied("permission denied: key " + KeyB64(key.public_key) + " has no grant covering " + src.path);
   const Entry& shown = s.content->entry;  // the write, link or slink whose content the path shows
-  const Action action = s.kind == Kind::kFile ? Action::kWrite : s.kind == Kind::kSymlink ? Action::kSlink : Action::kLink;
+  const Action action = s.kind == Kind::kFile      ? Action::kWrite
+                        : s.kind == Kind::kSymlink ? Action::kSlink
+                                                   : Action::kLink;
   BASEFS_ASSIGN_OR_RETURN(Pending moved, MakeEntry(key, dst, action, shown.size, shown.content));
   std::vector<Pending> batch;
   const Hash moved_hash = moved.hash;
@@ -556,7 +562,8 @@ Status Store::Grant(const KeyPair& key, std::string_view raw, const PublicKey& g
     BASEFS_ASSIGN_OR_RETURN(std::vector<Pending> batch, PlanMkdir(key, path, /*parents=*/true));
     if (batch.empty()) return Invalid("cannot grant on " + path);
     const Pending& dir = batch.back();
-    batch.push_back(MakeEntryAfter(key, dir.hash, Relation::kRevision, Action::kGrant, dir.entry.name, 0, grant_content));
+    batch.push_back(
+        MakeEntryAfter(key, dir.hash, Relation::kRevision, Action::kGrant, dir.entry.name, 0, grant_content));
     return Commit(std::move(batch), {}, true, true);
   }
   BASEFS_ASSIGN_OR_RETURN(Target t, Resolve(path));
@@ -582,7 +589,8 @@ Status Store::Revoke(const KeyPair& key, std::string_view raw, const PublicKey& 
       const PathNode* n = stack.back();
       stack.pop_back();
       if (!n->chain().empty() && n->chain().back()->entry.author == revoked)
-        batch.push_back(MakeEntryAfter(key, n->chain().back()->hash, Relation::kRevision, Action::kAck, n->name(), 0, ""));
+        batch.push_back(
+            MakeEntryAfter(key, n->chain().back()->hash, Relation::kRevision, Action::kAck, n->name(), 0, ""));
       for (const auto& [name, child] : n->children()) stack.push_back(child.get());
     }
   }

@@ -15,11 +15,11 @@
 // store directory at a time (Open fails with Code::kBusy).
 #pragma once
 
-#include <functional>
 #include <deque>
+#include <functional>
 #include <map>
-#include <set>
 #include <memory>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -57,9 +57,8 @@ class Store {
   static Result<std::unique_ptr<Store>> Open(const std::string& dir, StoreOptions options);
   // Creates a new filesystem: the genesis entry (root key = `root`) and the
   // file /.cluster with `cluster_toml`, in one synced batch.
-  static Result<std::unique_ptr<Store>> Create(const std::string& dir, const KeyPair& root,
-                                               std::string_view fs_name, std::string_view cluster_toml,
-                                               StoreOptions options);
+  static Result<std::unique_ptr<Store>> Create(const std::string& dir, const KeyPair& root, std::string_view fs_name,
+                                               std::string_view cluster_toml, StoreOptions options);
   // Creates a replica of an existing filesystem from its genesis entry (as
   // the first step of a clone); the rest arrives through AddEntry/AddBlock.
   static Result<std::unique_ptr<Store>> CreateReplica(const std::string& dir, std::string_view genesis_bytes,
@@ -193,8 +192,8 @@ class Store {
   Result<std::vector<Pending>> PlanMkdir(const KeyPair& key, std::string_view path, bool parents) const;
   Result<Pending> MakeEntry(const KeyPair& key, const Target& t, Action action, uint64_t size,
                             std::string content) const;
-  Pending MakeEntryAfter(const KeyPair& key, const Hash& parent, Relation rel, Action action,
-                         std::string name, uint64_t size, std::string content) const;
+  Pending MakeEntryAfter(const KeyPair& key, const Hash& parent, Relation rel, Action action, std::string name,
+                         uint64_t size, std::string content) const;
 
   std::unique_ptr<LogStore> log_;
   StoreOptions options_;

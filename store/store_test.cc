@@ -1,8 +1,8 @@
 #include "store/store.h"
 
-#include <gtest/gtest.h>
-
 #include <filesystem>
+
+#include <gtest/gtest.h>
 
 #include "store/test_util.h"
 
@@ -11,7 +11,6 @@ namespace {
 
 using testing::CopyAll;
 using testing::EntryBytes;
-using testing::KeyContent;
 using testing::MakeEntry;
 using testing::MemStoreFactory;
 using testing::Replica;

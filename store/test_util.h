@@ -2,12 +2,12 @@
 // fake clock, and a builder for hand-made entries.
 #pragma once
 
-#include <leveldb/env.h>
-#include <leveldb/helpers/memenv.h>
-
 #include <atomic>
 #include <memory>
 #include <string>
+
+#include <leveldb/env.h>
+#include <leveldb/helpers/memenv.h>
 
 #include "store/store.h"
 

@@ -24,24 +24,13 @@ void Step(NodeState* st, std::map<PublicKey, bool>* grants, const ViewEntry* ve)
         s = NodeState{Kind::kFile, exec, ve, nullptr, ve};
       }
       break;
-    case Action::kDelete:
-      s = NodeState{Kind::kNone, false, nullptr, nullptr, ve};
-      break;
-    case Action::kGrant:
-      (*grants)[e.ContentHash()] = true;
-      break;
-    case Action::kRevoke:
-      grants->erase(e.ContentHash());
-      break;
+    case Action::kDelete: s = NodeState{Kind::kNone, false, nullptr, nullptr, ve}; break;
+    case Action::kGrant: (*grants)[e.ContentHash()] = true; break;
+    case Action::kRevoke: grants->erase(e.ContentHash()); break;
     case Action::kAck:
-    case Action::kRevert:
-      break;
-    case Action::kLink:
-      s = NodeState{Kind::kLink, false, ve, nullptr, ve};
-      break;
-    case Action::kSlink:
-      s = NodeState{Kind::kSymlink, false, ve, nullptr, ve};
-      break;
+    case Action::kRevert: break;
+    case Action::kLink: s = NodeState{Kind::kLink, false, ve, nullptr, ve}; break;
+    case Action::kSlink: s = NodeState{Kind::kSymlink, false, ve, nullptr, ve}; break;
     case Action::kMode:
       if (s.kind == Kind::kFile || s.kind == Kind::kDir) {
         s.exec = e.content[0] == 1;

@@ -57,9 +57,9 @@ struct ViewEntry {
   Entry entry;
   Hash hash{};
   PathNode* path = nullptr;
-  ViewEntry* parent = nullptr;          // null for first entries of a path
-  std::vector<ViewEntry*> revisions;    // later entries of the same path built on this one
-  bool complete = true;                 // content blocks all stored
+  ViewEntry* parent = nullptr;        // null for first entries of a path
+  std::vector<ViewEntry*> revisions;  // later entries of the same path built on this one
+  bool complete = true;               // content blocks all stored
   // Derived by the last recomputation of the path:
   bool authorized = false;
   bool effective = false;
@@ -72,12 +72,10 @@ enum class Kind : uint8_t { kNone = 0, kDir, kFile, kSymlink, kLink };
 struct NodeState {
   Kind kind = Kind::kNone;
   bool exec = false;
-  const ViewEntry* content = nullptr;  // write/link/slink entry whose content is current
-  const ViewEntry* head = nullptr;     // last entry of the chain
-  const ViewEntry* modified = nullptr; // last entry that changed kind/content/mode
-  bool operator==(const NodeState& o) const {
-    return kind == o.kind && exec == o.exec && content == o.content;
-  }
+  const ViewEntry* content = nullptr;   // write/link/slink entry whose content is current
+  const ViewEntry* head = nullptr;      // last entry of the chain
+  const ViewEntry* modified = nullptr;  // last entry that changed kind/content/mode
+  bool operator==(const NodeState& o) const { return kind == o.kind && exec == o.exec && content == o.content; }
 };
 
 class PathNode {

@@ -7,12 +7,12 @@
 //
 // Seeded: BASEFS_PROPERTY_SEED and BASEFS_PROPERTY_CASES override the
 // defaults; a failure prints the seed of the failing case.
-#include <gtest/gtest.h>
-
 #include <algorithm>
 #include <random>
 #include <set>
 #include <sstream>
+
+#include <gtest/gtest.h>
 
 #include "store/test_util.h"
 
@@ -31,7 +31,7 @@ struct Item {
 struct History {
   std::vector<Entry> entries;  // valid entries, genesis first
   std::vector<Hash> hashes;
-  std::vector<Item> items;     // everything to deliver (entries, blocks, junk)
+  std::vector<Item> items;  // everything to deliver (entries, blocks, junk)
 };
 
 class Generator {

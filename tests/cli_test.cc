@@ -3,14 +3,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
-
 #include <array>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <string>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "store/store.h"
 
@@ -27,9 +27,8 @@ struct CmdResult {
 class CliTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    home_ = std::filesystem::temp_directory_path() /
-            ("basefs-cli-" + std::to_string(getpid()) + "-" +
-             ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    home_ = std::filesystem::temp_directory_path() / ("basefs-cli-" + std::to_string(getpid()) + "-" +
+                                                      ::testing::UnitTest::GetInstance()->current_test_info()->name());
     std::filesystem::remove_all(home_);
     std::filesystem::create_directories(home_);
   }
@@ -39,8 +38,8 @@ class CliTest : public ::testing::Test {
   CmdResult Basefs(const std::string& args, const std::string& in = "") {
     const std::string dir = home_.string();
     std::ofstream(dir + "/stdin") << in;
-    const std::string cmd = std::string(BASEFS_BIN) + " --data-dir " + dir + " " + args + " <" + dir +
-                            "/stdin >" + dir + "/stdout 2>" + dir + "/stderr";
+    const std::string cmd = std::string(BASEFS_BIN) + " --data-dir " + dir + " " + args + " <" + dir + "/stdin >" +
+                            dir + "/stdout 2>" + dir + "/stderr";
     CmdResult r;
     const int st = std::system(cmd.c_str());
     r.code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
@@ -193,7 +192,8 @@ TEST_F(CliTest, LockedStoreSaysItIsInUse) {
 TEST_F(CliTest, LargeFileRoundTripsThroughStdin) {
   ASSERT_EQ(Basefs("bootstrap demo").code, 0);
   std::string big;
-  for (int i = 0; big.size() < 1 << 20; ++i) big += "key" + std::to_string(i) + " = value " + std::to_string(i * 7) + "\n";
+  for (int i = 0; big.size() < 1 << 20; ++i)
+    big += "key" + std::to_string(i) + " = value " + std::to_string(i * 7) + "\n";
   ASSERT_EQ(Basefs("write demo /big -", big).code, 0);
   EXPECT_EQ(Basefs("cat demo /big").out, big);
 }

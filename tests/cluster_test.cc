@@ -2,11 +2,11 @@
 // a write on one is readable on all, and kill -9 of one is detected by all
 // the others. Conditions are waited for with deadlines; nothing sleeps for
 // a fixed time.
-#include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
-
 #include <filesystem>
 #include <regex>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "tests/process_util.h"
 
@@ -26,8 +26,7 @@ class ClusterTest : public ::testing::Test {
     std::filesystem::remove_all(root_);
     std::filesystem::create_directories(root_);
     ASSERT_EQ(Cli(0, "bootstrap demo").code, 0);
-    for (int i = 1; i < kNodes; ++i)
-      std::filesystem::copy(Dir(0), Dir(i), std::filesystem::copy_options::recursive);
+    for (int i = 1; i < kNodes; ++i) std::filesystem::copy(Dir(0), Dir(i), std::filesystem::copy_options::recursive);
   }
   void TearDown() override {
     for (pid_t p : pids_) testing::Stop(p);
@@ -42,8 +41,10 @@ class ClusterTest : public ::testing::Test {
 
   // Starts node i bound to an ephemeral port; returns its gossip address.
   std::string Start(int i, const std::string& join, const std::vector<std::string>& extra = {}) {
-    std::vector<std::string> argv = {BASEFS_BIN, "--data-dir", Dir(i), "run", "demo", "--bind", "127.0.0.1:0",
-                                     "--node-name", "n" + std::to_string(i), "--dns", "127.0.0.1:0"};
+    std::vector<std::string> argv = {BASEFS_BIN,    "--data-dir",  Dir(i),
+                                     "run",         "demo",        "--bind",
+                                     "127.0.0.1:0", "--node-name", "n" + std::to_string(i),
+                                     "--dns",       "127.0.0.1:0"};
     if (!join.empty()) {
       argv.push_back("--join");
       argv.push_back(join);
@@ -97,10 +98,9 @@ TEST_F(ClusterTest, TenDaemonsJoinReplicateAndDetectAKill) {
       << "membership did not converge";
 
   // A write on one node is readable on every node.
-  ASSERT_EQ(RunShell("echo 'port = 8080' | " + std::string(BASEFS_BIN) + " --data-dir " + Dir(3) +
-                     " write demo /hello")
-                .code,
-            0);
+  ASSERT_EQ(
+      RunShell("echo 'port = 8080' | " + std::string(BASEFS_BIN) + " --data-dir " + Dir(3) + " write demo /hello").code,
+      0);
   ASSERT_TRUE(testing::WaitFor(
       [&] {
         for (int i = 0; i < kNodes; ++i)
@@ -145,10 +145,10 @@ TEST_F(ClusterTest, AClusterKeySealsSyncAndRefusesStrangers) {
   ASSERT_EQ(RunShell("head -c32 /dev/urandom | base64 > " + key).code, 0);
   ASSERT_EQ(RunShell("head -c32 /dev/urandom | base64 > " + other).code, 0);
   const std::string seed = Start(0, "", {"--cluster-key", key});
-  ASSERT_EQ(RunShell("echo 'port = 8080' | " + std::string(BASEFS_BIN) + " --data-dir " + Dir(0) +
-                     " write demo /secret")
-                .code,
-            0);
+  ASSERT_EQ(
+      RunShell("echo 'port = 8080' | " + std::string(BASEFS_BIN) + " --data-dir " + Dir(0) + " write demo /secret")
+          .code,
+      0);
 
   const std::string fresh = (root_ / "fresh").string();
   auto get = [&](const std::string& key_args) {

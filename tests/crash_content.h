@@ -1,11 +1,12 @@
 // Shared by the kill -9 test and its writer: the key and the content of file i.
 #pragma once
 
+#include <sodium.h>
+
 #include <cstring>
 #include <string>
 
 #include "base/crypto.h"
-#include <sodium.h>
 
 namespace basefs::testing {
 

@@ -9,13 +9,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <gtest/gtest.h>
-
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <random>
 #include <string>
+
+#include <gtest/gtest.h>
 
 #include "store/store.h"
 #include "tests/crash_content.h"
@@ -57,9 +57,9 @@ TEST(CrashTest, KillNineNeverLosesAnAcknowledgedWrite) {
   StoreOptions o;
   o.now_ms = [] { return uint64_t{1}; };
 
-  long next = 0;           // first index the next writer writes
+  long next = 0;  // first index the next writer writes
   long acked_total = 0;
-  const int rounds = 25;   // bounded: each round is one writer process
+  const int rounds = 25;  // bounded: each round is one writer process
   for (int round = 0; round < rounds; ++round) {
     const long kill_after = static_cast<long>(rng() % 40);  // acks before the kill
     Child c = Spawn(dir.string(), next, 1000);

@@ -22,9 +22,9 @@ int main(int argc, char** argv) {
   const long count = std::atol(argv[3]);
   basefs::StoreOptions o;
   o.now_ms = [] {
-    return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                     std::chrono::system_clock::now().time_since_epoch())
-                                     .count());
+    return static_cast<uint64_t>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+            .count());
   };
   const basefs::KeyPair key = basefs::testing::CrashTestKey();
   auto store = basefs::Store::Open(dir, o);

@@ -5,15 +5,16 @@
 // forwarding and refusal, bad files, and hostile packets. Conditions are
 // waited for with deadlines; nothing sleeps for a fixed time.
 #include <arpa/inet.h>
-#include <gtest/gtest.h>
 #include <netinet/in.h>
-#include <nlohmann/json.hpp>
 #include <sys/socket.h>
 
 #include <algorithm>
 #include <filesystem>
 #include <random>
 #include <regex>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "tests/process_util.h"
 
@@ -48,9 +49,8 @@ class DnsDaemonTest : public ::testing::Test {
   }
 
   Node& Start(const std::string& name, const std::string& fs, std::vector<std::string> extra) {
-    std::vector<std::string> argv = {BASEFS_BIN,    "--data-dir", Dir(name), "run",        fs,
-                                     "--bind",      "127.0.0.1:0", "--dns",  "127.0.0.1:0", "--node-name",
-                                     name};
+    std::vector<std::string> argv = {BASEFS_BIN,    "--data-dir", Dir(name),     "run",         fs,  "--bind",
+                                     "127.0.0.1:0", "--dns",      "127.0.0.1:0", "--node-name", name};
     argv.insert(argv.end(), extra.begin(), extra.end());
     const std::string log = Dir(name) + ".log";
     Node n;
@@ -79,9 +79,7 @@ class DnsDaemonTest : public ::testing::Test {
   static std::string DigFull(const Node& n, const std::string& args) {
     return RunShell("dig +tries=1 +time=3 -p " + n.dns_port + " @127.0.0.1 " + args).out;
   }
-  static bool Has(const std::string& text, const std::string& needle) {
-    return text.find(needle) != std::string::npos;
-  }
+  static bool Has(const std::string& text, const std::string& needle) { return text.find(needle) != std::string::npos; }
 
   std::filesystem::path root_;
   std::vector<Node> nodes_;
@@ -168,8 +166,8 @@ TEST_F(DnsDaemonTest, AxfrGivesAZoneThatNamedCheckzoneAccepts) {
   ASSERT_TRUE(testing::WaitFor([&] { return Has(Dig(a, "A mail.example.org."), "192.0.2.25"); }, 10s));
   for (const std::string zone : {"basefs.", "example.org."}) {
     const std::string file = (root_ / (zone + "zone")).string();
-    const auto axfr = RunShell("dig +nocmd +nostats +nocomments -p " + a.dns_port + " @127.0.0.1 AXFR " + zone +
-                               " > " + file + " && wc -l < " + file);
+    const auto axfr = RunShell("dig +nocmd +nostats +nocomments -p " + a.dns_port + " @127.0.0.1 AXFR " + zone + " > " +
+                               file + " && wc -l < " + file);
     ASSERT_EQ(axfr.code, 0);
     EXPECT_GT(std::stoi(axfr.out), 4) << zone;
     const auto check = RunShell("named-checkzone -i local " + zone + " " + file);
@@ -186,7 +184,9 @@ TEST_F(DnsDaemonTest, AxfrGivesAZoneThatNamedCheckzoneAccepts) {
   const std::string before = serial();
   ASSERT_EQ(Cli("a", "unpublish demo db d1").code, 0);
   EXPECT_TRUE(testing::WaitFor([&] { return serial() != before; }, 10s));
-  const auto field = [](const std::string& soa) { return std::stoul(soa.substr(soa.find(". ", soa.find(". ") + 2) + 2)); };
+  const auto field = [](const std::string& soa) {
+    return std::stoul(soa.substr(soa.find(". ", soa.find(". ") + 2) + 2));
+  };
   EXPECT_GT(field(serial()), field(before));
 }
 
@@ -238,8 +238,10 @@ TEST_F(DnsDaemonTest, CheckScriptsRunOnlyWhenTheNodesOwnKeyWroteThem) {
   ASSERT_EQ(Cli("a", "grant demo /services/web " + team).code, 0);
   Node a = Start("a", "demo", {});
   const std::string theirs = (root_ / "team-script-ran").string(), ours = (root_ / "own-script-ran").string();
-  ASSERT_EQ(Cli("a", "--key " + Dir("t") + "/key publish demo web evil --port 80 --address 192.0.2.66 --node a "
-                     "--check-script 'touch " + theirs + "' --check-interval 1s --check-timeout 500ms")
+  ASSERT_EQ(Cli("a", "--key " + Dir("t") +
+                         "/key publish demo web evil --port 80 --address 192.0.2.66 --node a "
+                         "--check-script 'touch " +
+                         theirs + "' --check-interval 1s --check-timeout 500ms")
                 .code,
             0);
   ASSERT_EQ(Cli("a", "publish demo web own --port 81 --address 192.0.2.67 --check-script 'touch " + ours +
@@ -248,7 +250,8 @@ TEST_F(DnsDaemonTest, CheckScriptsRunOnlyWhenTheNodesOwnKeyWroteThem) {
             0);
   EXPECT_TRUE(testing::WaitFor([&] { return std::filesystem::exists(ours); }, 10s));
   EXPECT_TRUE(testing::WaitFor(
-      [&] { return Has(testing::Slurp(Dir("a") + ".log"), "not running the check script of /services/web/evil"); }, 10s));
+      [&] { return Has(testing::Slurp(Dir("a") + ".log"), "not running the check script of /services/web/evil"); },
+      10s));
   EXPECT_FALSE(std::filesystem::exists(theirs));
   EXPECT_TRUE(Has(Dig(a, "A web.service.basefs."), "192.0.2.66"));
 }
@@ -353,8 +356,14 @@ TEST_F(DnsDaemonTest, TcpQueriesArePipelined) {
     m += {0, static_cast<char>(type), 0, 1};
     return std::string{static_cast<char>(m.size() >> 8), static_cast<char>(m.size())} + m;
   };
-  const std::string web("\x03web\x07service\x06" "basefs\x00", 20);
-  const std::string nope("\x04nope\x07service\x06" "basefs\x00", 21);
+  const std::string web(
+      "\x03web\x07service\x06"
+      "basefs\x00",
+      20);
+  const std::string nope(
+      "\x04nope\x07service\x06"
+      "basefs\x00",
+      21);
   const std::string batch = query(1, web, 1) + query(2, nope, 1) + query(3, web, 33);
   sockaddr_in to{};
   to.sin_family = AF_INET;

@@ -10,15 +10,15 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
-#include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <regex>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "tests/process_util.h"
 
@@ -47,9 +47,8 @@ class FuseTest : public ::testing::Test {
   void SetUp() override {
     if (::access("/dev/fuse", R_OK | W_OK) != 0)
       GTEST_SKIP() << "/dev/fuse is not usable here (" << std::strerror(errno) << "): FUSE tests skipped";
-    root_ = fs::temp_directory_path() /
-            ("basefs-fuse-" + std::to_string(getpid()) + "-" +
-             ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    root_ = fs::temp_directory_path() / ("basefs-fuse-" + std::to_string(getpid()) + "-" +
+                                         ::testing::UnitTest::GetInstance()->current_test_info()->name());
     Cleanup();
     fs::create_directories(root_);
     ASSERT_EQ(Run(Cli(0, "bootstrap demo")).code, 0);
@@ -101,11 +100,23 @@ class FuseTest : public ::testing::Test {
     std::error_code ec;
     fs::create_directories(Mnt(i), ec);  // a stale mount point answers ENOTCONN
     fs::remove(Log(i), ec);              // not the previous daemon's lines
-    std::vector<std::string> argv = {BASEFS_BIN, "--data-dir", Dir(i), "mount", "demo", Mnt(i),
-                                     "--bind", "127.0.0.1:0", "--dns", "127.0.0.1:0",
-                                     "--node-name", "n" + std::to_string(i)};
-    if (use_run_) argv = {BASEFS_BIN, "--data-dir", Dir(i), "run", "demo", "--mount", Mnt(i),
-                          "--bind", "127.0.0.1:0", "--dns", "127.0.0.1:0", "--node-name", "n" + std::to_string(i)};
+    std::vector<std::string> argv = {BASEFS_BIN, "--data-dir",  Dir(i),        "mount",
+                                     "demo",     Mnt(i),        "--bind",      "127.0.0.1:0",
+                                     "--dns",    "127.0.0.1:0", "--node-name", "n" + std::to_string(i)};
+    if (use_run_)
+      argv = {BASEFS_BIN,
+              "--data-dir",
+              Dir(i),
+              "run",
+              "demo",
+              "--mount",
+              Mnt(i),
+              "--bind",
+              "127.0.0.1:0",
+              "--dns",
+              "127.0.0.1:0",
+              "--node-name",
+              "n" + std::to_string(i)};
     argv.insert(argv.end(), extra.begin(), extra.end());
     const pid_t pid = testing::Spawn(argv, Log(i));
     pids_.push_back(pid);
@@ -169,8 +180,8 @@ class FuseTest : public ::testing::Test {
   bool use_run_ = false;
 };
 
-#define MOUNT_OR_SKIP(var, ...)                                  \
-  const std::string var = MountOrSkip(__VA_ARGS__);              \
+#define MOUNT_OR_SKIP(var, ...)                                           \
+  const std::string var = MountOrSkip(__VA_ARGS__);                       \
   if (var.empty() && !skip_reason_.empty()) GTEST_SKIP() << skip_reason_; \
   ASSERT_FALSE(var.empty()) << testing::Slurp(Log(0))
 
@@ -207,8 +218,8 @@ TEST_F(FuseTest, CpTreeInAndDiffBackAlsoAfterRemount) {
   EXPECT_EQ(Run("find " + m + "/src -type d -name empty").out, m + "/src/empty\n");
   EXPECT_EQ(Run(m + "/src/bin/run.sh").out, "ran\n") << "the executable bit survives";
   Sh grep = Run("grep -r needle " + m + "/src | sort");
-  EXPECT_EQ(grep.out, m + "/src/etc/app/conf.d/10-big.conf:needle = deep\n" + m +
-                          "/src/etc/app/main.toml:needle = yes\n");
+  EXPECT_EQ(grep.out,
+            m + "/src/etc/app/conf.d/10-big.conf:needle = deep\n" + m + "/src/etc/app/main.toml:needle = yes\n");
   EXPECT_EQ(Run("readlink " + m + "/src/bin/main.link").out, "../etc/app/main.toml\n");
   // The same content through the command line (the daemon's store).
   EXPECT_EQ(Run(Cli(0, "cat demo /src/etc/app/main.toml")).out, "port = 8080\nneedle = yes\n");
@@ -433,8 +444,8 @@ TEST_F(FuseTest, WriteOnOneMountAppearsInAnotherAndRunsItsHandler) {
   ASSERT_EQ(Run("rm " + m0 + "/services/web").code, 0);
   ASSERT_TRUE(testing::WaitFor([&] { return !fs::exists(m1 + "/services/web"); }, 15s));
   EXPECT_TRUE(testing::WaitFor([&] { return Run("ls " + m1 + "/services").out == "api\n"; }, 15s));
-  ASSERT_TRUE(testing::WaitFor([&] { return Read(hlog).find("demo delete /services/web\n") != std::string::npos; },
-                               15s));
+  ASSERT_TRUE(
+      testing::WaitFor([&] { return Read(hlog).find("demo delete /services/web\n") != std::string::npos; }, 15s));
 }
 
 TEST_F(FuseTest, ChangesFromTheCommandLineReachTheKernelCache) {
@@ -452,14 +463,15 @@ TEST_F(FuseTest, ChangesFromTheCommandLineReachTheKernelCache) {
 TEST_F(FuseTest, HandlersRunWithoutAMountAndCoalesceStorms) {
   const std::string hlog = (root_ / "handler.log").string();
   fs::create_directories(Mnt(0));
-  const pid_t pid = testing::Spawn({BASEFS_BIN, "--data-dir", Dir(0), "run", "demo", "--bind", "127.0.0.1:0",
-                                    "--dns", "127.0.0.1:0", "--node-name", "n0", "--handler",
-                                    "/conf/*=echo \"$BASEFS_EVENT_TYPE $BASEFS_EVENT_PATH\" >> " + hlog},
-                                   Log(0));
+  const pid_t pid = testing::Spawn(
+      {BASEFS_BIN, "--data-dir", Dir(0), "run", "demo", "--bind", "127.0.0.1:0", "--dns", "127.0.0.1:0", "--node-name",
+       "n0", "--handler", "/conf/*=echo \"$BASEFS_EVENT_TYPE $BASEFS_EVENT_PATH\" >> " + hlog},
+      Log(0));
   pids_.push_back(pid);
   ASSERT_TRUE(testing::WaitFor([&] { return testing::Slurp(Log(0)).find("serving") != std::string::npos; }, 10s));
   ASSERT_EQ(Run(Cli(0, "mkdir demo /conf")).code, 0);
-  for (int i = 0; i < 20; ++i) ASSERT_EQ(Run("echo " + std::to_string(i) + " | " + Cli(0, "write demo /conf/a")).code, 0);
+  for (int i = 0; i < 20; ++i)
+    ASSERT_EQ(Run("echo " + std::to_string(i) + " | " + Cli(0, "write demo /conf/a")).code, 0);
   ASSERT_EQ(Run(Cli(0, "rm demo /conf/a")).code, 0);
   ASSERT_TRUE(testing::WaitFor([&] { return Read(hlog).find("delete /conf/a\n") != std::string::npos; }, 10s))
       << Read(hlog);
@@ -597,14 +609,15 @@ TEST_F(FuseTest, HardLinkKeepsTheContentWhenTheTargetGoes) {
   const std::string m = Mnt(0);
   ASSERT_EQ(Run("echo data > " + m + "/o && ln " + m + "/o " + m + "/hl && rm " + m + "/o").code, 0);
   EXPECT_EQ(Read(m + "/hl"), "data\n");
-  ASSERT_EQ(Run("printf 'x\\n' > " + m + "/a && chmod +x " + m + "/a && ln " + m + "/a " + m + "/b && echo y > " +
-                m + "/c && mv " + m + "/c " + m + "/a")
+  ASSERT_EQ(Run("printf 'x\\n' > " + m + "/a && chmod +x " + m + "/a && ln " + m + "/a " + m + "/b && echo y > " + m +
+                "/c && mv " + m + "/c " + m + "/a")
                 .code,
             0);
   EXPECT_EQ(Read(m + "/b"), "x\n");  // a was replaced: b keeps a's old content
   EXPECT_TRUE(fs::status(m + "/b").permissions() == (fs::status(m + "/b").permissions() | fs::perms::owner_exec));
   EXPECT_EQ(Read(m + "/a"), "y\n");
-  const Sh git = Run("cd " + m + " && git init -q repo && cd repo && echo hi > f && git add f && "
+  const Sh git = Run("cd " + m +
+                     " && git init -q repo && cd repo && echo hi > f && git add f && "
                      "git -c user.email=t@example.org -c user.name=t commit -qm one && git fsck --strict && "
                      "git cat-file -p HEAD:f");
   EXPECT_EQ(git.code, 0) << git.err;
@@ -707,8 +720,8 @@ TEST_F(FuseTest, RenamesAndTruncatesAsPosixSays) {
 
   // `ln -sfn v2 current` swaps the link with a rename: one batch, so the
   // name is never absent (no delete in its history).
-  ASSERT_EQ(Run("ln -s v1 " + m + "/current && ln -s v2 " + m + "/current.new && mv -T " + m + "/current.new " +
-                m + "/current")
+  ASSERT_EQ(Run("ln -s v1 " + m + "/current && ln -s v2 " + m + "/current.new && mv -T " + m + "/current.new " + m +
+                "/current")
                 .code,
             0);
   EXPECT_EQ(Run("readlink " + m + "/current").out, "v2\n");
@@ -775,10 +788,10 @@ TEST_F(FuseTest, AFileLargerThanTheBufferBudgetReadsBackInRanges) {
   ASSERT_EQ(Run(Cli(0, "write demo /big " + src)).code, 0);
   EXPECT_EQ(Run("cmp " + src + " " + m + "/big").code, 0) << "front to back";
   const std::string a = (root_ / "a").string(), b = (root_ / "b").string();
-  EXPECT_EQ(Run("tail -c 70000 " + m + "/big > " + a + " && tail -c 70000 " + src + " > " + b + " && cmp " + a +
-                " " + b)
-                .code,
-            0)
+  EXPECT_EQ(
+      Run("tail -c 70000 " + m + "/big > " + a + " && tail -c 70000 " + src + " > " + b + " && cmp " + a + " " + b)
+          .code,
+      0)
       << "the end";
   EXPECT_EQ(Run("dd if=" + m + "/big of=" + a + " bs=4096 skip=300 count=5 && dd if=" + src + " of=" + b +
                 " bs=4096 skip=300 count=5 && cmp " + a + " " + b)
@@ -831,14 +844,14 @@ TEST_F(FuseTest, SigtermWhileBusyStopsCleanly) {
   MOUNT_OR_SKIP(addr, 0);
   const std::string m = Mnt(0);
   const std::string stop = (root_ / "stop").string();
-  const pid_t writer = testing::Spawn(
-      {"/bin/sh", "-c", "i=0; while [ $i -lt 2000 ] && [ ! -e " + stop + " ]; do echo $i > " + m +
-                            "/w$((i % 50)) 2>/dev/null; i=$((i+1)); done"},
-      (root_ / "writer.log").string());
-  const pid_t cli = testing::Spawn(
-      {"/bin/sh", "-c", "i=0; while [ $i -lt 400 ] && [ ! -e " + stop + " ]; do echo $i | " + Cli(0, "write demo /c$((i % 20))") +
-                            " 2>/dev/null; i=$((i+1)); done"},
-      (root_ / "cli.log").string());
+  const pid_t writer = testing::Spawn({"/bin/sh", "-c",
+                                       "i=0; while [ $i -lt 2000 ] && [ ! -e " + stop + " ]; do echo $i > " + m +
+                                           "/w$((i % 50)) 2>/dev/null; i=$((i+1)); done"},
+                                      (root_ / "writer.log").string());
+  const pid_t cli = testing::Spawn({"/bin/sh", "-c",
+                                    "i=0; while [ $i -lt 400 ] && [ ! -e " + stop + " ]; do echo $i | " +
+                                        Cli(0, "write demo /c$((i % 20))") + " 2>/dev/null; i=$((i+1)); done"},
+                                   (root_ / "cli.log").string());
   ASSERT_TRUE(testing::WaitFor([&] { return fs::exists(m + "/w10") && fs::exists(m + "/c3"); }, 20s));
   ::kill(last_pid_, SIGTERM);
   const int code = WaitExit(last_pid_, 20s);

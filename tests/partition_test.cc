@@ -5,12 +5,12 @@
 // ends with the same root digest, every write, and the same winner for the
 // conflict. Nodes 1-5 start with no data and clone the filesystem from
 // node 0 as they join (`basefs run --join`).
-#include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
-
 #include <filesystem>
 #include <fstream>
 #include <regex>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "tests/process_util.h"
 
@@ -85,8 +85,9 @@ TEST_F(PartitionTest, BothHalvesWriteAndConvergeAfterHealing) {
   Cut(false);
   for (int i = 0; i < kNodes; ++i) {
     setenv("BASEFS_TEST_BLOCK_FILE", BlockFile(i).c_str(), 1);
-    std::vector<std::string> argv = {BASEFS_BIN, "--data-dir", Dir(i), "run", "demo", "--bind", Addr(i),
-                                     "--node-name", "n" + std::to_string(i), "--dns", "127.0.0.1:0"};
+    std::vector<std::string> argv = {
+        BASEFS_BIN, "--data-dir", Dir(i), "run", "demo", "--bind", Addr(i), "--node-name", "n" + std::to_string(i),
+        "--dns",    "127.0.0.1:0"};
     if (i > 0) argv.insert(argv.end(), {"--join", Addr(0)});
     pids_.push_back(testing::Spawn(argv, (root_ / ("log" + std::to_string(i))).string()));
     if (i == 0) {

@@ -25,7 +25,6 @@ bool IsZoneName(std::string_view name);
 
 std::string Lowercase(std::string_view s);
 
-
 // True when `name` equals `zone` or lies below it (both absolute,
 // lowercase).
 bool InZone(std::string_view name, std::string_view zone);

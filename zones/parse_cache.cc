@@ -4,7 +4,8 @@ namespace basefs {
 
 const Result<ServiceInstance>& ParseCache::Service(const std::string& content) {
   auto it = services_.find(content);
-  if (it == services_.end()) it = services_.emplace(content, Slot<Result<ServiceInstance>>{ParseServiceFile(content)}).first;
+  if (it == services_.end())
+    it = services_.emplace(content, Slot<Result<ServiceInstance>>{ParseServiceFile(content)}).first;
   it->second.used = true;
   return it->second.value;
 }

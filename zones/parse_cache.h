@@ -40,7 +40,7 @@ class ParseCache {
   template <typename T>
   static void SweepMap(std::unordered_map<std::string, Slot<T>>* m);
 
-  std::unordered_map<std::string, Slot<Result<ServiceInstance>>> services_;  // by content
+  std::unordered_map<std::string, Slot<Result<ServiceInstance>>> services_;   // by content
   std::unordered_map<std::string, Slot<Result<std::vector<Record>>>> zones_;  // by owner, NUL, content
 };
 

@@ -1,5 +1,7 @@
 #include "zones/projection.h"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
 #include <map>
 #include <memory>
@@ -7,7 +9,6 @@
 #include <set>
 #include <tuple>
 
-#include <arpa/inet.h>
 #include <ldns/ldns.h>
 
 #include "base/crypto.h"
@@ -112,9 +113,9 @@ void DropCnameConflicts(const std::string& apex, ZoneBuilder* z, std::vector<Bad
   for (const auto& [owner, paths] : files) {
     std::string list;
     for (const auto& p : paths) list += (list.empty() ? "" : ", ") + p;
-    const std::string reason = owner == apex
-                                   ? "a CNAME cannot be at the zone apex " + apex
-                                   : "a CNAME must be the only record of " + std::string(owner) + " (files: " + list + ")";
+    const std::string reason =
+        owner == apex ? "a CNAME cannot be at the zone apex " + apex
+                      : "a CNAME must be the only record of " + std::string(owner) + " (files: " + list + ")";
     for (const auto& p : paths) bad->push_back(BadFile{p, reason});
   }
   std::vector<Record> kept;
@@ -132,8 +133,8 @@ void ProjectInstance(const std::string& service, const std::string& instance, co
                      const std::string& address, const std::string& d, ZoneBuilder* z) {
   const uint16_t atype = AddressType(address);
   const std::string host = instance + "." + service + ".instance." + d;
-  const std::string srv = std::to_string(s.priority) + " " + std::to_string(s.weight) + " " +
-                          std::to_string(s.port) + " " + host;
+  const std::string srv =
+      std::to_string(s.priority) + " " + std::to_string(s.weight) + " " + std::to_string(s.port) + " " + host;
   const std::string txt = TxtRdata(s);
   const std::string svc = service + ".service." + d;
   z->Add(host, atype, s.ttl, address);
@@ -189,7 +190,8 @@ Result<std::vector<Record>> ParseZoneRecords(std::string_view owner, std::string
       return Invalid("line " + std::to_string(line_no) + ": " + ldns_get_errorstr_by_id(st) + ": " + line);
     }
     std::unique_ptr<ldns_rr, decltype(&ldns_rr_free)> guard(rr, &ldns_rr_free);
-    if (ldns_rr_get_class(rr) != LDNS_RR_CLASS_IN) return Invalid("line " + std::to_string(line_no) + ": class is not IN");
+    if (ldns_rr_get_class(rr) != LDNS_RR_CLASS_IN)
+      return Invalid("line " + std::to_string(line_no) + ": class is not IN");
     const ldns_rr_type type = ldns_rr_get_type(rr);
     const ldns_rr_descriptor* desc = ldns_rr_descript(type);
     if (!desc || type == LDNS_RR_TYPE_OPT || type == LDNS_RR_TYPE_ANY || type == LDNS_RR_TYPE_AXFR ||
@@ -258,7 +260,8 @@ Projection Project(const ProjectionInput& in) {
         continue;
       }
       std::optional<Result<ServiceInstance>> own;
-      const Result<ServiceInstance>& parsed = in.cache ? in.cache->Service(f.content) : own.emplace(ParseServiceFile(f.content));
+      const Result<ServiceInstance>& parsed =
+          in.cache ? in.cache->Service(f.content) : own.emplace(ParseServiceFile(f.content));
       if (!parsed.ok()) {
         bad(parsed.status().message());
         continue;
@@ -366,7 +369,8 @@ Projection Project(const ProjectionInput& in) {
     auto& recs = z.zone.records;
     recs.erase(std::remove_if(recs.begin(), recs.end(),
                               [&, apex = apex](const Record& r) {
-                                for (std::string_view n = r.owner; n.size() > apex.size(); n = n.substr(n.find('.') + 1))
+                                for (std::string_view n = r.owner; n.size() > apex.size();
+                                     n = n.substr(n.find('.') + 1))
                                   if (n == d || zones.count(n)) return true;
                                 return false;
                               }),

@@ -52,10 +52,10 @@ struct BadFile {
 
 // A member as the projection needs it.
 struct MemberView {
-  std::string name;      // node name (used in DNS only if it is a DNS label)
-  std::string address;   // advertised IP address (no port)
+  std::string name;     // node name (used in DNS only if it is a DNS label)
+  std::string address;  // advertised IP address (no port)
   bool alive = false;
-  std::string key;       // base64 public key it announces ("" if unknown)
+  std::string key;                // base64 public key it announces ("" if unknown)
   std::set<std::string> failing;  // InstanceIds whose health check fails
 };
 

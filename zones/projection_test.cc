@@ -1,7 +1,8 @@
 #include "zones/projection.h"
 
-#include <gtest/gtest.h>
 #include <set>
+
+#include <gtest/gtest.h>
 #include <ldns/ldns.h>
 
 #include "zones/names.h"
@@ -42,7 +43,8 @@ class ProjectionTest : public ::testing::Test {
 };
 
 TEST_F(ProjectionTest, EveryNameFormOfAnInstance) {
-  AddFile("/services/Web/web-1", "port = 8080\naddress = \"192.0.2.10\"\ntags = [\"primary\"]\n[txt]\npath = \"/api\"\n");
+  AddFile("/services/Web/web-1",
+          "port = 8080\naddress = \"192.0.2.10\"\ntags = [\"primary\"]\n[txt]\npath = \"/api\"\n");
   const Zone& z = Cluster();
   EXPECT_TRUE(out_.bad_files.empty());
   const std::string srv = "1 1 8080 web-1.web.instance.basefs.";

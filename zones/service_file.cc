@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 
 #include <sstream>
+
 #include <toml++/toml.h>
 
 #include "base/host_port.h"
@@ -68,11 +69,16 @@ Result<uint32_t> ParseDuration(std::string_view text) {
   if (i == 0) return Invalid("bad duration '" + std::string(text) + "' (use e.g. 10s, 500ms, 2m)");
   const std::string_view unit = text.substr(i);
   uint64_t ms;
-  if (unit.empty() || unit == "s") ms = n * 1000;
-  else if (unit == "ms") ms = n;
-  else if (unit == "m") ms = n * 60000;
-  else if (unit == "h") ms = n * 3600000;
-  else return Invalid("bad duration unit in '" + std::string(text) + "' (use ms, s, m or h)");
+  if (unit.empty() || unit == "s")
+    ms = n * 1000;
+  else if (unit == "ms")
+    ms = n;
+  else if (unit == "m")
+    ms = n * 60000;
+  else if (unit == "h")
+    ms = n * 3600000;
+  else
+    return Invalid("bad duration unit in '" + std::string(text) + "' (use ms, s, m or h)");
   if (ms > UINT32_MAX) return Invalid("duration too large: " + std::string(text));
   return static_cast<uint32_t>(ms);
 }
@@ -83,16 +89,17 @@ Status ValidateServiceInstance(const ServiceInstance& s) {
     return Invalid("address '" + s.address + "' is not an IPv4 or IPv6 address");
   if (!s.node.empty() && !IsServiceLabel(s.node))
     return Invalid("node '" + s.node + "' is not a DNS label (letters, digits, '-')");
-  if (s.protocol != "tcp" && s.protocol != "udp") return Invalid("protocol must be tcp or udp, not '" + s.protocol + "'");
+  if (s.protocol != "tcp" && s.protocol != "udp")
+    return Invalid("protocol must be tcp or udp, not '" + s.protocol + "'");
   if (s.tags.size() > kMaxTags) return Invalid("more than " + std::to_string(kMaxTags) + " tags");
   for (const auto& tag : s.tags)
     if (!IsServiceLabel(tag)) return Invalid("tag '" + tag + "' is not a DNS label (letters, digits, '-')");
   if (s.ttl > kMaxServiceTtl) return Invalid("ttl must be 0.." + std::to_string(kMaxServiceTtl));
   size_t txt_total = 0;
   for (const auto& [k, v] : s.txt) {
-    if (k.empty() || k.find('=') != std::string::npos) return Invalid("txt key '" + k + "' must be non-empty, without '='");
-    if (k.size() + 1 + v.size() > kMaxTxtStringBytes)
-      return Invalid("txt " + k + "=... is longer than 255 bytes");
+    if (k.empty() || k.find('=') != std::string::npos)
+      return Invalid("txt key '" + k + "' must be non-empty, without '='");
+    if (k.size() + 1 + v.size() > kMaxTxtStringBytes) return Invalid("txt " + k + "=... is longer than 255 bytes");
     txt_total += k.size() + 2 + v.size();
   }
   if (txt_total > 8192) return Invalid("txt records longer than 8192 bytes in all");
@@ -143,8 +150,8 @@ Result<ServiceInstance> ParseServiceFile(std::string_view text) {
     o << "bad TOML at line " << e.source().begin.line << ": " << e.description();
     return Invalid(o.str());
   }
-  static const char* const kKnown[] = {"port",   "address", "node", "protocol", "tags", "priority",
-                                       "weight", "ttl",     "txt",  "check"};
+  static const char* const kKnown[] = {"port",     "address", "node", "protocol", "tags",
+                                       "priority", "weight",  "ttl",  "txt",      "check"};
   for (const auto& [key, value] : t) {
     bool known = false;
     for (const char* k : kKnown) known |= key.str() == k;
@@ -174,10 +181,14 @@ Result<ServiceInstance> ParseServiceFile(std::string_view text) {
     if (!tt) return Invalid("txt must be a table of key = \"value\"");
     for (const auto& [k, v] : *tt) {
       std::string value;
-      if (v.is_string()) value = *v.value<std::string>();
-      else if (v.is_integer()) value = std::to_string(*v.value<int64_t>());
-      else if (v.is_boolean()) value = *v.value<bool>() ? "true" : "false";
-      else return Invalid("txt " + std::string(k.str()) + " must be a string, number or boolean");
+      if (v.is_string())
+        value = *v.value<std::string>();
+      else if (v.is_integer())
+        value = std::to_string(*v.value<int64_t>());
+      else if (v.is_boolean())
+        value = *v.value<bool>() ? "true" : "false";
+      else
+        return Invalid("txt " + std::string(k.str()) + " must be a string, number or boolean");
       s.txt.emplace_back(std::string(k.str()), std::move(value));
     }
   }
@@ -190,7 +201,7 @@ Result<ServiceInstance> ParseServiceFile(std::string_view text) {
       if (k == "tcp" || k == "http" || k == "script") {
         if (!value.is_string()) return Invalid("check " + std::string(k) + " must be a string");
         ++kinds;
-        s.check.kind = k == "tcp" ? HealthCheck::Kind::kTcp
+        s.check.kind = k == "tcp"    ? HealthCheck::Kind::kTcp
                        : k == "http" ? HealthCheck::Kind::kHttp
                                      : HealthCheck::Kind::kScript;
         s.check.target = *value.value<std::string>();

@@ -54,7 +54,7 @@ struct ServiceInstance {
 struct CheckEndpoint {
   std::string host;  // numeric, without brackets
   uint16_t port = 0;
-  std::string path;  // http: "/..." (default "/")
+  std::string path;             // http: "/..." (default "/")
   std::string Address() const;  // "h:p", "[h]:p" for IPv6
 };
 Result<CheckEndpoint> ParseCheckEndpoint(const HealthCheck& c);

@@ -127,8 +127,9 @@ class BasefsCluster : public Cluster {
     setenv("BASEFS_TRACE", "1", 1);
     std::string seed;
     for (int i = 0; i < n; ++i) {
-      std::vector<std::string> argv = {bin_, "--data-dir", Dir(i), "run", "demo", "--bind", "127.0.0.1:0",
-                                       "--node-name", "n" + std::to_string(i), "--dns", "127.0.0.1:0"};
+      std::vector<std::string> argv = {
+          bin_,    "--data-dir", Dir(i), "run", "demo", "--bind", "127.0.0.1:0", "--node-name", "n" + std::to_string(i),
+          "--dns", "127.0.0.1:0"};
       if (i > 0) argv.insert(argv.end(), {"--join", seed});
       pids_.push_back(basefs::testing::Spawn(argv, Log(i)));
       if (i == 0) {
@@ -155,7 +156,8 @@ class BasefsCluster : public Cluster {
       unsigned long long t;
       // Log lines: "TIME trace NODE: trace member NAME STATE US".
       const size_t at = line.find("trace member ");
-      if (at != std::string::npos && std::sscanf(line.c_str() + at, "trace member %127s %31s %llu", name, state, &t) == 3 &&
+      if (at != std::string::npos &&
+          std::sscanf(line.c_str() + at, "trace member %127s %31s %llu", name, state, &t) == 3 &&
           std::string(state) == "alive" && !out.count(name))
         out[name] = t;
     }
@@ -225,10 +227,13 @@ class SerfCluster : public Cluster {
     }
     chmod(handler.c_str(), 0755);
     for (int i = 0; i < n; ++i) {
-      std::vector<std::string> argv = {"/usr/bin/serf", "agent", "-node", "s" + std::to_string(i),
-                                       "-bind", "127.0.0.1:" + std::to_string(base_port_ + 2 * i),
-                                       "-rpc-addr", "127.0.0.1:" + std::to_string(base_port_ + 2 * i + 1),
-                                       "-profile", "lan", "-event-handler", handler, "-log-level", "err"};
+      std::vector<std::string> argv = {"/usr/bin/serf",  "agent",
+                                       "-node",          "s" + std::to_string(i),
+                                       "-bind",          "127.0.0.1:" + std::to_string(base_port_ + 2 * i),
+                                       "-rpc-addr",      "127.0.0.1:" + std::to_string(base_port_ + 2 * i + 1),
+                                       "-profile",       "lan",
+                                       "-event-handler", handler,
+                                       "-log-level",     "err"};
       if (i > 0) argv.insert(argv.end(), {"-join", "127.0.0.1:" + std::to_string(base_port_)});
       const std::string log = (dir_ / ("log" + std::to_string(i))).string();
       pids_.push_back(basefs::testing::Spawn(argv, log));
@@ -250,15 +255,15 @@ class SerfCluster : public Cluster {
       // payload: one "name addr role tags" per member joined
       std::string tok;
       while (f >> tok)
-        if (tok.rfind("s", 0) == 0 && tok.size() < 6 && !out.count(tok)) out[tok] = t;
+        if (tok.rfind('s', 0) == 0 && tok.size() < 6 && !out.count(tok)) out[tok] = t;
     }
     out["s" + std::to_string(i)] = 0;
     return out;
   }
   std::string Write(int w, int k) override {
     const std::string id = "w" + std::to_string(k) + "x" + std::to_string(NowUs() % 100000);
-    RunShell("serf event -coalesce=false -rpc-addr 127.0.0.1:" + std::to_string(base_port_ + 2 * w + 1) +
-             " bench " + id);
+    RunShell("serf event -coalesce=false -rpc-addr 127.0.0.1:" + std::to_string(base_port_ + 2 * w + 1) + " bench " +
+             id);
     writer_[id] = w;
     return id;
   }
@@ -381,12 +386,12 @@ Results Measure(Cluster& c, int n) {
 }
 
 void Print(const std::string& name, int n, const Results& r) {
-  std::printf("%-7s N=%-4d join %6.2f s | write p50 %8.2f ms p99 %8.2f ms max %8.2f ms | to-all p50 %8.2f ms "
-              "max %8.2f ms (%zu writes, %zu undelivered) | detect %6.2f s | rss %5.1f MB | idle %7.0f B/s "
-              "busy %8.0f B/s per node\n",
-              name.c_str(), n, r.join_s, Pct(r.pair_ms, 50), Pct(r.pair_ms, 99), Pct(r.pair_ms, 100),
-              Pct(r.all_ms, 50), Pct(r.all_ms, 100), r.writes, r.missing, r.detect_s, r.rss_mb, r.idle_bps,
-              r.busy_bps);
+  std::printf(
+      "%-7s N=%-4d join %6.2f s | write p50 %8.2f ms p99 %8.2f ms max %8.2f ms | to-all p50 %8.2f ms "
+      "max %8.2f ms (%zu writes, %zu undelivered) | detect %6.2f s | rss %5.1f MB | idle %7.0f B/s "
+      "busy %8.0f B/s per node\n",
+      name.c_str(), n, r.join_s, Pct(r.pair_ms, 50), Pct(r.pair_ms, 99), Pct(r.pair_ms, 100), Pct(r.all_ms, 50),
+      Pct(r.all_ms, 100), r.writes, r.missing, r.detect_s, r.rss_mb, r.idle_bps, r.busy_bps);
 }
 
 }  // namespace
@@ -415,10 +420,11 @@ int main(int argc, char** argv) {
       SerfCluster c(dir / "serf");
       s = Measure(c, n);
       Print("serf", n, s);
-      std::printf("ratio   N=%-4d write p50 serf/basefs %.0fx, to-all p50 %.0fx | detect basefs/serf %.2f | "
-                  "rss basefs/serf %.2f | idle traffic basefs/serf %.2f\n",
-                  n, Pct(s.pair_ms, 50) / Pct(b.pair_ms, 50), Pct(s.all_ms, 50) / Pct(b.all_ms, 50),
-                  b.detect_s / s.detect_s, b.rss_mb / s.rss_mb, b.idle_bps / s.idle_bps);
+      std::printf(
+          "ratio   N=%-4d write p50 serf/basefs %.0fx, to-all p50 %.0fx | detect basefs/serf %.2f | "
+          "rss basefs/serf %.2f | idle traffic basefs/serf %.2f\n",
+          n, Pct(s.pair_ms, 50) / Pct(b.pair_ms, 50), Pct(s.all_ms, 50) / Pct(b.all_ms, 50), b.detect_s / s.detect_s,
+          b.rss_mb / s.rss_mb, b.idle_bps / s.idle_bps);
     }
     std::filesystem::remove_all(dir);
   }

@@ -8,11 +8,9 @@
 //     blocks, against writing the same file with fsync to a plain file.
 //
 // Usage: store_bench [path/to/basefs]   (default: next to this binary's build)
-#include <leveldb/db.h>
-#include <leveldb/write_batch.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -23,6 +21,9 @@
 #include <random>
 #include <string>
 #include <vector>
+
+#include <leveldb/db.h>
+#include <leveldb/write_batch.h>
 
 #include "store/store.h"
 
@@ -144,9 +145,10 @@ void BenchApply(const KeyPair& root) {
   const double before_compaction = static_cast<double>(DirBytes(dir / "log")) / n;
   (*store)->mutable_log().Compact();
   store->reset();
-  std::printf("disk: %.0f bytes/entry on disk after compaction (%.0f before; LevelDB with snappy, entry + hash key\n"
-              "      + arrival-order index); the entries themselves average %.0f bytes encoded\n",
-              static_cast<double>(DirBytes(dir / "log")) / n, before_compaction, static_cast<double>(raw_bytes) / n);
+  std::printf(
+      "disk: %.0f bytes/entry on disk after compaction (%.0f before; LevelDB with snappy, entry + hash key\n"
+      "      + arrival-order index); the entries themselves average %.0f bytes encoded\n",
+      static_cast<double>(DirBytes(dir / "log")) / n, before_compaction, static_cast<double>(raw_bytes) / n);
   std::filesystem::remove_all(dir);
 }
 

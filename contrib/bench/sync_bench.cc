@@ -16,8 +16,8 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
-#include <set>
 #include <regex>
+#include <set>
 #include <string>
 
 #include "base/keyfile.h"
@@ -67,9 +67,11 @@ std::vector<std::string> BuildEntries(const KeyPair& root, size_t n, std::vector
   };
   const Hash g = add(Action::kMkdir, Relation::kChild, Hash{}, "bench", "", false);
   std::vector<Hash> top;
-  for (int i = 0; i < 16; ++i) top.push_back(add(Action::kMkdir, Relation::kChild, g, "d" + std::to_string(i), "", false));
+  for (int i = 0; i < 16; ++i)
+    top.push_back(add(Action::kMkdir, Relation::kChild, g, "d" + std::to_string(i), "", false));
   for (const Hash& t : top)
-    for (int i = 0; i < 16; ++i) dirs.push_back(add(Action::kMkdir, Relation::kChild, t, "e" + std::to_string(i), "", false));
+    for (int i = 0; i < 16; ++i)
+      dirs.push_back(add(Action::kMkdir, Relation::kChild, t, "e" + std::to_string(i), "", false));
   std::mt19937_64 rng(1);
   for (size_t f = 0; out.size() < n; ++f)
     add(Action::kWrite, Relation::kChild, dirs[rng() % dirs.size()], "f" + std::to_string(f),
@@ -94,8 +96,8 @@ void Reconcile(size_t n) {
   std::printf("reconcile: %zu entries built in %.1f s\n", entries.size(), Seconds(t0, Clock::now()));
   auto dir = Temp("rec");
   auto full = Replica(dir / "full", entries, {});
-  std::printf("  %6s %12s %12s %8s %10s %12s %14s\n", "d", "missing B", "sync B", "ratio", "round trips",
-              "digest B", "all-hashes B");
+  std::printf("  %6s %12s %12s %8s %10s %12s %14s\n", "d", "missing B", "sync B", "ratio", "round trips", "digest B",
+              "all-hashes B");
   std::mt19937_64 rng(2);
   const size_t leaves = static_cast<size_t>(std::count(leaf.begin(), leaf.end(), true));
   for (size_t d : {1, 10, 100, 1000}) {
@@ -156,8 +158,8 @@ void CloneTime(const std::string& bin) {
   testing::RunShell("head -c32 /dev/urandom | base64 > " + keyfile);
   double plain_s = 0;
   for (const bool sealed : {false, true}) {
-    std::vector<std::string> argv = {bin, "--data-dir", src, "run", "demo", "--bind", "127.0.0.1:0", "--node-name",
-                                     "src", "--dns", "127.0.0.1:0"};
+    std::vector<std::string> argv = {bin,           "--data-dir",  src,   "run",   "demo",       "--bind",
+                                     "127.0.0.1:0", "--node-name", "src", "--dns", "127.0.0.1:0"};
     if (sealed) argv.insert(argv.end(), {"--cluster-key", keyfile});
     const std::string log = (dir / (sealed ? "log-sealed" : "log")).string();
     const pid_t daemon = testing::Spawn(argv, log);
@@ -183,9 +185,10 @@ void CloneTime(const std::string& bin) {
       auto t3 = Clock::now();
       testing::RunShell("cp -a " + src + " " + (dir / "cp").string());
       auto t4 = Clock::now();
-      std::printf("  basefs get of %zu files over TCP: %.0f ms (exit %d); cp -a of the store directory: %.1f ms "
-                  "(get/cp = %.0f)\n",
-                  kFiles, plain_s * 1e3, r.code, Seconds(t3, t4) * 1e3, plain_s / Seconds(t3, t4));
+      std::printf(
+          "  basefs get of %zu files over TCP: %.0f ms (exit %d); cp -a of the store directory: %.1f ms "
+          "(get/cp = %.0f)\n",
+          kFiles, plain_s * 1e3, r.code, Seconds(t3, t4) * 1e3, plain_s / Seconds(t3, t4));
     } else {
       std::printf("  the same get sealed with a cluster key: %.0f ms (exit %d; sealed/plaintext = %.2f)\n",
                   Seconds(t1, t2) * 1e3, r.code, Seconds(t1, t2) / plain_s);

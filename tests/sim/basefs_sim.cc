@@ -1,8 +1,9 @@
 // basefs-sim: runs one simulated scenario and prints its report. The same
 // options and seed print the same report. Exit code 0 when every invariant
 // held, 1 otherwise.
-#include <CLI/CLI.hpp>
 #include <cstdio>
+
+#include <CLI/CLI.hpp>
 
 #include "tests/sim/simulator.h"
 

@@ -30,10 +30,10 @@ namespace basefs::sim {
 
 struct LinkModel {
   double latency_ms = 50;
-  double jitter = 0.2;          // +- fraction of the latency
-  double loss = 0;              // long-run fraction of datagrams lost
-  double burst = 0;             // correlation of consecutive losses, 0..1
-  double duplicate = 0;         // fraction of datagrams delivered twice
+  double jitter = 0.2;   // +- fraction of the latency
+  double loss = 0;       // long-run fraction of datagrams lost
+  double burst = 0;      // correlation of consecutive losses, 0..1
+  double duplicate = 0;  // fraction of datagrams delivered twice
 };
 
 class SimNetwork {
@@ -66,7 +66,10 @@ class SimNetwork {
   // Egress bandwidth of a node in bytes per second (0: unlimited).
   void set_bandwidth(double bytes_per_s) { bandwidth_ = bytes_per_s; }
   void SetDown(const std::string& addr, bool down) {
-    if (down) down_.insert(addr); else down_.erase(addr);
+    if (down)
+      down_.insert(addr);
+    else
+      down_.erase(addr);
   }
   bool IsDown(const std::string& addr) const { return down_.count(addr) != 0; }
   // Nodes in different groups cannot reach each other; empty = healed.

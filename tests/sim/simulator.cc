@@ -48,8 +48,12 @@ struct WriteRecord {
 class Sim {
  public:
   explicit Sim(const Scenario& s)
-      : s_(s), net_(&clock_, s.seed), rng_(s.seed * 7919 + 17), root_(KeyFromSeed(s.seed)),
-        rogue_(KeyFromSeed(s.seed + 1)), team_(KeyFromSeed(s.seed + 2)) {
+      : s_(s),
+        net_(&clock_, s.seed),
+        rng_(s.seed * 7919 + 17),
+        root_(KeyFromSeed(s.seed)),
+        rogue_(KeyFromSeed(s.seed + 1)),
+        team_(KeyFromSeed(s.seed + 2)) {
     net_.set_default_link(s.link);
     net_.set_bandwidth(s.bandwidth_bytes_per_s);
     auto origin = factory_.Create(root_, factory_.NewDir());
@@ -434,8 +438,8 @@ Report Sim::Run() {
                 static_cast<double>(datagrams) / (secs * static_cast<double>(s_.nodes)),
                 static_cast<double>(stream) / (secs * static_cast<double>(s_.nodes)));
   out << traffic;
-  out << "after healing: " << (converged ? "converged in " + Fmt(static_cast<double>(converged_after)) : "NOT converged")
-      << "\n";
+  out << "after healing: "
+      << (converged ? "converged in " + Fmt(static_cast<double>(converged_after)) : "NOT converged") << "\n";
   out << "invariants: converged " << (converged ? "ok" : "FAILED") << ", no write lost "
       << (all_delivered ? "ok" : "FAILED") << ", nothing forged " << (!forged ? "ok" : "FAILED") << ", bounded "
       << (bounded ? "ok" : "FAILED") << " (max pending " << max_pending << ", max gossip queue " << max_queue << ")\n";
@@ -455,8 +459,8 @@ Report Sim::Run() {
         << y.stats().requests << " new " << x.stats().entries_new << "/" << y.stats().entries_new << "\n";
     for (Node* n : live) {
       out << "  " << n->addr << ": entries " << n->store->view().entry_count() << " digest "
-          << ToHex(n->store->view().RootDigest()).substr(0, 8) << " alive " << n->gossip->alive_count()
-          << " pending " << n->store->pending_count() << " wanted " << n->store->Wanted(100).size() << " members:";
+          << ToHex(n->store->view().RootDigest()).substr(0, 8) << " alive " << n->gossip->alive_count() << " pending "
+          << n->store->pending_count() << " wanted " << n->store->Wanted(100).size() << " members:";
       for (const Member& m : n->gossip->Members()) out << " " << m.name << "=" << MemberStateName(m.state)[0];
       out << "\n";
     }
