@@ -81,6 +81,33 @@ int FuseMount::Ops::DirPath(FuseMount* m, uint64_t ino, std::string* out) {
   return 0;
 }
 
+int FuseMount::Ops::WritableChild(FuseMount* m, uint64_t parent, const char* name, std::string* out) {
+  if (int e = Writable(m)) return e;
+  return Child(m, parent, name, out);
+}
+
+int FuseMount::Ops::NewChild(FuseMount* m, uint64_t parent, const char* name, std::string* out) {
+  if (int e = WritableChild(m, parent, name, out)) return e;
+  return m->files_.Unstored(*out) ? EEXIST : 0;
+}
+
+void FuseMount::Ops::ReplyMade(fuse_req_t req, FuseMount* m, const std::string& path, const Status& made) {
+  if (!made.ok()) {
+    fuse_reply_err(req, ErrnoFor(made));
+    return;
+  }
+  ReplyPath(req, m, path);
+}
+
+int FuseMount::Ops::NodeOf(FuseMount* m, uint64_t ino, const PathNode** node, int no_path) {
+  const std::string* p = m->inodes_.PathOf(ino);
+  if (!p) return no_path;
+  auto n = m->store_->Stat(*p);
+  if (!n.ok()) return ErrnoFor(n.status());
+  *node = *n;
+  return 0;
+}
+
 int FuseMount::Ops::Child(FuseMount* m, uint64_t parent, const char* name, std::string* out) {
   // `.basefs/` is the mount's own: it cannot be made, removed or renamed.
   if (parent == InodeTable::kRootIno && std::strcmp(name, kStatusDirName) == 0) return EBUSY;
@@ -297,21 +324,16 @@ int FuseMount::Ops::SetExec(FuseMount* m, OpenFile* f, const std::string& path, 
 
 void FuseMount::Ops::Readlink(fuse_req_t req, fuse_ino_t ino) {
   FuseMount* m = Self(req);
-  const std::string* p = m->inodes_.PathOf(ino);
-  if (!p) {
-    fuse_reply_err(req, IsStatusIno(ino) ? EINVAL : ENOENT);
+  const PathNode* n = nullptr;
+  if (int e = NodeOf(m, ino, &n, IsStatusIno(ino) ? EINVAL : ENOENT)) {
+    fuse_reply_err(req, e);
     return;
   }
-  auto n = m->store_->Stat(*p);
-  if (!n.ok()) {
-    fuse_reply_err(req, ErrnoFor(n.status()));
-    return;
-  }
-  if ((*n)->state().kind != Kind::kSymlink) {
+  if (n->state().kind != Kind::kSymlink) {
     fuse_reply_err(req, EINVAL);
     return;
   }
-  auto target = m->store_->ReadContent((*n)->state().content);
+  auto target = m->store_->ReadContent(n->state().content);
   if (!target.ok()) {
     fuse_reply_err(req, ErrnoFor(target.status()));
     return;

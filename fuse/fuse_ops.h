@@ -72,6 +72,17 @@ class FuseMount::Ops {
   static int Child(FuseMount* m, uint64_t parent, const char* name, std::string* out);
   // Whether this mount may change anything (errno if not).
   static int Writable(FuseMount* m);
+  // Child() of a request that changes the directory: an errno also when
+  // the mount is read-only.
+  static int WritableChild(FuseMount* m, uint64_t parent, const char* name, std::string* out);
+  // The path of a name `name` in `parent` that a request is to create: an
+  // errno also when a file created here and not stored yet holds it.
+  static int NewChild(FuseMount* m, uint64_t parent, const char* name, std::string* out);
+  // Replies to a request that made `path`, `made` being its store call's status.
+  static void ReplyMade(fuse_req_t req, FuseMount* m, const std::string& path, const Status& made);
+  // The view node of an inode the kernel names, or an errno (`no_path`
+  // when the inode has no path).
+  static int NodeOf(FuseMount* m, uint64_t ino, const PathNode** node, int no_path = ENOENT);
   // After a write through a hard link: the target's own inode is another
   // one to the kernel, and a clean buffer of it is out of date.
   static void Stale(FuseMount* m, const std::string& path);

@@ -45,17 +45,12 @@ void FuseMount::Ops::Opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi)
     return;
   }
   if (ino != kStatusDirIno) {
-    const std::string* p = m->inodes_.PathOf(ino);
-    if (!p) {
-      fuse_reply_err(req, ENOENT);
+    const PathNode* n = nullptr;
+    if (int e = NodeOf(m, ino, &n)) {
+      fuse_reply_err(req, e);
       return;
     }
-    auto n = m->store_->Stat(*p);
-    if (!n.ok()) {
-      fuse_reply_err(req, ErrnoFor(n.status()));
-      return;
-    }
-    if ((*n)->state().kind != Kind::kDir) {
+    if (n->state().kind != Kind::kDir) {
       fuse_reply_err(req, ENOTDIR);
       return;
     }

@@ -76,17 +76,12 @@ void FuseMount::Ops::OpenFileOp(fuse_req_t req, fuse_ino_t ino, fuse_file_info* 
     fuse_reply_open(req, fi);
     return;
   }
-  const std::string* p = m->inodes_.PathOf(ino);
-  if (!p) {
-    fuse_reply_err(req, ENOENT);
+  const PathNode* n = nullptr;
+  if (int e = NodeOf(m, ino, &n)) {
+    fuse_reply_err(req, e);
     return;
   }
-  auto n = m->store_->Stat(*p);
-  if (!n.ok()) {
-    fuse_reply_err(req, ErrnoFor(n.status()));
-    return;
-  }
-  const Kind kind = (*n)->state().kind;
+  const Kind kind = n->state().kind;
   if (kind == Kind::kDir) {
     fuse_reply_err(req, EISDIR);
     return;
@@ -95,11 +90,11 @@ void FuseMount::Ops::OpenFileOp(fuse_req_t req, fuse_ino_t ino, fuse_file_info* 
     fuse_reply_err(req, ELOOP);
     return;
   }
-  if (writing && !m->store_->view().Authorized(m->key_->public_key, *n)) {
+  if (writing && !m->store_->view().Authorized(m->key_->public_key, n)) {
     fuse_reply_err(req, EACCES);
     return;
   }
-  OpenCommon(m, ino, *p, fi, false, false);
+  OpenCommon(m, ino, *m->inodes_.PathOf(ino), fi, false, false);
   fuse_reply_open(req, fi);
 }
 
@@ -115,7 +110,7 @@ void FuseMount::Ops::ReplyCreate(fuse_req_t req, FuseMount* m, uint64_t ino, con
 void FuseMount::Ops::Create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, fuse_file_info* fi) {
   FuseMount* m = Self(req);
   std::string path;
-  if (int e = Writable(m) ? Writable(m) : Child(m, parent, name, &path)) {
+  if (int e = WritableChild(m, parent, name, &path)) {
     fuse_reply_err(req, e);
     return;
   }

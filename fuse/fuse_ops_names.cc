@@ -13,27 +13,18 @@ namespace basefs {
 void FuseMount::Ops::Mkdir(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t) {
   FuseMount* m = Self(req);
   std::string path;
-  if (int e = Writable(m) ? Writable(m) : Child(m, parent, name, &path)) {
+  if (int e = NewChild(m, parent, name, &path)) {
     fuse_reply_err(req, e);
     return;
   }
-  if (m->files_.Unstored(path)) {
-    fuse_reply_err(req, EEXIST);
-    return;
-  }
   LocalOp local(m);
-  Status st = m->store_->Mkdir(*m->key_, path, false);
-  if (!st.ok()) {
-    fuse_reply_err(req, ErrnoFor(st));
-    return;
-  }
-  ReplyPath(req, m, path);
+  ReplyMade(req, m, path, m->store_->Mkdir(*m->key_, path, false));
 }
 
 void FuseMount::Ops::Unlink(fuse_req_t req, fuse_ino_t parent, const char* name) {
   FuseMount* m = Self(req);
   std::string path;
-  if (int e = Writable(m) ? Writable(m) : Child(m, parent, name, &path)) {
+  if (int e = WritableChild(m, parent, name, &path)) {
     fuse_reply_err(req, e);
     return;
   }
@@ -68,7 +59,7 @@ void FuseMount::Ops::Unlink(fuse_req_t req, fuse_ino_t parent, const char* name)
 void FuseMount::Ops::Rmdir(fuse_req_t req, fuse_ino_t parent, const char* name) {
   FuseMount* m = Self(req);
   std::string path;
-  if (int e = Writable(m) ? Writable(m) : Child(m, parent, name, &path)) {
+  if (int e = WritableChild(m, parent, name, &path)) {
     fuse_reply_err(req, e);
     return;
   }
@@ -94,12 +85,8 @@ void FuseMount::Ops::Rmdir(fuse_req_t req, fuse_ino_t parent, const char* name) 
 void FuseMount::Ops::Symlink(fuse_req_t req, const char* link, fuse_ino_t parent, const char* name) {
   FuseMount* m = Self(req);
   std::string path;
-  if (int e = Writable(m) ? Writable(m) : Child(m, parent, name, &path)) {
+  if (int e = NewChild(m, parent, name, &path)) {
     fuse_reply_err(req, e);
-    return;
-  }
-  if (m->files_.Unstored(path)) {
-    fuse_reply_err(req, EEXIST);
     return;
   }
   if (std::strlen(link) > kMaxLinkTargetBytes) {
@@ -107,18 +94,13 @@ void FuseMount::Ops::Symlink(fuse_req_t req, const char* link, fuse_ino_t parent
     return;
   }
   LocalOp local(m);
-  Status st = m->store_->Symlink(*m->key_, path, link);
-  if (!st.ok()) {
-    fuse_reply_err(req, ErrnoFor(st));
-    return;
-  }
-  ReplyPath(req, m, path);
+  ReplyMade(req, m, path, m->store_->Symlink(*m->key_, path, link));
 }
 
 void FuseMount::Ops::Link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char* newname) {
   FuseMount* m = Self(req);
   std::string path;
-  if (int e = Writable(m) ? Writable(m) : Child(m, newparent, newname, &path)) {
+  if (int e = WritableChild(m, newparent, newname, &path)) {
     fuse_reply_err(req, e);
     return;
   }
@@ -146,7 +128,7 @@ void FuseMount::Ops::Rename(fuse_req_t req, fuse_ino_t parent, const char* name,
                             const char* newname, unsigned int flags) {
   FuseMount* m = Self(req);
   std::string from, to;
-  if (int e = Writable(m) ? Writable(m) : Child(m, parent, name, &from)) {
+  if (int e = WritableChild(m, parent, name, &from)) {
     fuse_reply_err(req, e);
     return;
   }
