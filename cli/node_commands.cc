@@ -4,6 +4,9 @@
 
 #include <filesystem>
 #include <memory>
+#include <set>
+#include <type_traits>
+#include <variant>
 
 #include <CLI/CLI.hpp>
 
@@ -16,7 +19,7 @@ namespace basefs {
 namespace {
 
 struct NodeArgs {
-  std::string name, addr, domain = "basefs.", cluster_key;
+  std::string name, addr, domain = "basefs.", cluster_key, config;
   std::vector<std::string> seeds;
   DaemonOptions run;
 };
@@ -135,26 +138,43 @@ int CmdMembers(const Context& c, const NodeArgs& a) {
   return 0;
 }
 
-// The options of `run` and `mount`.
-void AddRunOptions(CLI::App* sub, DaemonOptions& run) {
-  sub->add_option("--bind", run.node.bind, "ADDR:PORT for gossip (UDP) and sync (TCP)");
-  sub->add_option("--advertise", run.node.advertise, "address other nodes and DNS answers use");
-  sub->add_option("--dns", run.dns.listen, "ADDR:PORT of the DNS server");
-  sub->add_option("--join", run.node.join, "ADDR:PORT of a member to join through (repeatable)");
-  sub->add_option("--node-name", run.node.node_name, "this node's name (default: the host name)");
-  sub->add_option("--handler", run.handlers, "'GLOB=CMD' run on every change under GLOB (repeatable)");
-  sub->add_option("--recursor", run.dns.recursors, "upstream resolver ADDR[:PORT] (repeatable)");
-  sub->add_option("--metrics", run.metrics, "ADDR:PORT for Prometheus metrics (not supported yet: refused)");
-  sub->add_option("--log-level", run.log_level, "trace, debug, info, warn or error (default info)");
-  sub->add_option("--cluster-key", run.node.cluster_key_file, "file with the cluster key(s): seals gossip and sync");
-  sub->add_flag("--no-recursion", run.dns.no_recursion, "refuse names outside the cluster domain and /zones");
-  sub->add_option("--axfr-allow", run.dns.axfr_allow, "CIDR allowed to transfer zones (repeatable; default loopback)")
-      ->take_all();
-  sub->add_flag("--read-only", run.mount.read_only, "mount read-only: every change through the mount fails with EROFS");
-  sub->add_option("--latency-hold", run.mount.latency_hold_ms,
-                  "while the mount gets 32 requests per MS ms, keep idle CPUs quick to wake "
-                  "(default 20; 0: never; needs root)")
-      ->check(CLI::Range(uint64_t{0}, uint64_t{60000}));
+// The options of `run` and `mount`: one flag per option of the table that
+// config files read too (daemon/options.h).
+void AddRunOptions(CLI::App* sub, DaemonOptions& run, std::string* config, bool is_run) {
+  sub->add_option("--config", *config, "TOML file with any of these options (NAME = value); flags win");
+  for (const OptionSpec& spec : RunOptionSpecs()) {
+    if (spec.run_only && !is_run) continue;
+    const std::string flag = std::string("--") + spec.name;
+    std::visit(
+        [&](auto field) {
+          auto* target = field(run);
+          using T = std::remove_pointer_t<decltype(target)>;
+          if constexpr (std::is_same_v<T, bool>) {
+            sub->add_flag(flag, *target, spec.help);
+          } else if constexpr (std::is_same_v<T, uint64_t>) {
+            sub->add_option(flag, *target, spec.help)->check(CLI::Range(uint64_t{0}, spec.max));
+          } else if constexpr (std::is_same_v<T, std::vector<std::string>>) {
+            auto* opt = sub->add_option(flag, *target, spec.help);
+            if (std::string(spec.name) == "axfr-allow") opt->take_all();  // the flag replaces the default list
+          } else {
+            sub->add_option(flag, *target, spec.help);
+          }
+        },
+        spec.field);
+  }
+}
+
+// The options of a `run`/`mount` as given: the flags, then the --config
+// file for every option they left out.
+DaemonOptions RunOptionsOf(const CLI::App* sub, const NodeArgs& a, bool is_run) {
+  DaemonOptions run = a.run;
+  if (a.config.empty()) return run;
+  std::set<std::string> given;
+  for (const OptionSpec& spec : RunOptionSpecs())
+    if ((!spec.run_only || is_run) && sub->count(std::string("--") + spec.name) > 0) given.insert(spec.name);
+  if (!is_run) given.insert("mount");  // `mount NAME DIR`
+  OrDie(ApplyConfigFile(a.config, given, &run));
+  return run;
 }
 
 }  // namespace
@@ -184,14 +204,14 @@ void AddNodeCommands(CLI::App& app, Context& c, std::vector<Subcommand>* out) {
   runcmd->add_option("NAME", a->run.name)->required();
   mount->add_option("NAME", a->run.name)->required();
   mount->add_option("DIR", a->run.mount.dir)->required();
-  AddRunOptions(runcmd, a->run);
-  runcmd->add_option("--mount", a->run.mount.dir, "mount the filesystem at DIR");
-  AddRunOptions(mount, a->run);
+  AddRunOptions(runcmd, a->run, &a->config, true);
+  AddRunOptions(mount, a->run, &a->config, false);
   for (auto* sub : {runcmd, mount})
-    out->push_back(Subcommand::Here(sub, [&c, a] {
+    out->push_back(Subcommand::Here(sub, [&c, a, sub, is_run = sub == runcmd] {
       if (!c.io.run_daemon) Fail(Invalid("a daemon cannot start another daemon"));
-      a->run.data_dir = c.g.data_dir;
-      return c.io.run_daemon(a->run);
+      DaemonOptions run = RunOptionsOf(sub, *a, is_run);
+      run.data_dir = c.g.data_dir;
+      return c.io.run_daemon(run);
     }));
 
   auto* status = app.add_subcommand("status", "root digest, counts, bad files");

@@ -5,10 +5,13 @@
 #pragma once
 
 #include <cstdint>
+#include <set>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "base/data_dir.h"
+#include "base/result.h"
 
 namespace basefs {
 
@@ -49,5 +52,26 @@ struct DaemonOptions {
   std::string metrics;                // --metrics ADDR:PORT (not served yet: refused when given)
   std::string log_level = "info";     // --log-level trace|debug|info|warn|error
 };
+
+// One option of `run`/`mount`: its flag (--NAME) and its key in a --config
+// file (NAME = value), one table for both, so every flag has a key.
+struct OptionSpec {
+  using Field = std::variant<std::string* (*)(DaemonOptions&), std::vector<std::string>* (*)(DaemonOptions&),
+                             bool* (*)(DaemonOptions&), uint64_t* (*)(DaemonOptions&)>;
+  const char* name;  // without the dashes
+  const char* help;
+  Field field;
+  // Strings (and each string of a list): checked when read from a file;
+  // null: checked at start-up.
+  Status (*check)(const std::string& value) = nullptr;
+  uint64_t max = 0;       // numbers: 0..max
+  bool run_only = false;  // a flag of `run` only (`mount` takes it as DIR)
+};
+const std::vector<OptionSpec>& RunOptionSpecs();
+
+// Reads a --config file (TOML) into `options`, skipping the keys in
+// `given` (their flags were on the command line and win). Unknown keys,
+// wrong types and bad values fail with "FILE:LINE: key 'K': ...".
+Status ApplyConfigFile(const std::string& path, const std::set<std::string>& given, DaemonOptions* options);
 
 }  // namespace basefs

@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "store/store.h"
+#include "tests/process_util.h"
 
 namespace basefs {
 namespace {
@@ -196,6 +197,51 @@ TEST_F(CliTest, LargeFileRoundTripsThroughStdin) {
     big += "key" + std::to_string(i) + " = value " + std::to_string(i * 7) + "\n";
   ASSERT_EQ(Basefs("write demo /big -", big).code, 0);
   EXPECT_EQ(Basefs("cat demo /big").out, big);
+}
+
+TEST_F(CliTest, AConfigFileWithATypoStopsTheStartWithFileLineAndKey) {
+  ASSERT_EQ(Basefs("bootstrap demo").code, 0);
+  const std::string conf = (home_ / "node.toml").string();
+  std::ofstream(conf) << "bind = \"127.0.0.1:0\"\nnode-nmae = \"web-1\"\n";
+  CmdResult r = Basefs("run demo --config " + conf);
+  ExpectOneLineError(r);
+  EXPECT_NE(r.err.find(conf + ":2: unknown key 'node-nmae'"), std::string::npos) << r.err;
+  std::ofstream(conf) << "latency-hold = 90000\n";
+  r = Basefs("run demo --config " + conf);
+  ExpectOneLineError(r);
+  EXPECT_NE(r.err.find(conf + ":1: key 'latency-hold': must be 0..60000"), std::string::npos) << r.err;
+  r = Basefs("run demo --config " + (home_ / "absent.toml").string());
+  ExpectOneLineError(r);
+  EXPECT_NE(r.err.find("absent.toml"), std::string::npos) << r.err;
+}
+
+TEST_F(CliTest, AConfigFileSetsTheDaemonsOptionsAndFlagsWin) {
+  using namespace std::chrono_literals;
+  ASSERT_EQ(Basefs("bootstrap demo").code, 0);
+  const std::string conf = (home_ / "node.toml").string();
+  std::ofstream(conf) << "bind = \"127.0.0.1:0\"\ndns = \"127.0.0.1:0\"\nnode-name = \"from-file\"\n"
+                         "log-level = \"warn\"\n";
+  const std::string log = (home_ / "daemon.log").string();
+  const pid_t pid = testing::Spawn(
+      {BASEFS_BIN, "--data-dir", home_.string(), "run", "demo", "--config", conf, "--node-name", "from-flag"}, log);
+  json status;
+  const bool up = testing::WaitFor(
+      [&] {
+        // Only once the daemon holds the store: a command before that
+        // would open it itself and keep the daemon from starting.
+        if (!std::filesystem::exists(home_ / "demo" / "control.sock")) return false;
+        CmdResult r = Basefs("status demo --json");
+        if (r.code != 0 || r.out.empty()) return false;
+        status = json::parse(r.out);
+        return status.value("daemon", false);
+      },
+      10s);
+  testing::Stop(pid);
+  ASSERT_TRUE(up) << testing::Slurp(log);
+  EXPECT_EQ(status["node"], "from-flag");                                     // the flag wins
+  EXPECT_EQ(status["gossip"].get<std::string>().rfind("127.0.0.1:", 0), 0u);  // the file's bind
+  // The file's log level: the start-up line is info, so it is not there.
+  EXPECT_EQ(testing::Slurp(log).find("serving 'demo'"), std::string::npos) << testing::Slurp(log);
 }
 
 }  // namespace

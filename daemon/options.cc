@@ -1,0 +1,135 @@
+#include "daemon/options.h"
+
+#include <fstream>
+#include <sstream>
+
+#include <toml++/toml.h>
+
+#include "base/host_port.h"
+#include "base/log.h"
+
+namespace basefs {
+namespace {
+
+Status CheckAddress(const std::string& v) { return ParseHostPort(v, {.allow_port_zero = true}).status(); }
+Status CheckAdvertise(const std::string& v) {
+  return ParseHostPort(v, {.allow_names = true, .default_port = 1}).status();
+}
+Status CheckRecursor(const std::string& v) { return ParseHostPort(v, {.default_port = 53}).status(); }
+Status CheckLogLevel(const std::string& v) { return ParseLogLevel(v).status(); }
+Status CheckHandler(const std::string& v) {
+  const size_t eq = v.find('=');
+  if (eq == std::string::npos || eq == 0 || eq + 1 == v.size()) return Invalid("expected 'GLOB=CMD', not '" + v + "'");
+  return Status::Ok();
+}
+
+}  // namespace
+
+const std::vector<OptionSpec>& RunOptionSpecs() {
+  using O = DaemonOptions;
+  static const std::vector<OptionSpec> specs = {
+      {"bind", "ADDR:PORT for gossip (UDP) and sync (TCP)", +[](O& o) { return &o.node.bind; }, CheckAddress},
+      {"advertise", "address other nodes and DNS answers use", +[](O& o) { return &o.node.advertise; }, CheckAdvertise},
+      {"dns", "ADDR:PORT of the DNS server", +[](O& o) { return &o.dns.listen; }, CheckAddress},
+      {"join", "ADDR:PORT of a member to join through (repeatable)", +[](O& o) { return &o.node.join; }},
+      {"node-name", "this node's name (default: the host name)", +[](O& o) { return &o.node.node_name; }},
+      {"handler", "'GLOB=CMD' run on every change under GLOB (repeatable)", +[](O& o) { return &o.handlers; },
+       CheckHandler},
+      {"recursor", "upstream resolver ADDR[:PORT] (repeatable)", +[](O& o) { return &o.dns.recursors; }, CheckRecursor},
+      {"metrics", "ADDR:PORT for Prometheus metrics (not supported yet: refused)", +[](O& o) { return &o.metrics; }},
+      {"log-level", "trace, debug, info, warn or error (default info)", +[](O& o) { return &o.log_level; },
+       CheckLogLevel},
+      {"cluster-key", "file with the cluster key(s): seals gossip and sync",
+       +[](O& o) { return &o.node.cluster_key_file; }},
+      {"no-recursion", "refuse names outside the cluster domain and /zones", +[](O& o) { return &o.dns.no_recursion; }},
+      {"axfr-allow", "CIDR allowed to transfer zones (repeatable; default loopback)",
+       +[](O& o) { return &o.dns.axfr_allow; }},
+      {"mount", "mount the filesystem at DIR", +[](O& o) { return &o.mount.dir; }, nullptr, 0, true},
+      {"read-only", "mount read-only: every change through the mount fails with EROFS",
+       +[](O& o) { return &o.mount.read_only; }},
+      {"latency-hold",
+       "while the mount gets 32 requests per MS ms, keep idle CPUs quick to wake (default 20; 0: never; needs root)",
+       +[](O& o) { return &o.mount.latency_hold_ms; }, nullptr, 60000},
+  };
+  return specs;
+}
+
+namespace {
+
+std::string Where(const std::string& path, const toml::node& n) {
+  return path + ":" + std::to_string(n.source().begin.line);
+}
+
+// Sets one key from its TOML value.
+Status SetField(const OptionSpec& spec, const toml::node& value, DaemonOptions* o) {
+  const auto string_value = [&](const toml::node& v, std::string* out) -> Status {
+    auto s = v.value<std::string>();
+    if (!s) return Invalid("must be a string");
+    if (spec.check) {
+      Status st = spec.check(*s);
+      if (!st.ok()) return st;
+    }
+    *out = *s;
+    return Status::Ok();
+  };
+  if (auto* f = std::get_if<std::string* (*)(DaemonOptions&)>(&spec.field)) return string_value(value, (*f)(*o));
+  if (auto* f = std::get_if<std::vector<std::string>* (*)(DaemonOptions&)>(&spec.field)) {
+    const toml::array* arr = value.as_array();
+    if (!arr) return Invalid("must be a list of strings, e.g. [\"...\"]");
+    std::vector<std::string> out;
+    for (const auto& item : *arr) {
+      std::string s;
+      BASEFS_RETURN_IF_ERROR(string_value(item, &s));
+      out.push_back(std::move(s));
+    }
+    *(*f)(*o) = std::move(out);
+    return Status::Ok();
+  }
+  if (auto* f = std::get_if<bool* (*)(DaemonOptions&)>(&spec.field)) {
+    auto b = value.value<bool>();
+    if (!b) return Invalid("must be true or false");
+    *(*f)(*o) = *b;
+    return Status::Ok();
+  }
+  auto* f = std::get_if<uint64_t* (*)(DaemonOptions&)>(&spec.field);
+  auto n = value.is_integer() ? value.value<int64_t>() : std::nullopt;
+  if (!n) return Invalid("must be a whole number");
+  if (*n < 0 || static_cast<uint64_t>(*n) > spec.max)
+    return Invalid("must be 0.." + std::to_string(spec.max) + ", not " + std::to_string(*n));
+  *(*f)(*o) = static_cast<uint64_t>(*n);
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status ApplyConfigFile(const std::string& path, const std::set<std::string>& given, DaemonOptions* options) {
+  std::ifstream in(path);
+  if (!in) return NotFound("cannot read config file " + path);
+  std::stringstream text;
+  text << in.rdbuf();
+  toml::table table;
+  try {
+    table = toml::parse(text.str(), path);
+  } catch (const toml::parse_error& e) {
+    return Invalid(path + ":" + std::to_string(e.source().begin.line) + ": " + std::string(e.description()));
+  }
+  DaemonOptions from_file = *options;
+  for (const auto& [key, value] : table) {
+    const std::string k(key.str());
+    const OptionSpec* spec = nullptr;
+    for (const auto& s : RunOptionSpecs())
+      if (k == s.name) spec = &s;
+    if (!spec) {
+      std::string known;
+      for (const auto& s : RunOptionSpecs()) known += std::string(known.empty() ? "" : ", ") + s.name;
+      return Invalid(Where(path, value) + ": unknown key '" + k + "' (keys: " + known + ")");
+    }
+    if (given.count(k)) continue;  // the flag wins
+    Status st = SetField(*spec, value, &from_file);
+    if (!st.ok()) return Invalid(Where(path, value) + ": key '" + k + "': " + st.message());
+  }
+  *options = std::move(from_file);
+  return Status::Ok();
+}
+
+}  // namespace basefs
