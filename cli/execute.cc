@@ -2,11 +2,14 @@
 // or in the daemon that serves its filesystem when one runs.
 #include <sodium.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <optional>
 
 #include <CLI/CLI.hpp>
 
 #include "cli/command.h"
+#include "cli/version.h"
 
 namespace basefs {
 namespace {
@@ -49,6 +52,49 @@ std::optional<int> Forward(const Context& c, const std::vector<std::string>& arg
   return code;
 }
 
+// The subcommand word of a command line: the first argument that is not
+// a global option or its value.
+std::optional<std::string> CommandWord(const std::vector<std::string>& args) {
+  for (size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "--data-dir" || args[i] == "--key") {
+      ++i;
+      continue;
+    }
+    if (args[i].rfind('-', 0) != 0) return args[i];
+  }
+  return std::nullopt;
+}
+
+size_t EditDistance(const std::string& a, const std::string& b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diagonal = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      const size_t above = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+// "unknown command 'lss'; did you mean 'ls'?" when `word` names none.
+std::optional<std::string> UnknownCommand(const std::string& word, const std::vector<Subcommand>& commands) {
+  std::string nearest;
+  size_t best = 3;  // suggest only within two edits
+  for (const Subcommand& cmd : commands) {
+    const std::string& name = cmd.app->get_name();
+    if (name == word) return std::nullopt;
+    if (const size_t d = EditDistance(word, name); d < best) {
+      best = d;
+      nearest = name;
+    }
+  }
+  return "unknown command '" + word + "'" + (nearest.empty() ? "" : "; did you mean '" + nearest + "'?");
+}
+
 int Run(Context& c, const std::vector<std::string>& args, const Subcommand& cmd) {
   if (cmd.prepare) cmd.prepare();
   if (cmd.on_store && !c.io.daemon && c.io.forward) {
@@ -67,18 +113,28 @@ int Execute(const std::vector<std::string>& args, Io& io) {
   app.add_option("--data-dir", c.g.data_dir.root, "data directory (default $BASEFS_HOME or ~/.local/share/basefs)");
   app.add_option("--key", c.g.data_dir.key_file, "key file (default <data-dir>/key)");
   app.add_flag("--json", c.g.json, "machine-readable output");
+  app.set_version_flag("--version", std::string("basefs ") + BASEFS_VERSION + " (commit " + BASEFS_COMMIT + ")");
   std::vector<Subcommand> commands;
   AddKeyCommands(app, c, &commands);
   AddNodeCommands(app, c, &commands);
   AddFileCommands(app, c, &commands);
   AddServiceCommands(app, c, &commands);
 
+  if (auto word = CommandWord(args)) {
+    if (auto unknown = UnknownCommand(*word, commands)) {
+      io.err << "basefs: " << *unknown << " (see 'basefs --help')\n";
+      return 2;
+    }
+  }
   // CLI11 reads the vector from its back.
   std::vector<std::string> reversed(args.rbegin(), args.rend());
   try {
     app.parse(reversed);
   } catch (const CLI::CallForHelp& e) {
     io.out << app.help();
+    return 0;
+  } catch (const CLI::CallForVersion& e) {
+    io.out << e.what() << "\n";
     return 0;
   } catch (const CLI::ParseError& e) {
     io.err << "basefs: " << e.what() << " (see 'basefs --help')\n";

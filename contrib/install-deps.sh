@@ -10,7 +10,7 @@ build_pkgs=(
   libgtest-dev libgmock-dev dnsutils bind9-utils
   clang-format clang-tidy
 )
-runtime_pkgs=(fuse3 psmisc procps git)
+runtime_pkgs=(fuse3 psmisc procps git curl prometheus)  # curl and promtool: tests/metrics_test
 
 want=("${build_pkgs[@]}" "${runtime_pkgs[@]}")
 missing=()

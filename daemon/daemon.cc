@@ -5,6 +5,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 
+#include <chrono>
 #include <filesystem>
 #include <iostream>
 
@@ -22,6 +23,7 @@
 #include "daemon/handler_runner.h"
 #include "daemon/latency_hold.h"
 #include "daemon/member_sync.h"
+#include "daemon/metrics.h"
 #include "daemon/node_identity.h"
 #include "daemon/sync_service.h"
 #include "fuse/fuse_mount.h"
@@ -85,6 +87,7 @@ class Daemon : public DaemonHooks {
       : opts_(std::move(opts)), run_command_(std::move(run_command)) {}
   ~Daemon() override {
     // Members that hold callbacks into the loop go first.
+    metrics_.reset();
     mount_.reset();
     latency_hold_.reset();
     handlers_.reset();
@@ -101,12 +104,12 @@ class Daemon : public DaemonHooks {
 
   Status Init() {
     BASEFS_RETURN_IF_ERROR(ValidateFsName(opts_.name));
-    if (!opts_.metrics.empty()) return Invalid("--metrics is not supported yet; leave it out");
     RaiseDescriptorLimit();
     BASEFS_ASSIGN_OR_RETURN(keyring_, LoadKeyring(opts_.node.cluster_key_file));
     BASEFS_ASSIGN_OR_RETURN(store_, OpenOrCloneStore(opts_, keyring_));
     // One change listener for the store; each subsystem adds a watcher.
     store_->set_change_listener([this](const Change& c) {
+      last_change_ = std::chrono::steady_clock::now();
       for (const auto& watch : change_watchers_) watch(c);
     });
     base_ = event_base_new();
@@ -120,6 +123,7 @@ class Daemon : public DaemonHooks {
     gossip_->Start(Seeds());
     BASEFS_RETURN_IF_ERROR(StartHandlers());
     BASEFS_RETURN_IF_ERROR(StartMount());
+    BASEFS_RETURN_IF_ERROR(StartMetrics());
     sigint_ = evsignal_new(base_, SIGINT, &Daemon::OnSignal, this);
     sigterm_ = evsignal_new(base_, SIGTERM, &Daemon::OnSignal, this);
     event_add(sigint_, nullptr);
@@ -127,6 +131,7 @@ class Daemon : public DaemonHooks {
     LogInfo("serving '{}' as {} at {} (bound {}), DNS on {}", opts_.name, node_name_, advertise_, bound_,
             dns_->local_address());
     if (mount_) LogInfo("mounted at {}", mount_->dir());
+    if (metrics_) LogInfo("metrics on http://{}/metrics", metrics_->local_address());
     return Status::Ok();
   }
 
@@ -146,6 +151,7 @@ class Daemon : public DaemonHooks {
   Status StartDns();
   Status StartHandlers();
   Status StartMount();
+  Status StartMetrics();
   std::vector<std::string> Seeds() const;
   std::vector<StatusFile> MountStatusFiles(const std::optional<KeyPair>& key);
   ControlResponse Handle(const ControlRequest& r);
@@ -170,6 +176,8 @@ class Daemon : public DaemonHooks {
   std::unique_ptr<HandlerRunner> handlers_;
   std::unique_ptr<LatencyHold> latency_hold_;  // pokes come from mount_
   std::unique_ptr<FuseMount> mount_;
+  std::unique_ptr<MetricsServer> metrics_;
+  std::chrono::steady_clock::time_point last_change_ = std::chrono::steady_clock::now();
   event* sigint_ = nullptr;
   event* sigterm_ = nullptr;
   bool leaving_ = false;
@@ -290,6 +298,25 @@ Status Daemon::StartMount() {
   return Status::Ok();
 }
 
+// Prometheus text on --metrics ADDR:PORT, GET /metrics.
+Status Daemon::StartMetrics() {
+  if (opts_.metrics.empty()) return Status::Ok();
+  BASEFS_ASSIGN_OR_RETURN(metrics_, MetricsServer::Start(base_, opts_.metrics, [this] {
+                            MetricsSources s;
+                            s.store = store_.get();
+                            s.gossip = gossip_.get();
+                            s.sync = sync_.get();
+                            s.dns = dns_.get();
+                            s.handlers = handlers_.get();
+                            s.mount = mount_.get();
+                            s.latency_hold = latency_hold_.get();
+                            s.root_digest_age_s =
+                                std::chrono::duration<double>(std::chrono::steady_clock::now() - last_change_).count();
+                            return RenderMetrics(s);
+                          }));
+  return Status::Ok();
+}
+
 // The files of `.basefs/` at the mount's root.
 std::vector<StatusFile> Daemon::MountStatusFiles(const std::optional<KeyPair>& key) {
   const auto line = [](std::string s) { return s + "\n"; };
@@ -304,7 +331,7 @@ std::vector<StatusFile> Daemon::MountStatusFiles(const std::optional<KeyPair>& k
                      {"sync", bound_},
                      {"advertise", advertise_},
                      {"dns", dns_->local_address()},
-                     {"metrics", opts_.metrics}}
+                     {"metrics", metrics_ ? metrics_->local_address() : ""}}
                     .dump(2) +
                 "\n";
        }},
@@ -345,9 +372,13 @@ json Daemon::StatusJson() {
            {"unverified_in", c.unverified_in},
            {"entries_in", c.entries_in},
            {"entries_new", c.entries_new},
-           {"entries_rejected", c.entries_rejected}}}};
+           {"entries_rejected", c.entries_rejected},
+           {"blocks_in", c.blocks_in},
+           {"wants_sent", c.wants_sent},
+           {"wants_served", c.wants_served}}}};
   // What the last DNS rebuild skipped (the command would compute it anew).
   j["bad_files"] = BadFilesJson(dns_->bad_files());
+  if (metrics_) j["metrics"] = metrics_->local_address();
   if (latency_hold_) {
     j["fuse_latency_hold"] = opts_.mount.latency_hold_ms == 0 ? "off"
                              : !latency_hold_->available()    ? "unavailable"

@@ -251,6 +251,7 @@ void DnsService::Finish(RebuildJob* job) {
   ++rebuilds_;
   last_rebuild_ms_ = clock_->NowMs();
   last_duration_ms_ = last_rebuild_ms_ - job->start_ms;
+  rebuild_seconds_.Observe(static_cast<double>(last_duration_ms_) / 1000);
   LogTrace("trace dns rebuild at {} collect {} ms, project {} ms, build {} ms, all {} ms ({} answers built)",
            WallClockUs(), job->collected_ms - job->start_ms, job->project_us / 1000, job->build_us / 1000,
            last_duration_ms_, server_->table() ? server_->table()->answers_built() : 0);
@@ -279,7 +280,13 @@ nlohmann::ordered_json DnsService::StatusJson() const {
           {"forwarded", c.forwarded},
           {"transfers", c.transfers},
           {"transfers_refused", c.transfers_refused},
+          {"tcp_connections", c.tcp_connections},
+          {"tcp_evicted", c.tcp_evicted},
+          {"tcp_bad_length", c.tcp_bad_length},
           {"forward_cache_hits", f.cache_hits},
+          {"forward_upstream_sent", f.upstream_sent},
+          {"forward_upstream_timeouts", f.upstream_timeouts},
+          {"forward_bad_replies", f.bad_replies},
           {"forward_servfail", f.servfail},
           {"forward_client_limited", f.client_limited}};
 }

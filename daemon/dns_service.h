@@ -73,6 +73,12 @@ class DnsService {
   // status` shows: computing them again would stall the loop).
   const std::vector<BadFile>& bad_files() const { return bad_files_; }
   nlohmann::ordered_json StatusJson() const;
+  // For the metrics exporter.
+  const DnsServer& server() const { return *server_; }
+  const Forwarder& forwarder() const { return *forwarder_; }
+  const HealthChecker& health() const { return *health_; }
+  uint64_t rebuilds() const { return rebuilds_; }
+  const Histogram& rebuild_seconds() const { return rebuild_seconds_; }
 
  private:
   DnsService(event_base* base, Clock* clock, Store* store, Gossip* gossip, DnsServiceOptions options);
@@ -96,6 +102,7 @@ class DnsService {
   Clock::TimerId pending_ = 0;
   uint64_t last_rebuild_ms_ = 0, last_duration_ms_ = 0;
   uint64_t rebuilds_ = 0;
+  Histogram rebuild_seconds_ = Histogram::Slow();
   std::vector<BadFile> bad_files_;           // of the last rebuild
   std::map<std::string, uint32_t> serials_;  // zone apex -> SOA serial
   // The rebuild runs on worker_ (one at a time: building_); a change meanwhile

@@ -84,6 +84,7 @@ void HandlerRunner::Start(const HandlerLaunch& launch) {
     for (const HandlerLaunch& next : scheduler_.OnFinished(launch.handler, launch.path)) Start(next);
     return;
   }
+  ++runs_;
   children_.emplace(pid, launch);
 }
 
@@ -98,8 +99,10 @@ void HandlerRunner::Reap() {
       ++it;
       continue;
     }
-    if (r == it->first && WIFEXITED(status) && WEXITSTATUS(status) != 0)
-      LogWarn("handler for {} exited with {}", it->second.path, WEXITSTATUS(status));
+    if (r == it->first && (!WIFEXITED(status) || WEXITSTATUS(status) != 0)) {
+      ++failures_;
+      if (WIFEXITED(status)) LogWarn("handler for {} exited with {}", it->second.path, WEXITSTATUS(status));
+    }
     done.push_back(std::move(it->second));
     it = children_.erase(it);
   }

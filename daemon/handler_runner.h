@@ -45,6 +45,8 @@ class HandlerRunner {
 
   const HandlerScheduler& scheduler() const { return scheduler_; }
   uint64_t spawn_failures() const { return spawn_failures_; }
+  uint64_t runs() const { return runs_; }          // processes started
+  uint64_t failures() const { return failures_; }  // of those: a non-zero exit or a signal
 
  private:
   HandlerRunner(std::string fs_name, std::vector<HandlerSpec> specs, SchedulerOptions options)
@@ -59,6 +61,7 @@ class HandlerRunner {
   event* sigchld_ = nullptr;
   std::map<pid_t, HandlerLaunch> children_;
   uint64_t spawn_failures_ = 0;
+  uint64_t runs_ = 0, failures_ = 0;
 };
 
 }  // namespace basefs

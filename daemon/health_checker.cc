@@ -98,6 +98,7 @@ void HealthChecker::Schedule(const std::string& id, uint64_t delay_ms) {
 
 void HealthChecker::Report(const std::string& id, bool ok) {
   if (!checks_.count(id)) return;
+  ++(ok ? passes_ : fails_);
   const bool was_failing = failing_.count(id) > 0;
   if (ok == !was_failing) return;
   if (ok)

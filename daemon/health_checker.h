@@ -39,6 +39,9 @@ class HealthChecker {
   void SetChecks(const std::map<std::string, HealthCheck>& checks);
   const std::set<std::string>& failing() const { return failing_; }
   size_t check_count() const { return checks_.size(); }
+  // Results of every run so far.
+  uint64_t passes() const { return passes_; }
+  uint64_t fails() const { return fails_; }
 
  private:
   struct Probe;
@@ -60,6 +63,7 @@ class HealthChecker {
   std::function<void()> on_change_;
   std::map<std::string, Check> checks_;
   std::set<std::string> failing_;
+  uint64_t passes_ = 0, fails_ = 0;
   friend struct Probe;
 };
 

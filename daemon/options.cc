@@ -36,7 +36,7 @@ const std::vector<OptionSpec>& RunOptionSpecs() {
       {"handler", "'GLOB=CMD' run on every change under GLOB (repeatable)", +[](O& o) { return &o.handlers; },
        CheckHandler},
       {"recursor", "upstream resolver ADDR[:PORT] (repeatable)", +[](O& o) { return &o.dns.recursors; }, CheckRecursor},
-      {"metrics", "ADDR:PORT for Prometheus metrics (not supported yet: refused)", +[](O& o) { return &o.metrics; }},
+      {"metrics", "ADDR:PORT serving Prometheus metrics at /metrics", +[](O& o) { return &o.metrics; }, CheckAddress},
       {"log-level", "trace, debug, info, warn or error (default info)", +[](O& o) { return &o.log_level; },
        CheckLogLevel},
       {"cluster-key", "file with the cluster key(s): seals gossip and sync",

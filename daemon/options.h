@@ -49,7 +49,7 @@ struct DaemonOptions {
   DnsOptions dns;
   MountConfig mount;
   std::vector<std::string> handlers;  // --handler 'GLOB=CMD', repeatable
-  std::string metrics;                // --metrics ADDR:PORT (not served yet: refused when given)
+  std::string metrics;                // --metrics ADDR:PORT: Prometheus text at /metrics ("" = off)
   std::string log_level = "info";     // --log-level trace|debug|info|warn|error
 };
 

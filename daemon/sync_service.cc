@@ -221,6 +221,9 @@ void SyncService::SyncWith(const std::string& addr) {
 }
 
 void SyncService::Finished(SyncConnection* c, const Status& st) {
+  session_seconds_.Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - c->started()).count());
+  bytes_in_ += c->session().stats().bytes_in;
+  bytes_out_ += c->session().stats().bytes_out;
   if (st.ok())
     ++completed_;
   else

@@ -12,6 +12,7 @@
 // Thread-safety: loop thread only. Lifetime: base and store outlive it.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
@@ -19,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "base/histogram.h"
 #include "base/result.h"
 #include "replicate/gossip_format.h"
 #include "replicate/sync_seal.h"
@@ -62,6 +64,7 @@ class SyncConnection {
   // Where an inbound connection came from (for messages only).
   const std::string& remote() const { return remote_; }
   void set_remote(std::string r) { remote_ = std::move(r); }
+  std::chrono::steady_clock::time_point started() const { return started_; }
 
  private:
   static void OnRead(bufferevent* bev, void* arg);
@@ -81,6 +84,7 @@ class SyncConnection {
   std::string remote_;
   bool finishing_ = false;
   bool received_ = false;  // any bytes from the peer yet
+  const std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
 };
 
 // Connects to `addr` (ADDR:PORT) and runs `session` on the connection.
@@ -101,6 +105,10 @@ class SyncService {
   uint64_t sessions_failed() const { return failed_; }
   // Failed on the cluster key (counted in sessions_failed too).
   uint64_t sessions_refused() const { return refused_; }
+  // Of every finished session: its length, and the bytes it moved.
+  const Histogram& session_seconds() const { return session_seconds_; }
+  uint64_t bytes_in() const { return bytes_in_; }
+  uint64_t bytes_out() const { return bytes_out_; }
 
  private:
   SyncService() = default;
@@ -121,6 +129,8 @@ class SyncService {
   size_t inbound_ = 0;
   uint64_t completed_ = 0, failed_ = 0;
   uint64_t refused_ = 0;  // sessions that failed the cluster key
+  Histogram session_seconds_ = Histogram::Slow();
+  uint64_t bytes_in_ = 0, bytes_out_ = 0;
   long long last_refusal_log_ = 0;
   uint64_t ticks_ = 0;
 };

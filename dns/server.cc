@@ -5,7 +5,9 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
+#include <iterator>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -139,6 +141,34 @@ void DnsServer::OnUdp(int, short, void* arg) {
 }
 
 namespace {
+
+constexpr struct {
+  uint16_t type;
+  const char* name;
+} kAnswerTypes[] = {{1, "A"},  {28, "AAAA"}, {33, "SRV"}, {16, "TXT"},  {12, "PTR"},   {6, "SOA"},
+                    {2, "NS"}, {5, "CNAME"}, {15, "MX"},  {255, "ANY"}, {252, "AXFR"}, {0, "other"}};
+constexpr const char* kRcodeNames[] = {"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED", "other"};
+static_assert(std::size(kAnswerTypes) == DnsAnswerStats::kTypes);
+static_assert(std::size(kRcodeNames) == DnsAnswerStats::kRcodes);
+
+double SecondsSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+}  // namespace
+
+const char* DnsAnswerStats::TypeName(size_t i) { return kAnswerTypes[i].name; }
+const char* DnsAnswerStats::RcodeName(size_t i) { return kRcodeNames[i]; }
+
+void DnsAnswerStats::Count(uint16_t qtype, uint8_t rcode, double seconds) {
+  size_t t = kTypes - 1;
+  for (size_t i = 0; i + 1 < kTypes; ++i)
+    if (kAnswerTypes[i].type == qtype) t = i;
+  ++answers[t][rcode < kRcodes - 1 ? rcode : kRcodes - 1];
+  latency.Observe(seconds);
+}
+
+namespace {
 uint16_t SourcePort(const sockaddr_storage& ss) {
   if (ss.ss_family == AF_INET) return ntohs(reinterpret_cast<const sockaddr_in&>(ss).sin_port);
   if (ss.ss_family == AF_INET6) return ntohs(reinterpret_cast<const sockaddr_in6&>(ss).sin6_port);
@@ -173,12 +203,15 @@ void DnsServer::ServeUdpBatch() {
       continue;
     }
     uint8_t* buf = out_bufs_[replies].data();
+    const auto start = std::chrono::steady_clock::now();
+    q.qtype = 0;  // a query that does not decode counts as "other"
     const Outcome o = Respond(msg, len, false, table_.get(), responder_, &q, buf);
     if (o.action == DnsAction::kDrop || o.action == DnsAction::kTransfer) {
       ++counters_.dropped;
       continue;
     }
     ++counters_.udp_queries;
+    if (o.action == DnsAction::kReply && o.len >= 4) answer_stats_.Count(q.qtype, buf[3] & 0x0f, SecondsSince(start));
     if (o.action == DnsAction::kForward) {
       ++counters_.forwarded;
       sockaddr_storage peer = peers[i];
@@ -301,10 +334,14 @@ void DnsServer::HandleTcpQuery(Conn* c, const uint8_t* msg, size_t len) {
   ++counters_.tcp_queries;
   Query q;
   std::vector<uint8_t>& out = tcp_out_;
+  const auto start = std::chrono::steady_clock::now();
   const Outcome o = Respond(msg, len, true, table_.get(), responder_, &q, out.data());
   switch (o.action) {
     case DnsAction::kDrop: ++counters_.dropped; return;
-    case DnsAction::kReply: WriteTcp(c, out.data(), o.len); return;
+    case DnsAction::kReply:
+      if (o.len >= 4) answer_stats_.Count(q.qtype, out[3] & 0x0f, SecondsSince(start));
+      WriteTcp(c, out.data(), o.len);
+      return;
     case DnsAction::kForward: {
       ++counters_.forwarded;
       const uint64_t id = c->id;

@@ -17,11 +17,13 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 
+#include <array>
 #include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "base/histogram.h"
 #include "dns/answer_table.h"
 #include "dns/forwarder.h"
 #include "dns/responder.h"
@@ -54,6 +56,18 @@ struct DnsServerOptions {
   size_t udp_batch = 32;
 };
 
+// The answers this server gives itself (not forwarded ones, which the
+// forwarder counts), by query type and response code, and the time each
+// took to prepare. Bounded label sets: 12 types, 7 codes.
+struct DnsAnswerStats {
+  static constexpr size_t kTypes = 12, kRcodes = 7;
+  static const char* TypeName(size_t i);
+  static const char* RcodeName(size_t i);
+  void Count(uint16_t qtype, uint8_t rcode, double seconds);
+  std::array<std::array<uint64_t, kRcodes>, kTypes> answers{};
+  Histogram latency = Histogram::Fast();
+};
+
 struct DnsCounters {
   uint64_t udp_queries = 0, tcp_queries = 0, dropped = 0, forwarded = 0, transfers = 0, transfers_refused = 0,
            tcp_connections = 0, tcp_evicted = 0, tcp_bad_length = 0;
@@ -77,6 +91,7 @@ class DnsServer {
   const AnswerTable* table() const { return table_.get(); }
   const std::string& local_address() const { return local_; }
   const DnsCounters& counters() const { return counters_; }
+  const DnsAnswerStats& answer_stats() const { return answer_stats_; }
 
  private:
   struct Conn;
@@ -105,6 +120,7 @@ class DnsServer {
   std::map<uint64_t, std::unique_ptr<Conn>> conns_;  // by id: the first is the oldest
   uint64_t next_conn_ = 1;
   DnsCounters counters_;
+  DnsAnswerStats answer_stats_;
   // UDP batch buffers (allocated once).
   std::vector<std::vector<uint8_t>> in_bufs_, out_bufs_;
   std::vector<uint8_t> tcp_out_;

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
@@ -139,7 +140,12 @@ bool FuseMount::Pump(int max) {
       if (fuse_session_exited(se_)) return false;
       return res == 0 ? true : res != -ENODEV;
     }
+    // The header is in memory unless the request came by splice.
+    const bool in_memory = !(buf_->flags & FUSE_BUF_IS_FD);
+    const size_t kind = FuseOpStats::KindOf(in_memory ? buf_->mem : nullptr, static_cast<size_t>(res));
+    const auto begun = std::chrono::steady_clock::now();
     fuse_session_process_buf(se_, buf_.get());
+    op_stats_.Count(kind, std::chrono::duration<double>(std::chrono::steady_clock::now() - begun).count());
     if (options_.on_request) options_.on_request();
   }
   return true;

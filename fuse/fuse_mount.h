@@ -46,6 +46,7 @@
 #include "fuse/dir_listings.h"
 #include "fuse/hard_links.h"
 #include "fuse/inode_table.h"
+#include "fuse/op_stats.h"
 #include "fuse/open_files.h"
 #include "fuse/status_dir.h"
 #include "store/store.h"
@@ -117,6 +118,7 @@ class FuseMount {
   void OnChange(const Change& c);
 
   const std::string& dir() const { return options_.dir; }
+  const FuseOpStats& op_stats() const { return op_stats_; }
 
   // The low-level callbacks (fuse_ops.h): nested, so that the C callbacks
   // reach the members below.
@@ -139,6 +141,7 @@ class FuseMount {
   event* ev_ = nullptr;
   std::unique_ptr<fuse_buf> buf_;
   std::unique_ptr<Notifier> notifier_;
+  FuseOpStats op_stats_;
   InodeTable inodes_;
   // Stat building, owned by the daemon's user and group.
   Attributes attrs_;

@@ -285,7 +285,6 @@ Status SyncSession::Handle(const SyncMsg& msg) {
       (void)store_->AddBlock(b);  // junk is rejected and counted by the store
     }
     for (const auto& e : o->entries) {
-      ++stats_.entries_received;
       auto r = store_->AddEntry(e);
       if (r.ok() && *r == Placement::kReady) ++stats_.entries_new;
     }

@@ -40,7 +40,7 @@ struct SyncOptions {
 struct SyncStats {
   uint64_t bytes_in = 0, bytes_out = 0;
   uint64_t requests = 0;  // summary and want requests sent (round trips)
-  uint64_t entries_received = 0, entries_new = 0, blocks_received = 0;
+  uint64_t entries_new = 0, blocks_received = 0;
 };
 
 class SyncSession {

@@ -244,5 +244,19 @@ TEST_F(CliTest, AConfigFileSetsTheDaemonsOptionsAndFlagsWin) {
   EXPECT_EQ(testing::Slurp(log).find("serving 'demo'"), std::string::npos) << testing::Slurp(log);
 }
 
+TEST_F(CliTest, VersionNamesTheCommitAndAnUnknownCommandTheNearestOne) {
+  CmdResult v = Basefs("--version");
+  EXPECT_EQ(v.code, 0) << v.err;
+  EXPECT_EQ(v.out.rfind("basefs 0.1.0 (commit ", 0), 0u) << v.out;
+  EXPECT_EQ(v.out.find("(commit unknown)"), std::string::npos) << "built from a git checkout: " << v.out;
+  CmdResult r = Basefs("lss demo /");
+  ExpectOneLineError(r);
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("unknown command 'lss'; did you mean 'ls'?"), std::string::npos) << r.err;
+  r = Basefs("--json frobnicate demo");
+  ExpectOneLineError(r);
+  EXPECT_NE(r.err.find("unknown command 'frobnicate' (see 'basefs --help')"), std::string::npos) << r.err;
+}
+
 }  // namespace
 }  // namespace basefs
