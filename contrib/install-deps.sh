@@ -6,7 +6,7 @@ set -euo pipefail
 build_pkgs=(
   build-essential cmake ninja-build pkg-config
   libsodium-dev libleveldb-dev libsnappy-dev libldns-dev libevent-dev libfuse3-dev
-  libcli11-dev libtomlplusplus-dev nlohmann-json3-dev libfmt-dev libspdlog-dev
+  libcli11-dev libtomlplusplus-dev nlohmann-json3-dev libfmt-dev libspdlog-dev libsystemd-dev
   libgtest-dev libgmock-dev dnsutils bind9-utils
   clang-format clang-tidy
 )

@@ -4,6 +4,7 @@
 #include <sodium.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <systemd/sd-daemon.h>
 
 #include <chrono>
 #include <filesystem>
@@ -132,6 +133,10 @@ class Daemon : public DaemonHooks {
             dns_->local_address());
     if (mount_) LogInfo("mounted at {}", mount_->dir());
     if (metrics_) LogInfo("metrics on http://{}/metrics", metrics_->local_address());
+    // systemd (Type=notify): gossip, sync, DNS and the mount are up. A
+    // no-op without $NOTIFY_SOCKET.
+    sd_notifyf(0, "READY=1\nSTATUS=serving '%s' as %s, DNS on %s", opts_.name.c_str(), node_name_.c_str(),
+               dns_->local_address().c_str());
     return Status::Ok();
   }
 
@@ -404,6 +409,7 @@ void Daemon::OnSignal(int, short, void* arg) {
   if (self->leaving_) return;
   self->leaving_ = true;
   LogInfo("leaving the cluster");
+  sd_notify(0, "STOPPING=1\nSTATUS=leaving the cluster");
   self->gossip_->Leave();
   // Give the leave notice a moment on the wire, then stop.
   timeval tv{0, 300000};
