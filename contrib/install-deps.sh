@@ -8,7 +8,7 @@ build_pkgs=(
   libsodium-dev libleveldb-dev libsnappy-dev libldns-dev libevent-dev libfuse3-dev
   libcli11-dev libtomlplusplus-dev nlohmann-json3-dev libfmt-dev libspdlog-dev libsystemd-dev
   libgtest-dev libgmock-dev dnsutils bind9-utils
-  clang-format clang-tidy
+  clang-format clang-tidy lintian systemd man-db
 )
 runtime_pkgs=(fuse3 psmisc procps git curl prometheus)  # curl and promtool: tests/metrics_test
 
