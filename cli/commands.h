@@ -37,7 +37,7 @@ struct Io {
   // why it has none). Commands sign with it and never read --key themselves.
   std::optional<Result<KeyPair>> client_key;
   // Runs the daemon (`run`, `mount`); null inside a daemon.
-  std::function<int(const DaemonOptions&)> run_daemon;
+  std::function<int(const DaemonOptions&, OptionsSource reload)> run_daemon;
   // Clones a filesystem from a peer (`get`); null inside a daemon.
   std::function<Status(const DataDir&, const std::string& name, const std::string& addr,
                        const std::string& cluster_key_file)>

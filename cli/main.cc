@@ -80,8 +80,8 @@ int main(int argc, char** argv) {
   io.forward = [](const basefs::DataDir& data_dir, const std::string& name, const basefs::ControlRequest& request) {
     return basefs::Forward(data_dir.ControlSocket(name), request);
   };
-  io.run_daemon = [](const basefs::DaemonOptions& options) {
-    return basefs::RunDaemon(options, basefs::RunClientCommand);
+  io.run_daemon = [](const basefs::DaemonOptions& options, basefs::OptionsSource reload) {
+    return basefs::RunDaemon(options, basefs::RunClientCommand, std::move(reload));
   };
   io.clone = [](const basefs::DataDir& data_dir, const std::string& name, const std::string& addr,
                 const std::string& cluster_key_file) {

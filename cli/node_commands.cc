@@ -164,17 +164,26 @@ void AddRunOptions(CLI::App* sub, DaemonOptions& run, std::string* config, bool 
   }
 }
 
-// The options of a `run`/`mount` as given: the flags, then the --config
-// file for every option they left out.
-DaemonOptions RunOptionsOf(const CLI::App* sub, const NodeArgs& a, bool is_run) {
-  DaemonOptions run = a.run;
-  if (a.config.empty()) return run;
+// The options the command line of a `run`/`mount` gave.
+std::set<std::string> GivenFlags(const CLI::App* sub, bool is_run) {
   std::set<std::string> given;
   for (const OptionSpec& spec : RunOptionSpecs())
     if ((!spec.run_only || is_run) && sub->count(std::string("--") + spec.name) > 0) given.insert(spec.name);
   if (!is_run) given.insert("mount");  // `mount NAME DIR`
-  OrDie(ApplyConfigFile(a.config, given, &run));
-  return run;
+  return given;
+}
+
+// The options of a `run`/`mount`: the flags, then the --config file for
+// every option they left out; the same again at each reload (SIGHUP).
+OptionsSource RunOptionsSource(const CLI::App* sub, const NodeArgs& a, const DataDir& data_dir, bool is_run) {
+  DaemonOptions flags = a.run;
+  flags.data_dir = data_dir;
+  if (a.config.empty()) return [flags]() -> Result<DaemonOptions> { return flags; };
+  return [flags, given = GivenFlags(sub, is_run), config = a.config]() -> Result<DaemonOptions> {
+    DaemonOptions o = flags;
+    BASEFS_RETURN_IF_ERROR(ApplyConfigFile(config, given, &o));
+    return o;
+  };
 }
 
 }  // namespace
@@ -209,9 +218,9 @@ void AddNodeCommands(CLI::App& app, Context& c, std::vector<Subcommand>* out) {
   for (auto* sub : {runcmd, mount})
     out->push_back(Subcommand::Here(sub, [&c, a, sub, is_run = sub == runcmd] {
       if (!c.io.run_daemon) Fail(Invalid("a daemon cannot start another daemon"));
-      DaemonOptions run = RunOptionsOf(sub, *a, is_run);
-      run.data_dir = c.g.data_dir;
-      return c.io.run_daemon(run);
+      OptionsSource options = RunOptionsSource(sub, *a, c.g.data_dir, is_run);
+      const DaemonOptions run = OrDie(options());
+      return c.io.run_daemon(run, a->config.empty() ? nullptr : options);
     }));
 
   auto* status = app.add_subcommand("status", "root digest, counts, bad files");

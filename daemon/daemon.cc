@@ -4,13 +4,13 @@
 #include <sodium.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
-#include <systemd/sd-daemon.h>
 
 #include <chrono>
 #include <filesystem>
 #include <iostream>
 
 #include <event2/event.h>
+#include <systemd/sd-daemon.h>
 
 #include "base/cluster_config.h"
 #include "base/host_port.h"
@@ -84,8 +84,8 @@ Result<std::unique_ptr<Store>> OpenOrCloneStore(const DaemonOptions& o, const Ke
 // them down in reverse.
 class Daemon : public DaemonHooks {
  public:
-  Daemon(DaemonOptions opts, CommandRunner run_command)
-      : opts_(std::move(opts)), run_command_(std::move(run_command)) {}
+  Daemon(DaemonOptions opts, CommandRunner run_command, OptionsSource reload)
+      : opts_(std::move(opts)), run_command_(std::move(run_command)), reload_(std::move(reload)) {}
   ~Daemon() override {
     // Members that hold callbacks into the loop go first.
     metrics_.reset();
@@ -100,6 +100,7 @@ class Daemon : public DaemonHooks {
     clock_.reset();
     if (sigint_) event_free(sigint_);
     if (sigterm_) event_free(sigterm_);
+    if (sighup_) event_free(sighup_);
     if (base_) event_base_free(base_);
   }
 
@@ -129,6 +130,8 @@ class Daemon : public DaemonHooks {
     sigterm_ = evsignal_new(base_, SIGTERM, &Daemon::OnSignal, this);
     event_add(sigint_, nullptr);
     event_add(sigterm_, nullptr);
+    sighup_ = evsignal_new(base_, SIGHUP, &Daemon::OnHangup, this);
+    event_add(sighup_, nullptr);
     LogInfo("serving '{}' as {} at {} (bound {}), DNS on {}", opts_.name, node_name_, advertise_, bound_,
             dns_->local_address());
     if (mount_) LogInfo("mounted at {}", mount_->dir());
@@ -161,9 +164,12 @@ class Daemon : public DaemonHooks {
   std::vector<StatusFile> MountStatusFiles(const std::optional<KeyPair>& key);
   ControlResponse Handle(const ControlRequest& r);
   static void OnSignal(int, short, void* arg);
+  static void OnHangup(int, short, void* arg) { static_cast<Daemon*>(arg)->Reload(); }
+  void Reload();
 
-  const DaemonOptions opts_;
+  DaemonOptions opts_;  // as running: a reload updates the parts it applies
   const CommandRunner run_command_;
+  const OptionsSource reload_;
   std::string node_name_, advertise_, bound_;
   std::unique_ptr<Store> store_;
   event_base* base_ = nullptr;
@@ -185,6 +191,7 @@ class Daemon : public DaemonHooks {
   std::chrono::steady_clock::time_point last_change_ = std::chrono::steady_clock::now();
   event* sigint_ = nullptr;
   event* sigterm_ = nullptr;
+  event* sighup_ = nullptr;
   bool leaving_ = false;
 };
 
@@ -404,6 +411,45 @@ ControlResponse Daemon::Handle(const ControlRequest& r) {
   }
 }
 
+// SIGHUP: the log level, the handlers and the recursors from the options
+// read anew; every other change waits for a restart, and says so. Nothing
+// else stops or restarts: no query, member or mount is dropped.
+void Daemon::Reload() {
+  if (!reload_) {
+    LogWarn("SIGHUP: started without --config, nothing to reload");
+    return;
+  }
+  auto next = reload_();
+  if (!next.ok()) {
+    LogError("reload failed, the running configuration stays: {}", next.status().message());
+    return;
+  }
+  if (auto level = ParseLogLevel(next->log_level); level.ok() && next->log_level != opts_.log_level) {
+    SetLogLevel(*level);
+    opts_.log_level = next->log_level;
+  }
+  if (next->handlers != opts_.handlers) {
+    if (Status st = handlers_->SetSpecs(next->handlers); !st.ok()) {
+      LogError("reload: handlers unchanged: {}", st.message());
+    } else {
+      opts_.handlers = next->handlers;
+    }
+  }
+  if (next->dns.recursors != opts_.dns.recursors) {
+    if (Status st = dns_->SetRecursors(next->dns.recursors); !st.ok()) {
+      LogError("reload: recursors unchanged: {}", st.message());
+    } else {
+      opts_.dns.recursors = next->dns.recursors;
+    }
+  }
+  for (const OptionSpec& spec : RunOptionSpecs()) {
+    const bool same = std::visit([&](auto field) { return *field(*next) == *field(opts_); }, spec.field);
+    if (!same) LogWarn("reload: {} changed; it takes effect at the next start", spec.name);
+  }
+  LogInfo("reloaded: log level {}, {} handlers, {} recursors", opts_.log_level, opts_.handlers.size(),
+          opts_.dns.recursors.size());
+}
+
 void Daemon::OnSignal(int, short, void* arg) {
   auto* self = static_cast<Daemon*>(arg);
   if (self->leaving_) return;
@@ -424,7 +470,7 @@ json BadFilesJson(const std::vector<BadFile>& bad) {
   return out;
 }
 
-int RunDaemon(const DaemonOptions& options, CommandRunner run_command) {
+int RunDaemon(const DaemonOptions& options, CommandRunner run_command, OptionsSource reload) {
   ::signal(SIGPIPE, SIG_IGN);  // a peer or client that goes away must not kill us
   auto level = ParseLogLevel(options.log_level);
   if (!level.ok()) {
@@ -433,7 +479,7 @@ int RunDaemon(const DaemonOptions& options, CommandRunner run_command) {
   }
   // BASEFS_TRACE (the benchmarks' switch): entry arrivals and member changes.
   SetLogLevel(std::getenv("BASEFS_TRACE") ? LogLevel::kTrace : *level);
-  Daemon d(options, std::move(run_command));
+  Daemon d(options, std::move(run_command), std::move(reload));
   Status st = d.Init();
   if (!st.ok()) {
     std::cerr << "basefs: " << st.message() << "\n";

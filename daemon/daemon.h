@@ -40,9 +40,15 @@ class DaemonHooks {
 // standard input and key) and answers it. Called on the loop.
 using CommandRunner = std::function<ControlResponse(const ControlRequest&, DaemonHooks&)>;
 
+// The options anew, for a reload on SIGHUP (the command line's flags and
+// the --config file read again); null when there is nothing to re-read.
+using OptionsSource = std::function<Result<DaemonOptions>()>;
+
 // Runs the daemon until it is stopped; 0 after a graceful stop, 1 (with
-// one line on stderr) when it cannot start.
-int RunDaemon(const DaemonOptions& options, CommandRunner run_command);
+// one line on stderr) when it cannot start. SIGHUP reloads the log level,
+// the handlers and the recursors from `reload`; a reload that fails keeps
+// the running configuration and logs why.
+int RunDaemon(const DaemonOptions& options, CommandRunner run_command, OptionsSource reload = nullptr);
 
 // `basefs status`'s bad_files: [{path, reason}].
 nlohmann::ordered_json BadFilesJson(const std::vector<BadFile>& bad);

@@ -79,18 +79,7 @@ Result<std::unique_ptr<DnsService>> DnsService::Start(event_base* base, Clock* c
                                                       DnsServiceOptions options) {
   std::unique_ptr<DnsService> s(new DnsService(base, clock, store, gossip, std::move(options)));
   ForwarderOptions fo;
-  fo.upstreams = s->opts_.recursors;
-  if (fo.upstreams.empty() && s->opts_.server.forward) {
-    std::ifstream in("/etc/resolv.conf");
-    std::stringstream ss;
-    ss << in.rdbuf();
-    fo.upstreams = ParseResolvConf(ss.str());
-  }
-  for (auto& u : fo.upstreams) {  // --recursor ADDR: port 53
-    auto hp = ParseHostPort(u, {.default_port = 53});
-    if (!hp.ok()) return Invalid("bad --recursor '" + u + "': " + hp.status().message());
-    u = hp->ToString();
-  }
+  BASEFS_ASSIGN_OR_RETURN(fo.upstreams, s->Upstreams(s->opts_.recursors));
   BASEFS_ASSIGN_OR_RETURN(s->forwarder_, Forwarder::Create(base, clock, fo));
   BASEFS_ASSIGN_OR_RETURN(s->server_, DnsServer::Start(base, s->opts_.server, s->forwarder_.get()));
   DnsService* raw = s.get();
@@ -259,6 +248,31 @@ void DnsService::Finish(RebuildJob* job) {
     rebuild_again_ = false;
     ScheduleRebuild();
   }
+}
+
+// --recursor ADDR[:PORT] (port 53 by default), or those of
+// /etc/resolv.conf when none is given and forwarding is on.
+Result<std::vector<std::string>> DnsService::Upstreams(const std::vector<std::string>& recursors) const {
+  std::vector<std::string> out = recursors;
+  if (out.empty() && opts_.server.forward) {
+    std::ifstream in("/etc/resolv.conf");
+    std::stringstream ss;
+    ss << in.rdbuf();
+    out = ParseResolvConf(ss.str());
+  }
+  for (auto& u : out) {
+    auto hp = ParseHostPort(u, {.default_port = 53});
+    if (!hp.ok()) return Invalid("bad --recursor '" + u + "': " + hp.status().message());
+    u = hp->ToString();
+  }
+  return out;
+}
+
+Status DnsService::SetRecursors(const std::vector<std::string>& recursors) {
+  BASEFS_ASSIGN_OR_RETURN(std::vector<std::string> upstreams, Upstreams(recursors));
+  BASEFS_RETURN_IF_ERROR(forwarder_->SetUpstreams(upstreams));
+  opts_.recursors = recursors;
+  return Status::Ok();
 }
 
 nlohmann::ordered_json DnsService::StatusJson() const {

@@ -73,6 +73,8 @@ class DnsService {
   // status` shows: computing them again would stall the loop).
   const std::vector<BadFile>& bad_files() const { return bad_files_; }
   nlohmann::ordered_json StatusJson() const;
+  // Replaces the upstream resolvers (a reload); nothing changes on error.
+  Status SetRecursors(const std::vector<std::string>& recursors);
   // For the metrics exporter.
   const DnsServer& server() const { return *server_; }
   const Forwarder& forwarder() const { return *forwarder_; }
@@ -83,6 +85,7 @@ class DnsService {
  private:
   DnsService(event_base* base, Clock* clock, Store* store, Gossip* gossip, DnsServiceOptions options);
   struct RebuildJob;
+  Result<std::vector<std::string>> Upstreams(const std::vector<std::string>& recursors) const;
   void ScheduleRebuild();
   // Collects the input on the loop; projects and builds on the worker
   // (inline_build: here, at once), then Finish swaps the table in.

@@ -25,12 +25,38 @@ Result<std::unique_ptr<HandlerRunner>> HandlerRunner::Create(event_base* base, s
     BASEFS_ASSIGN_OR_RETURN(HandlerSpec h, ParseHandler(s));
     parsed.push_back(std::move(h));
   }
-  std::unique_ptr<HandlerRunner> r(new HandlerRunner(std::move(fs_name), std::move(parsed), options));
-  if (!r->specs_.empty()) {
-    r->sigchld_ = evsignal_new(base, SIGCHLD, &HandlerRunner::OnSigchld, r.get());
-    if (!r->sigchld_ || event_add(r->sigchld_, nullptr) != 0) return IOError("cannot watch SIGCHLD");
-  }
+  std::unique_ptr<HandlerRunner> r(new HandlerRunner(base, std::move(fs_name), std::move(parsed), options));
+  if (!r->specs_.empty()) BASEFS_RETURN_IF_ERROR(r->WatchChildren());
   return r;
+}
+
+// SIGCHLD only once there are handlers: a daemon without any leaves it alone.
+Status HandlerRunner::WatchChildren() {
+  if (sigchld_) return Status::Ok();
+  sigchld_ = evsignal_new(base_, SIGCHLD, &HandlerRunner::OnSigchld, this);
+  if (!sigchld_ || event_add(sigchld_, nullptr) != 0) return IOError("cannot watch SIGCHLD");
+  return Status::Ok();
+}
+
+Status HandlerRunner::SetSpecs(const std::vector<std::string>& specs) {
+  std::vector<HandlerSpec> parsed;
+  for (const std::string& s : specs) {
+    BASEFS_ASSIGN_OR_RETURN(HandlerSpec h, ParseHandler(s));
+    parsed.push_back(std::move(h));
+  }
+  if (!parsed.empty()) BASEFS_RETURN_IF_ERROR(WatchChildren());
+  next_specs_ = std::move(parsed);
+  ApplyNextSpecs();
+  return Status::Ok();
+}
+
+// The scheduler's state names handlers by index: new specs start with a
+// new scheduler, once the old one has nothing running or waiting.
+void HandlerRunner::ApplyNextSpecs() {
+  if (!next_specs_ || scheduler_.running() != 0 || scheduler_.waiting() != 0) return;
+  specs_ = std::move(*next_specs_);
+  next_specs_.reset();
+  scheduler_ = HandlerScheduler(options_);
 }
 
 HandlerRunner::~HandlerRunner() {
@@ -42,6 +68,7 @@ void HandlerRunner::OnChange(const std::string& path, const std::string& type) {
     if (!GlobMatch(specs_[i].glob, path)) continue;
     if (auto launch = scheduler_.OnEvent(i, path, type)) Start(*launch);
   }
+  ApplyNextSpecs();  // a run that could not start leaves nothing to wait for
 }
 
 void HandlerRunner::Start(const HandlerLaunch& launch) {
@@ -108,6 +135,7 @@ void HandlerRunner::Reap() {
   }
   for (const HandlerLaunch& d : done)
     for (const HandlerLaunch& next : scheduler_.OnFinished(d.handler, d.path)) Start(next);
+  ApplyNextSpecs();
 }
 
 }  // namespace basefs

@@ -20,6 +20,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -42,6 +43,10 @@ class HandlerRunner {
 
   // Runs (or schedules) every handler whose glob matches `path`.
   void OnChange(const std::string& path, const std::string& type);
+  // Replaces the handlers (a reload): all specs parse or nothing changes.
+  // The new ones take over at once when no run is going or waiting, else
+  // when the last of those ends (until then changes go to the old ones).
+  Status SetSpecs(const std::vector<std::string>& specs);
 
   const HandlerScheduler& scheduler() const { return scheduler_; }
   uint64_t spawn_failures() const { return spawn_failures_; }
@@ -49,14 +54,19 @@ class HandlerRunner {
   uint64_t failures() const { return failures_; }  // of those: a non-zero exit or a signal
 
  private:
-  HandlerRunner(std::string fs_name, std::vector<HandlerSpec> specs, SchedulerOptions options)
-      : fs_name_(std::move(fs_name)), specs_(std::move(specs)), scheduler_(options) {}
+  HandlerRunner(event_base* base, std::string fs_name, std::vector<HandlerSpec> specs, SchedulerOptions options)
+      : base_(base), fs_name_(std::move(fs_name)), specs_(std::move(specs)), options_(options), scheduler_(options) {}
+  Status WatchChildren();
+  void ApplyNextSpecs();
   void Start(const HandlerLaunch& launch);
   static void OnSigchld(int, short, void* arg);
   void Reap();
 
+  event_base* base_;
   std::string fs_name_;
   std::vector<HandlerSpec> specs_;
+  std::optional<std::vector<HandlerSpec>> next_specs_;  // a reload waiting for runs to end
+  SchedulerOptions options_;
   HandlerScheduler scheduler_;
   event* sigchld_ = nullptr;
   std::map<pid_t, HandlerLaunch> children_;

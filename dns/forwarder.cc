@@ -191,14 +191,24 @@ std::vector<std::string> ParseResolvConf(std::string_view text) {
 }
 
 Result<std::unique_ptr<Forwarder>> Forwarder::Create(event_base* base, Clock* clock, ForwarderOptions options) {
+  std::vector<std::string> upstreams = options.upstreams;
   std::unique_ptr<Forwarder> f(new Forwarder(base, clock, std::move(options)));
-  for (const auto& u : f->opts_.upstreams) {
+  BASEFS_RETURN_IF_ERROR(f->SetUpstreams(upstreams));
+  return f;
+}
+
+Status Forwarder::SetUpstreams(const std::vector<std::string>& upstreams) {
+  std::vector<std::pair<sockaddr_storage, socklen_t>> parsed;
+  for (const auto& u : upstreams) {
     socklen_t len = 0;
     auto ss = ParseSockaddr(u, &len);
     if (!ss.ok()) return Invalid("bad --recursor '" + u + "': " + ss.status().message());
-    f->upstreams_.emplace_back(*ss, len);
+    parsed.emplace_back(*ss, len);
   }
-  return f;
+  // Queries in flight index the list: they go on with the new one.
+  upstreams_ = std::move(parsed);
+  opts_.upstreams = upstreams;
+  return Status::Ok();
 }
 
 Forwarder::Forwarder(event_base* base, Clock* clock, ForwarderOptions options)

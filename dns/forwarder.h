@@ -65,6 +65,8 @@ class Forwarder {
   using ReplyFn = std::function<void(const uint8_t* msg, size_t len)>;
 
   static Result<std::unique_ptr<Forwarder>> Create(event_base* base, Clock* clock, ForwarderOptions options);
+  // Replaces the upstream resolvers (a reload): all parse or nothing changes.
+  Status SetUpstreams(const std::vector<std::string>& upstreams);
   ~Forwarder();
   Forwarder(const Forwarder&) = delete;
   Forwarder& operator=(const Forwarder&) = delete;

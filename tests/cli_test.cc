@@ -258,5 +258,53 @@ TEST_F(CliTest, VersionNamesTheCommitAndAnUnknownCommandTheNearestOne) {
   EXPECT_NE(r.err.find("unknown command 'frobnicate' (see 'basefs --help')"), std::string::npos) << r.err;
 }
 
+TEST_F(CliTest, SighupReloadsTheConfigAndABrokenOneKeepsTheRunningOne) {
+  using namespace std::chrono_literals;
+  ASSERT_EQ(Basefs("bootstrap demo").code, 0);
+  const std::string conf = (home_ / "node.toml").string();
+  const std::string hlog = (home_ / "handler.log").string();
+  const auto write_conf = [&](const std::string& level, const std::string& word) {
+    std::ofstream(conf) << "bind = \"127.0.0.1:0\"\ndns = \"127.0.0.1:0\"\nlog-level = \"" << level
+                        << "\"\nhandler = [\"/a/**=echo " << word << " >>" << hlog << "\"]\n";
+  };
+  const auto lines_with = [&](const std::string& word) {
+    const std::string text = testing::Slurp(hlog);
+    size_t n = 0;
+    for (size_t at = text.find(word + "\n"); at != std::string::npos; at = text.find(word + "\n", at + 1)) ++n;
+    return n;
+  };
+  write_conf("warn", "first");
+  const std::string log = (home_ / "daemon.log").string();
+  const pid_t pid = testing::Spawn({BASEFS_BIN, "--data-dir", home_.string(), "run", "demo", "--config", conf}, log);
+  ASSERT_TRUE(testing::WaitFor([&] { return std::filesystem::exists(home_ / "demo" / "control.sock"); }, 10s))
+      << testing::Slurp(log);
+  ASSERT_EQ(Basefs("mkdir demo /a").code, 0);
+  ASSERT_EQ(Basefs("write demo /a/x", "1").code, 0);
+  EXPECT_TRUE(testing::WaitFor([&] { return lines_with("first") >= 1; }, 10s)) << testing::Slurp(hlog);
+
+  const size_t first_runs = lines_with("first");
+  write_conf("info", "second");
+  ::kill(pid, SIGHUP);
+  EXPECT_TRUE(testing::WaitFor([&] { return testing::Slurp(log).find("reloaded") != std::string::npos; }, 10s))
+      << testing::Slurp(log);
+  ASSERT_EQ(Basefs("write demo /a/y", "2").code, 0);
+  EXPECT_TRUE(testing::WaitFor([&] { return lines_with("second") >= 1; }, 10s)) << testing::Slurp(hlog);
+
+  std::ofstream(conf) << "bind = 7400\n";  // a wrong type: the reload fails
+  ::kill(pid, SIGHUP);
+  EXPECT_TRUE(testing::WaitFor(
+      [&] { return testing::Slurp(log).find("reload failed, the running configuration stays") != std::string::npos; },
+      10s))
+      << testing::Slurp(log);
+  EXPECT_NE(testing::Slurp(log).find("key 'bind': must be a string"), std::string::npos) << testing::Slurp(log);
+  ASSERT_EQ(Basefs("write demo /a/z", "3").code, 0);
+  EXPECT_TRUE(testing::WaitFor([&] { return lines_with("second") >= 2; }, 10s)) << testing::Slurp(hlog);
+  EXPECT_EQ(lines_with("first"), first_runs) << "the old handler ran after the reload";
+  CmdResult status = Basefs("status demo --json");
+  testing::Stop(pid);
+  ASSERT_EQ(status.code, 0) << status.err;
+  EXPECT_TRUE(json::parse(status.out)["daemon"].get<bool>());
+}
+
 }  // namespace
 }  // namespace basefs
