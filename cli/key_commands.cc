@@ -1,4 +1,7 @@
 // Keys: genkey, and the grants in the log — grant, revoke, keys.
+#include <sodium.h>
+
+#include <array>
 #include <memory>
 
 #include <CLI/CLI.hpp>
@@ -10,8 +13,22 @@ namespace {
 
 struct KeyArgs {
   std::string name, path, key;
-  bool purge = false;
+  bool purge = false, cluster = false;
 };
+
+// `genkey --cluster`: a fresh cluster key for --cluster-key files (one
+// line of base64 of 32 random bytes); nothing is written.
+int CmdGenClusterKey(const Context& c) {
+  std::array<uint8_t, 32> key{};
+  randombytes_buf(key.data(), key.size());
+  const std::string text = ToBase64(key);
+  sodium_memzero(key.data(), key.size());
+  if (c.g.json)
+    PrintJson(c, json{{"cluster_key", text}});
+  else
+    c.io.out << text << "\n";
+  return 0;
+}
 
 int CmdGenkey(const Context& c) {
   const std::string path = c.g.data_dir.KeyPath();
@@ -67,7 +84,8 @@ void AddKeyCommands(CLI::App& app, Context& c, std::vector<Subcommand>* out) {
   auto a = std::make_shared<KeyArgs>();
   const auto name = [a] { return a->name; };
   auto* genkey = app.add_subcommand("genkey", "create the key file (if missing) and print the public key");
-  out->push_back(Subcommand::Here(genkey, [&c] { return CmdGenkey(c); }));
+  genkey->add_flag("--cluster", a->cluster, "print a fresh cluster key (for --cluster-key files) instead");
+  out->push_back(Subcommand::Here(genkey, [&c, a] { return a->cluster ? CmdGenClusterKey(c) : CmdGenkey(c); }));
   auto* grant = app.add_subcommand("grant", "give a key write permission below PATH");
   auto* revoke = app.add_subcommand("revoke", "take a grant back (acks the key's current writes)");
   revoke->add_flag("--purge", a->purge, "do not ack: the key's writes drop out of the view");

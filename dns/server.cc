@@ -95,28 +95,8 @@ Result<std::unique_ptr<DnsServer>> DnsServer::Start(event_base* base, const DnsS
     BASEFS_ASSIGN_OR_RETURN(Cidr c, Cidr::Parse(a));
     s->axfr_allow_.push_back(c);
   }
-  socklen_t len = 0;
-  auto ss = ParseSockaddr(options.listen, &len);
-  if (!ss.ok()) return Invalid("bad --dns address: " + ss.status().message());
-  const int fd = ::socket(ss->ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) return IOError(std::string("socket: ") + std::strerror(errno));
-  s->udp_fd_ = fd;
-  if (::bind(fd, reinterpret_cast<const sockaddr*>(&*ss), len) != 0)
-    return IOError("cannot bind DNS UDP " + options.listen + ": " + std::strerror(errno) +
-                   " (pick another --dns ADDR:PORT)");
-  const int rcvbuf = 8 << 20;
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
-  sockaddr_storage bound{};
-  socklen_t blen = sizeof(bound);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &blen);
-  s->local_ = FormatSockaddr(reinterpret_cast<sockaddr*>(&bound));
-  // TCP on the same port as UDP (when the UDP port was 0, the one it got).
-  s->listener_ = evconnlistener_new_bind(base, &DnsServer::OnAccept, s.get(),
-                                         LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC, 128,
-                                         reinterpret_cast<sockaddr*>(&bound), static_cast<int>(blen));
-  if (!s->listener_)
-    return IOError("cannot listen on DNS TCP " + s->local_ + ": " + std::strerror(errno) +
-                   " (pick another --dns ADDR:PORT)");
+  BASEFS_RETURN_IF_ERROR(s->Bind(options.listen));
+  const int fd = s->udp_fd_;
   s->in_bufs_.assign(options.udp_batch, std::vector<uint8_t>(kMaxDnsMessageBytes));
   s->out_bufs_.assign(options.udp_batch, std::vector<uint8_t>(kResponseBufferBytes));
   s->tcp_out_.resize(kResponseBufferBytes);
@@ -128,6 +108,45 @@ Result<std::unique_ptr<DnsServer>> DnsServer::Start(event_base* base, const DnsS
   s->udp_ev_ = event_new(base, fd, EV_READ | EV_PERSIST, &DnsServer::OnUdp, s.get());
   event_add(s->udp_ev_, nullptr);
   return s;
+}
+
+// UDP and TCP on one port. With port 0 the kernel picks a free UDP port,
+// whose TCP twin may be taken (by any connection's local port): then both
+// are bound again on another, up to 8 times.
+Status DnsServer::Bind(const std::string& listen) {
+  socklen_t len = 0;
+  auto ss = ParseSockaddr(listen, &len);
+  if (!ss.ok()) return Invalid("bad --dns address: " + ss.status().message());
+  const bool any_port = (ss->ss_family == AF_INET ? reinterpret_cast<const sockaddr_in&>(*ss).sin_port
+                                                  : reinterpret_cast<const sockaddr_in6&>(*ss).sin6_port) == 0;
+  for (int attempt = 1;; ++attempt) {
+    const int fd = ::socket(ss->ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) return IOError(std::string("socket: ") + std::strerror(errno));
+    if (::bind(fd, reinterpret_cast<const sockaddr*>(&*ss), len) != 0) {
+      const int err = errno;
+      ::close(fd);
+      return IOError("cannot bind DNS UDP " + listen + ": " + std::strerror(err) + " (pick another --dns ADDR:PORT)");
+    }
+    const int rcvbuf = 8 << 20;
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+    sockaddr_storage bound{};
+    socklen_t blen = sizeof(bound);
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &blen);
+    local_ = FormatSockaddr(reinterpret_cast<sockaddr*>(&bound));
+    // TCP on the same port as UDP (when the UDP port was 0, the one it got).
+    listener_ = evconnlistener_new_bind(base_, &DnsServer::OnAccept, this,
+                                        LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC, 128,
+                                        reinterpret_cast<sockaddr*>(&bound), static_cast<int>(blen));
+    if (listener_) {
+      udp_fd_ = fd;
+      return Status::Ok();
+    }
+    const int err = errno;
+    ::close(fd);
+    if (!any_port || err != EADDRINUSE || attempt == 8)
+      return IOError("cannot listen on DNS TCP " + local_ + ": " + std::strerror(err) +
+                     " (pick another --dns ADDR:PORT)");
+  }
 }
 
 void DnsServer::OnUdp(int, short, void* arg) {

@@ -96,6 +96,7 @@ class DnsServer {
  private:
   struct Conn;
   DnsServer(event_base* base, const DnsServerOptions& options, Forwarder* fwd);
+  Status Bind(const std::string& listen);
   static void OnUdp(int fd, short what, void* arg);
   static void OnAccept(evconnlistener* l, int fd, sockaddr* sa, int socklen, void* arg);
   static void OnTcpRead(bufferevent* bev, void* arg);

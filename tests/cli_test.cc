@@ -306,5 +306,28 @@ TEST_F(CliTest, SighupReloadsTheConfigAndABrokenOneKeepsTheRunningOne) {
   EXPECT_TRUE(json::parse(status.out)["daemon"].get<bool>());
 }
 
+TEST_F(CliTest, GenkeyClusterPrintsAFreshKeyThatAClusterKeyFileTakes) {
+  CmdResult a = Basefs("genkey --cluster");
+  CmdResult b = Basefs("genkey --cluster");
+  ASSERT_EQ(a.code, 0) << a.err;
+  EXPECT_EQ(a.out.size(), 45u) << "one line of base64 for 32 bytes: " << a.out;
+  EXPECT_NE(a.out, b.out);
+  EXPECT_FALSE(std::filesystem::exists(home_ / "key")) << "genkey --cluster writes no node key";
+  // A node starts with it as its --cluster-key file (a bad one stops it).
+  ASSERT_EQ(Basefs("bootstrap demo").code, 0);
+  std::ofstream(home_ / "cluster.key") << a.out;
+  std::ofstream(home_ / "bad.key") << "not a key\n";
+  CmdResult bad = Basefs("run demo --bind 127.0.0.1:0 --dns 127.0.0.1:0 --cluster-key " + (home_ / "bad.key").string());
+  ExpectOneLineError(bad);
+  using namespace std::chrono_literals;
+  const std::string log = (home_ / "daemon.log").string();
+  const pid_t pid = testing::Spawn({BASEFS_BIN, "--data-dir", home_.string(), "run", "demo", "--bind", "127.0.0.1:0",
+                                    "--dns", "127.0.0.1:0", "--cluster-key", (home_ / "cluster.key").string()},
+                                   log);
+  const bool up = testing::WaitFor([&] { return std::filesystem::exists(home_ / "demo" / "control.sock"); }, 10s);
+  testing::Stop(pid);
+  EXPECT_TRUE(up) << testing::Slurp(log);
+}
+
 }  // namespace
 }  // namespace basefs

@@ -2,7 +2,10 @@
 // a write on one is readable on all, and kill -9 of one is detected by all
 // the others. Conditions are waited for with deadlines; nothing sleeps for
 // a fixed time.
+#include <sys/wait.h>
+
 #include <filesystem>
+#include <sstream>
 #include <regex>
 
 #include <gtest/gtest.h>
@@ -175,6 +178,44 @@ TEST_F(ClusterTest, AClusterKeySealsSyncAndRefusesStrangers) {
   std::filesystem::remove_all(Dir(1) + "/demo");
   Start(1, seed, {"--cluster-key", key});
   EXPECT_EQ(Cli(1, "cat demo /secret").out, "port = 8080\n") << testing::Slurp(Log(1));
+}
+
+// SIGTERM in the middle of writes through the control socket: the node
+// stops within 5 s, the others see it "left" (not "failed"), and after a
+// restart every write that was acknowledged is there.
+TEST_F(ClusterTest, SigtermDuringWritesLeavesGracefullyAndLosesNoAcknowledgedWrite) {
+  const std::string seed = Start(0, "");
+  Start(1, seed);
+  ASSERT_TRUE(testing::WaitFor([&] { return Members(0)["n1"] == "alive" && Members(1)["n0"] == "alive"; }, 20s));
+  // Writes on node 1, one process each, in a loop; each acknowledged one
+  // (exit 0) is recorded after it returns.
+  const std::string acked = (root_ / "acked").string();
+  const pid_t writer = testing::Spawn(
+      {"/bin/sh", "-c",
+       "i=0; while [ $i -lt 300 ]; do echo v$i | " + std::string(BASEFS_BIN) + " --data-dir " + Dir(1) +
+           " write demo /w$i && echo $i >> " + acked + "; i=$((i+1)); done"},
+      (root_ / "writer.log").string());
+  ASSERT_TRUE(testing::WaitFor([&] { return testing::Slurp(acked).size() > 20; }, 20s)) << testing::Slurp(Log(1));
+  const auto sent = std::chrono::steady_clock::now();
+  ::kill(pids_[1], SIGTERM);
+  int status = 0;
+  ASSERT_TRUE(testing::WaitFor([&] { return ::waitpid(pids_[1], &status, WNOHANG) == pids_[1]; }, 10s));
+  const double stop_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - sent).count();
+  pids_[1] = -1;
+  testing::Stop(writer, SIGKILL);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << testing::Slurp(Log(1));
+  EXPECT_LT(stop_s, 5.0);
+  EXPECT_TRUE(testing::WaitFor([&] { return Members(0)["n1"] == "left"; }, 10s)) << Members(0)["n1"];
+
+  // Every acknowledged write is in node 1's store after it stopped.
+  std::istringstream in(testing::Slurp(acked));
+  std::vector<std::string> written;
+  for (std::string i; in >> i;) written.push_back(i);
+  ASSERT_GT(written.size(), 20u);
+  for (const std::string& i : written) EXPECT_EQ(Cli(1, "cat demo /w" + i).out, "v" + i + "\n") << "/w" << i;
+  // And node 1 comes back as a member.
+  Start(1, seed);
+  EXPECT_TRUE(testing::WaitFor([&] { return Members(0)["n1"] == "alive"; }, 20s));
 }
 
 }  // namespace
