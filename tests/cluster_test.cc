@@ -5,8 +5,8 @@
 #include <sys/wait.h>
 
 #include <filesystem>
-#include <sstream>
 #include <regex>
+#include <sstream>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -190,11 +190,11 @@ TEST_F(ClusterTest, SigtermDuringWritesLeavesGracefullyAndLosesNoAcknowledgedWri
   // Writes on node 1, one process each, in a loop; each acknowledged one
   // (exit 0) is recorded after it returns.
   const std::string acked = (root_ / "acked").string();
-  const pid_t writer = testing::Spawn(
-      {"/bin/sh", "-c",
-       "i=0; while [ $i -lt 300 ]; do echo v$i | " + std::string(BASEFS_BIN) + " --data-dir " + Dir(1) +
-           " write demo /w$i && echo $i >> " + acked + "; i=$((i+1)); done"},
-      (root_ / "writer.log").string());
+  const pid_t writer =
+      testing::Spawn({"/bin/sh", "-c",
+                      "i=0; while [ $i -lt 300 ]; do echo v$i | " + std::string(BASEFS_BIN) + " --data-dir " + Dir(1) +
+                          " write demo /w$i && echo $i >> " + acked + "; i=$((i+1)); done"},
+                     (root_ / "writer.log").string());
   ASSERT_TRUE(testing::WaitFor([&] { return testing::Slurp(acked).size() > 20; }, 20s)) << testing::Slurp(Log(1));
   const auto sent = std::chrono::steady_clock::now();
   ::kill(pids_[1], SIGTERM);
