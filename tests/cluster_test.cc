@@ -4,6 +4,7 @@
 // a fixed time.
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <regex>
 #include <sstream>
@@ -195,7 +196,11 @@ TEST_F(ClusterTest, SigtermDuringWritesLeavesGracefullyAndLosesNoAcknowledgedWri
                       "i=0; while [ $i -lt 300 ]; do echo v$i | " + std::string(BASEFS_BIN) + " --data-dir " + Dir(1) +
                           " write demo /w$i && echo $i >> " + acked + "; i=$((i+1)); done"},
                      (root_ / "writer.log").string());
-  ASSERT_TRUE(testing::WaitFor([&] { return testing::Slurp(acked).size() > 20; }, 20s)) << testing::Slurp(Log(1));
+  const auto acked_count = [&] {
+    const std::string text = testing::Slurp(acked);
+    return static_cast<size_t>(std::count(text.begin(), text.end(), '\n'));
+  };
+  ASSERT_TRUE(testing::WaitFor([&] { return acked_count() > 20; }, 30s)) << testing::Slurp(Log(1));
   const auto sent = std::chrono::steady_clock::now();
   ::kill(pids_[1], SIGTERM);
   int status = 0;
