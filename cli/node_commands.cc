@@ -155,7 +155,8 @@ void AddRunOptions(CLI::App* sub, DaemonOptions& run, std::string* config, bool 
             sub->add_option(flag, *target, spec.help)->check(CLI::Range(uint64_t{0}, spec.max));
           } else if constexpr (std::is_same_v<T, std::vector<std::string>>) {
             auto* opt = sub->add_option(flag, *target, spec.help);
-            if (std::string(spec.name) == "axfr-allow") opt->take_all();  // the flag replaces the default list
+            if (std::string(spec.name) == "axfr-allow" || std::string(spec.name) == "recursion-allow")
+              opt->take_all();  // the flag replaces the default list
           } else {
             sub->add_option(flag, *target, spec.help);
           }

@@ -258,6 +258,8 @@ Status Daemon::StartDns() {
   dns_opts.server.listen = opts_.dns.listen;
   dns_opts.server.forward = !opts_.dns.no_recursion;
   dns_opts.server.axfr_allow = opts_.dns.axfr_allow;
+  dns_opts.server.recursion_allow = opts_.dns.recursion_allow;
+  dns_opts.server.rate_limit.responses_per_second = static_cast<uint32_t>(opts_.dns.rate_limit);
   dns_opts.recursors = opts_.dns.recursors;
   dns_opts.self_node = node_name_;
   if (auto key = LoadKey(opts_.data_dir.KeyPath()); key.ok()) dns_opts.self_key = ToBase64(key->public_key);
@@ -411,7 +413,7 @@ ControlResponse Daemon::Handle(const ControlRequest& r) {
   }
 }
 
-// SIGHUP: the log level, the handlers and the recursors from the options
+// SIGHUP: the log level, the handlers, the recursors and recursion-allow from the options
 // read anew; every other change waits for a restart, and says so. Nothing
 // else stops or restarts: no query, member or mount is dropped.
 void Daemon::Reload() {
@@ -440,6 +442,13 @@ void Daemon::Reload() {
       LogError("reload: recursors unchanged: {}", st.message());
     } else {
       opts_.dns.recursors = next->dns.recursors;
+    }
+  }
+  if (next->dns.recursion_allow != opts_.dns.recursion_allow) {
+    if (Status st = dns_->SetRecursionAllow(next->dns.recursion_allow); !st.ok()) {
+      LogError("reload: recursion-allow unchanged: {}", st.message());
+    } else {
+      opts_.dns.recursion_allow = next->dns.recursion_allow;
     }
   }
   for (const OptionSpec& spec : RunOptionSpecs()) {

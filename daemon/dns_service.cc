@@ -275,6 +275,8 @@ Status DnsService::SetRecursors(const std::vector<std::string>& recursors) {
   return Status::Ok();
 }
 
+Status DnsService::SetRecursionAllow(const std::vector<std::string>& list) { return server_->SetRecursionAllow(list); }
+
 nlohmann::ordered_json DnsService::StatusJson() const {
   const DnsCounters& c = server_->counters();
   const ForwarderCounters& f = forwarder_->counters();
@@ -297,6 +299,10 @@ nlohmann::ordered_json DnsService::StatusJson() const {
           {"tcp_connections", c.tcp_connections},
           {"tcp_evicted", c.tcp_evicted},
           {"tcp_bad_length", c.tcp_bad_length},
+          {"recursion_refused", c.recursion_refused},
+          {"rate_limited_slipped", c.rate_limited_slipped},
+          {"rate_limited_dropped", c.rate_limited_dropped},
+          {"valid_cookies", c.valid_cookies},
           {"forward_cache_hits", f.cache_hits},
           {"forward_upstream_sent", f.upstream_sent},
           {"forward_upstream_timeouts", f.upstream_timeouts},

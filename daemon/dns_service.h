@@ -75,6 +75,8 @@ class DnsService {
   nlohmann::ordered_json StatusJson() const;
   // Replaces the upstream resolvers (a reload); nothing changes on error.
   Status SetRecursors(const std::vector<std::string>& recursors);
+  // Replaces the clients allowed recursion (SIGHUP); a bad list changes nothing.
+  Status SetRecursionAllow(const std::vector<std::string>& list);
   // For the metrics exporter.
   const DnsServer& server() const { return *server_; }
   const Forwarder& forwarder() const { return *forwarder_; }

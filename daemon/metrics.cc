@@ -96,6 +96,14 @@ void DnsMetrics(PrometheusWriter& w, const DnsService& dns) {
   w.Family("basefs_dns_transfers_total", "counter", "Zone transfers by result");
   w.Sample("basefs_dns_transfers_total", {{"result", "served"}}, static_cast<double>(c.transfers));
   w.Sample("basefs_dns_transfers_total", {{"result", "refused"}}, static_cast<double>(c.transfers_refused));
+  w.Counter("basefs_dns_recursion_refused_total",
+            "Queries REFUSED because the client may not recurse (--recursion-allow)",
+            static_cast<double>(c.recursion_refused));
+  w.Family("basefs_dns_rate_limited_total", "counter", "UDP responses held back by response rate limiting, by action");
+  w.Sample("basefs_dns_rate_limited_total", {{"action", "slip"}}, static_cast<double>(c.rate_limited_slipped));
+  w.Sample("basefs_dns_rate_limited_total", {{"action", "drop"}}, static_cast<double>(c.rate_limited_dropped));
+  w.Counter("basefs_dns_valid_cookies_total", "Queries with a valid server cookie (exempt from rate limiting)",
+            static_cast<double>(c.valid_cookies));
   const ForwarderCounters& f = dns.forwarder().counters();
   w.Counter("basefs_dns_forwarded_total", "Queries forwarded upstream", static_cast<double>(c.forwarded));
   w.Family("basefs_dns_forwarder_cache_total", "counter", "Forwarded queries by cache result");

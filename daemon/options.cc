@@ -7,6 +7,7 @@
 
 #include "base/host_port.h"
 #include "base/log.h"
+#include "dns/server.h"
 
 namespace basefs {
 namespace {
@@ -16,6 +17,7 @@ Status CheckAdvertise(const std::string& v) {
   return ParseHostPort(v, {.allow_names = true, .default_port = 1}).status();
 }
 Status CheckRecursor(const std::string& v) { return ParseHostPort(v, {.default_port = 53}).status(); }
+Status CheckAddressBlock(const std::string& v) { return ParseAddressList({v}).status(); }
 Status CheckLogLevel(const std::string& v) { return ParseLogLevel(v).status(); }
 Status CheckHandler(const std::string& v) {
   const size_t eq = v.find('=');
@@ -42,8 +44,14 @@ const std::vector<OptionSpec>& RunOptionSpecs() {
       {"cluster-key", "file with the cluster key(s): seals gossip and sync",
        +[](O& o) { return &o.node.cluster_key_file; }},
       {"no-recursion", "refuse names outside the cluster domain and /zones", +[](O& o) { return &o.dns.no_recursion; }},
-      {"axfr-allow", "CIDR allowed to transfer zones (repeatable; default loopback)",
-       +[](O& o) { return &o.dns.axfr_allow; }},
+      {"recursion-allow",
+       "CIDR, 'localhost' or 'localnets' whose other names are forwarded (repeatable; default localhost and "
+       "localnets; others get REFUSED)",
+       +[](O& o) { return &o.dns.recursion_allow; }, CheckAddressBlock},
+      {"axfr-allow", "CIDR, 'localhost' or 'localnets' allowed to transfer zones (repeatable; default localhost)",
+       +[](O& o) { return &o.dns.axfr_allow; }, CheckAddressBlock},
+      {"dns-rate-limit", "UDP responses per second per client network and answer, then 1 in 2 truncated (0: off)",
+       +[](O& o) { return &o.dns.rate_limit; }, nullptr, 1000000},
       {"mount", "mount the filesystem at DIR", +[](O& o) { return &o.mount.dir; }, nullptr, 0, true},
       {"read-only", "mount read-only: every change through the mount fails with EROFS",
        +[](O& o) { return &o.mount.read_only; }},

@@ -27,10 +27,13 @@ struct NodeOptions {
 
 // The DNS server (dns/), its forwarder and zone transfers.
 struct DnsOptions {
-  std::string listen = "127.0.0.1:5354";                             // --dns ADDR:PORT
-  std::vector<std::string> recursors;                                // --recursor ADDR[:PORT]; none: /etc/resolv.conf
-  bool no_recursion = false;                                         // --no-recursion: REFUSED instead of forwarding
-  std::vector<std::string> axfr_allow = {"127.0.0.0/8", "::1/128"};  // --axfr-allow CIDR
+  std::string listen = "127.0.0.1:5354";  // --dns ADDR:PORT
+  std::vector<std::string> recursors;     // --recursor ADDR[:PORT]; none: /etc/resolv.conf
+  bool no_recursion = false;              // --no-recursion: REFUSED instead of forwarding
+  // --recursion-allow CIDR|localhost|localnets: the clients that may recurse.
+  std::vector<std::string> recursion_allow = {"localhost", "localnets"};
+  std::vector<std::string> axfr_allow = {"localhost"};  // --axfr-allow CIDR|localhost|localnets
+  uint64_t rate_limit = 200;  // --dns-rate-limit N: UDP responses/s per client network and answer; 0: off
 };
 
 // The FUSE mount (fuse/), off when `dir` is empty.

@@ -43,6 +43,8 @@ log-level = "debug"
 cluster-key = "/etc/basefs/cluster.key"
 no-recursion = true
 axfr-allow = ["10.0.0.0/8"]
+recursion-allow = ["192.0.2.0/24", "localnets"]
+dns-rate-limit = 0
 mount = "/srv/basefs"
 read-only = true
 latency-hold = 0
@@ -61,11 +63,13 @@ latency-hold = 0
   EXPECT_EQ(o.node.cluster_key_file, "/etc/basefs/cluster.key");
   EXPECT_TRUE(o.dns.no_recursion);
   EXPECT_EQ(o.dns.axfr_allow, std::vector<std::string>{"10.0.0.0/8"});
+  EXPECT_EQ(o.dns.recursion_allow, (std::vector<std::string>{"192.0.2.0/24", "localnets"}));
+  EXPECT_EQ(o.dns.rate_limit, 0u);
   EXPECT_EQ(o.mount.dir, "/srv/basefs");
   EXPECT_TRUE(o.mount.read_only);
   EXPECT_EQ(o.mount.latency_hold_ms, 0u);
   // The test sets every key there is.
-  EXPECT_EQ(RunOptionSpecs().size(), 15u);
+  EXPECT_EQ(RunOptionSpecs().size(), 17u);
 }
 
 TEST_F(ConfigFileTest, FlagsOnTheCommandLineWin) {
@@ -98,6 +102,8 @@ TEST_F(ConfigFileTest, WrongTypesAndBadValuesAreRefusedWithTheKey) {
       {"dns = \"localhost:53\"", ":1: key 'dns': bad address"},
       {"log-level = \"verbose\"", ":1: key 'log-level': bad log level"},
       {"handler = [\"no equals sign\"]", ":1: key 'handler': expected 'GLOB=CMD'"},
+      {"recursion-allow = [\"10.0.0.0/33\"]", ":1: key 'recursion-allow': bad prefix length"},
+      {"axfr-allow = [\"everyone\"]", ":1: key 'axfr-allow': bad address block 'everyone'"},
       {"bind = [", "basefs.toml:"},
       {"[dns]\nlisten = \"127.0.0.1:53\"", ":1: key 'dns': must be a string"},
   };
@@ -123,6 +129,8 @@ TEST_F(ConfigFileTest, TheExampleConfigReadsAsTheDefaults) {
   EXPECT_EQ(o.node.bind, d.node.bind);
   EXPECT_EQ(o.dns.listen, d.dns.listen);
   EXPECT_EQ(o.dns.axfr_allow, d.dns.axfr_allow);
+  EXPECT_EQ(o.dns.recursion_allow, d.dns.recursion_allow);
+  EXPECT_EQ(o.dns.rate_limit, d.dns.rate_limit);
   EXPECT_EQ(o.mount.latency_hold_ms, d.mount.latency_hold_ms);
   EXPECT_EQ(o.log_level, d.log_level);
 }

@@ -919,7 +919,7 @@ const AnswerTable::ZoneEntry* AnswerTable::FindZone(const Query& q) const {
 }
 
 size_t AnswerTable::Emit(const Answer_& a, const uint8_t* msg, const Query& q, size_t limit, uint8_t* out) const {
-  const size_t opt = q.edns ? 11 : 0;
+  const size_t opt = OptBytes(q);
   const std::string* w = &a.full;
   bool tc = false;
   if (w->size() + opt > limit) {

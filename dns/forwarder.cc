@@ -66,7 +66,8 @@ std::string UpstreamQuery(const Query& q) {
   m.push_back(static_cast<char>(q.qclass >> 8));
   m.push_back(static_cast<char>(q.qclass));
   const size_t len = m.size();
-  Query ours = q;  // our OPT: the client's DO only if it sent EDNS
+  Query ours = q;  // our OPT: the client's DO only if it sent EDNS, no cookie of ours
+  ours.reply_cookie_len = 0;
   ours.edns_do = WantsDnssec(q);
   m.resize(len + 11);
   m.resize(AppendOpt(reinterpret_cast<uint8_t*>(m.data()), len, ours));
@@ -229,8 +230,8 @@ void Forwarder::Deliver(const std::string& reply, const Waiter& w) {
   // the client's CD (part of the cache key).
   buf[2] = static_cast<uint8_t>((buf[2] & ~0x05) | (q.flags_hi & 0x01));
   buf[3] = static_cast<uint8_t>((buf[3] & ~kCdBit) | 0x80 | (q.flags_lo & kCdBit));
-  const size_t opt = q.edns ? 11 : 0;
-  if (w.udp_limit && len + opt > w.udp_limit) {
+  const size_t opt = OptBytes(q);
+  if ((w.udp_limit && len + opt > w.udp_limit) || len + opt > kMaxDnsMessageBytes) {
     // Too big for the client's UDP: header and question, TC set.
     buf[2] |= 0x02;
     WriteU16(buf + 6, 0);

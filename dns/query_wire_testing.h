@@ -29,6 +29,7 @@ struct QueryOptions {
   uint16_t payload = 1232;  // with edns
   bool dnssec = true;       // DO, with edns
   bool cd = false;
+  std::string cookie;  // with edns: a COOKIE option with these bytes (RFC 7873)
 };
 
 // A query for `name` as written (its letter case kept), RD set.
@@ -40,6 +41,11 @@ inline std::string QueryWire(const std::string& name, ldns_rr_type type, const Q
   if (o.edns) {
     ldns_pkt_set_edns_udp_size(p, o.payload);
     ldns_pkt_set_edns_do(p, o.dnssec);
+    if (!o.cookie.empty()) {
+      std::string opt = {0, 10, 0, static_cast<char>(o.cookie.size())};
+      opt += o.cookie;
+      ldns_pkt_set_edns_data(p, ldns_rdf_new_frm_data(LDNS_RDF_TYPE_UNKNOWN, opt.size(), opt.data()));
+    }
   }
   uint8_t* wire = nullptr;
   size_t size = 0;

@@ -10,17 +10,8 @@ Outcome Error(const uint8_t* msg, const Query& q, Decoded why, Rcode rcode, uint
   return Outcome{DnsAction::kReply, WriteErrorResponse(msg, q, why, rcode, true, out)};
 }
 
-}  // namespace
-
-Outcome Respond(const uint8_t* msg, size_t len, bool tcp, const AnswerTable* table, const ResponderOptions& opts,
-                Query* q, uint8_t* out) {
-  switch (DecodeQuery(msg, len, q)) {
-    case Decoded::kDrop: return Outcome{DnsAction::kDrop, 0};
-    case Decoded::kFormErr: return Error(msg, *q, Decoded::kFormErr, Rcode::kFormErr, out);
-    case Decoded::kNotImp: return Error(msg, *q, Decoded::kNotImp, Rcode::kNotImp, out);
-    case Decoded::kBadVers: return Error(msg, *q, Decoded::kBadVers, Rcode::kNoError, out);
-    case Decoded::kOk: break;
-  }
+Outcome Decide(const uint8_t* msg, bool tcp, const AnswerTable* table, const ResponderOptions& opts, Query* q,
+               uint8_t* out) {
   if (q->qclass == kClassCh || q->qclass == kClassHs) return Error(msg, *q, Decoded::kOk, Rcode::kRefused, out);
   if (q->qclass != kClassIn && q->qclass != kClassAny) return Error(msg, *q, Decoded::kOk, Rcode::kFormErr, out);
   if (q->qtype == kTypeMailb || q->qtype == kTypeMaila) return Error(msg, *q, Decoded::kOk, Rcode::kNotImp, out);
@@ -40,6 +31,23 @@ Outcome Respond(const uint8_t* msg, size_t len, bool tcp, const AnswerTable* tab
   if (ours) return Outcome{DnsAction::kReply, table->Answer(msg, *q, tcp ? kMaxDnsMessageBytes : UdpLimit(*q), out)};
   if (opts.forward) return Outcome{DnsAction::kForward, 0};
   return Error(msg, *q, Decoded::kOk, Rcode::kRefused, out);
+}
+
+}  // namespace
+
+Outcome Respond(const uint8_t* msg, size_t len, bool tcp, const AnswerTable* table, const ResponderOptions& opts,
+                Query* q, uint8_t* out) {
+  switch (DecodeQuery(msg, len, q)) {
+    case Decoded::kDrop: return Outcome{DnsAction::kDrop, 0};
+    case Decoded::kFormErr: return Error(msg, *q, Decoded::kFormErr, Rcode::kFormErr, out);
+    case Decoded::kNotImp: return Error(msg, *q, Decoded::kNotImp, Rcode::kNotImp, out);
+    case Decoded::kBadVers: return Error(msg, *q, Decoded::kBadVers, Rcode::kNoError, out);
+    case Decoded::kOk: break;
+  }
+  const bool cookie_valid = opts.cookies && opts.cookies->Answer(q, opts.client, opts.now);
+  Outcome o = Decide(msg, tcp, table, opts, q, out);
+  o.cookie_valid = cookie_valid;
+  return o;
 }
 
 }  // namespace basefs

@@ -7,6 +7,7 @@
 #include <cstdint>
 
 #include "dns/answer_table.h"
+#include "dns/cookies.h"
 #include "dns/wire.h"
 
 namespace basefs {
@@ -24,10 +25,15 @@ enum class DnsAction {
 struct Outcome {
   DnsAction action = DnsAction::kDrop;
   size_t len = 0;
+  bool cookie_valid = false;  // the query carried a valid server cookie (cookies.h)
 };
 
+// How to answer one client's query (the server fills it per query).
 struct ResponderOptions {
-  bool forward = true;  // false (--no-recursion): REFUSED for names outside our zones
+  bool forward = true;                  // false: REFUSED for names outside our zones (not recursing for it)
+  const DnsCookies* cookies = nullptr;  // null: COOKIE options are not answered
+  const sockaddr* client = nullptr;     // the client's address (for its server cookie)
+  uint32_t now = 0;                     // unix seconds (for server cookies)
 };
 
 // `table` may be null (nothing to serve yet: every name is "not ours").

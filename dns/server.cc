@@ -1,12 +1,14 @@
 #include "dns/server.h"
 
 #include <arpa/inet.h>
+#include <ifaddrs.h>
 #include <netinet/in.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <ctime>
 #include <iterator>
 
 #include <event2/buffer.h>
@@ -76,9 +78,86 @@ bool Cidr::Contains(const sockaddr* sa) const {
   return (a[full] & mask) == (addr[full] & mask);
 }
 
+namespace {
+
+// A network of this host's interfaces: its address masked by its netmask.
+void AddInterfaceNetwork(const ifaddrs* ifa, std::vector<Cidr>* out) {
+  if (!ifa->ifa_addr || !ifa->ifa_netmask) return;
+  Cidr c;
+  const uint8_t* addr = nullptr;
+  const uint8_t* mask = nullptr;
+  size_t bytes = 0;
+  if (ifa->ifa_addr->sa_family == AF_INET) {
+    c.family = AF_INET;
+    addr = reinterpret_cast<const uint8_t*>(&reinterpret_cast<const sockaddr_in*>(ifa->ifa_addr)->sin_addr);
+    mask = reinterpret_cast<const uint8_t*>(&reinterpret_cast<const sockaddr_in*>(ifa->ifa_netmask)->sin_addr);
+    bytes = 4;
+  } else if (ifa->ifa_addr->sa_family == AF_INET6) {
+    c.family = AF_INET6;
+    addr = reinterpret_cast<const sockaddr_in6*>(ifa->ifa_addr)->sin6_addr.s6_addr;
+    mask = reinterpret_cast<const sockaddr_in6*>(ifa->ifa_netmask)->sin6_addr.s6_addr;
+    bytes = 16;
+  } else {
+    return;
+  }
+  for (size_t i = 0; i < bytes; ++i) {
+    c.addr[i] = addr[i] & mask[i];
+    for (uint8_t m = mask[i]; m & 0x80; m = static_cast<uint8_t>(m << 1)) ++c.prefix;
+  }
+  out->push_back(c);
+}
+
+}  // namespace
+
+Result<std::vector<Cidr>> ParseAddressList(const std::vector<std::string>& items) {
+  std::vector<Cidr> out;
+  for (const std::string& item : items) {
+    if (item == "localhost") {
+      for (const char* l : {"127.0.0.0/8", "::1/128"}) out.push_back(*Cidr::Parse(l));
+    } else if (item == "localnets") {
+      ifaddrs* list = nullptr;
+      if (::getifaddrs(&list) != 0) return IOError(std::string("localnets: getifaddrs: ") + std::strerror(errno));
+      for (const ifaddrs* i = list; i; i = i->ifa_next) AddInterfaceNetwork(i, &out);
+      ::freeifaddrs(list);
+    } else {
+      auto c = Cidr::Parse(item);
+      if (!c.ok()) return Invalid(c.status().message() + " (or 'localhost', 'localnets')");
+      out.push_back(*c);
+    }
+  }
+  return out;
+}
+
+bool ListContains(const std::vector<Cidr>& list, const sockaddr* sa) {
+  for (const Cidr& c : list)
+    if (c.Contains(sa)) return true;
+  return false;
+}
+
 DnsServer::DnsServer(event_base* base, const DnsServerOptions& options, Forwarder* fwd)
-    : base_(base), opts_(options), forwarder_(fwd) {
+    : base_(base), opts_(options), forwarder_(fwd), rate_limiter_(options.rate_limit) {
   responder_.forward = options.forward && fwd != nullptr;
+  responder_.cookies = options.cookies ? &cookies_ : nullptr;
+}
+
+Status DnsServer::SetRecursionAllow(const std::vector<std::string>& list) {
+  BASEFS_ASSIGN_OR_RETURN(recursion_allow_, ParseAddressList(list));
+  opts_.recursion_allow = list;
+  return Status::Ok();
+}
+
+ResponderOptions DnsServer::ForClient(const sockaddr* peer, uint32_t now) const {
+  ResponderOptions o = responder_;
+  o.forward = responder_.forward && ListContains(recursion_allow_, peer);
+  o.client = peer;
+  o.now = now;
+  return o;
+}
+
+void DnsServer::CountRefusedRecursion(const Outcome& o, const ResponderOptions& ro, const uint8_t* reply) {
+  if (o.action == DnsAction::kReply && !ro.forward && responder_.forward && o.len >= 4 &&
+      (reply[3] & 0x0f) == static_cast<uint8_t>(Rcode::kRefused))
+    ++counters_.recursion_refused;
 }
 
 DnsServer::~DnsServer() {
@@ -91,10 +170,11 @@ DnsServer::~DnsServer() {
 Result<std::unique_ptr<DnsServer>> DnsServer::Start(event_base* base, const DnsServerOptions& options,
                                                     Forwarder* forwarder) {
   std::unique_ptr<DnsServer> s(new DnsServer(base, options, forwarder));
-  for (const auto& a : options.axfr_allow) {
-    BASEFS_ASSIGN_OR_RETURN(Cidr c, Cidr::Parse(a));
-    s->axfr_allow_.push_back(c);
-  }
+  auto axfr = ParseAddressList(options.axfr_allow);
+  if (!axfr.ok()) return Invalid("--axfr-allow: " + axfr.status().message());
+  s->axfr_allow_ = std::move(*axfr);
+  if (Status st = s->SetRecursionAllow(options.recursion_allow); !st.ok())
+    return Invalid("--recursion-allow: " + st.message());
   BASEFS_RETURN_IF_ERROR(s->Bind(options.listen));
   const int fd = s->udp_fd_;
   s->in_bufs_.assign(options.udp_batch, std::vector<uint8_t>(kMaxDnsMessageBytes));
@@ -195,6 +275,21 @@ uint16_t SourcePort(const sockaddr_storage& ss) {
 }
 }  // namespace
 
+bool DnsServer::LimitRate(const sockaddr* peer, const Query& q, const uint8_t* msg, uint32_t now, uint8_t* reply,
+                          size_t* len) {
+  switch (rate_limiter_.Check(peer, q, reply[3] & 0x0f, now)) {
+    case ResponseRateLimiter::Verdict::kSend: return true;
+    case ResponseRateLimiter::Verdict::kDrop: ++counters_.rate_limited_dropped; return false;
+    case ResponseRateLimiter::Verdict::kSlip: break;
+  }
+  // Slip: the question and TC, no records; a real client asks again over TCP.
+  ++counters_.rate_limited_slipped;
+  const uint8_t rcode = reply[3] & 0x0f, aa = reply[2] & 0x04;
+  *len = WriteErrorResponse(msg, q, Decoded::kOk, static_cast<Rcode>(rcode), q.question_end > 0, reply);
+  reply[2] |= static_cast<uint8_t>(0x02 | aa);
+  return true;
+}
+
 void DnsServer::ServeUdpBatch() {
   const size_t batch = opts_.udp_batch;
   std::vector<mmsghdr>& in = in_msgs_;
@@ -214,6 +309,7 @@ void DnsServer::ServeUdpBatch() {
   if (n <= 0) return;
   size_t replies = 0;
   Query q;
+  const auto now = static_cast<uint32_t>(::time(nullptr));
   for (int i = 0; i < n; ++i) {
     const uint8_t* msg = in_bufs_[i].data();
     const size_t len = in[i].msg_len;
@@ -224,13 +320,21 @@ void DnsServer::ServeUdpBatch() {
     uint8_t* buf = out_bufs_[replies].data();
     const auto start = std::chrono::steady_clock::now();
     q.qtype = 0;  // a query that does not decode counts as "other"
-    const Outcome o = Respond(msg, len, false, table_.get(), responder_, &q, buf);
+    const auto* peer_sa = reinterpret_cast<const sockaddr*>(&peers[i]);
+    const ResponderOptions ro = ForClient(peer_sa, now);
+    Outcome o = Respond(msg, len, false, table_.get(), ro, &q, buf);
     if (o.action == DnsAction::kDrop || o.action == DnsAction::kTransfer) {
       ++counters_.dropped;
       continue;
     }
     ++counters_.udp_queries;
-    if (o.action == DnsAction::kReply && o.len >= 4) answer_stats_.Count(q.qtype, buf[3] & 0x0f, SecondsSince(start));
+    if (o.cookie_valid) ++counters_.valid_cookies;
+    CountRefusedRecursion(o, ro, buf);
+    if (o.action == DnsAction::kReply && o.len >= 4) {
+      if (!o.cookie_valid && !LimitRate(peer_sa, q, msg, now, buf, &o.len)) continue;
+      if (ro.forward) buf[3] |= 0x80;  // RA: this client may recurse through us
+      answer_stats_.Count(q.qtype, buf[3] & 0x0f, SecondsSince(start));
+    }
     if (o.action == DnsAction::kForward) {
       ++counters_.forwarded;
       sockaddr_storage peer = peers[i];
@@ -343,22 +447,25 @@ void DnsServer::WriteTcp(Conn* c, const uint8_t* msg, size_t len) {
   evbuffer_add(out, msg, len);
 }
 
-bool DnsServer::TransferAllowed(const sockaddr* peer) const {
-  for (const Cidr& c : axfr_allow_)
-    if (c.Contains(peer)) return true;
-  return false;
-}
+bool DnsServer::TransferAllowed(const sockaddr* peer) const { return ListContains(axfr_allow_, peer); }
 
 void DnsServer::HandleTcpQuery(Conn* c, const uint8_t* msg, size_t len) {
   ++counters_.tcp_queries;
   Query q;
   std::vector<uint8_t>& out = tcp_out_;
   const auto start = std::chrono::steady_clock::now();
-  const Outcome o = Respond(msg, len, true, table_.get(), responder_, &q, out.data());
+  const auto* peer_sa = reinterpret_cast<const sockaddr*>(&c->peer);
+  const ResponderOptions ro = ForClient(peer_sa, static_cast<uint32_t>(::time(nullptr)));
+  const Outcome o = Respond(msg, len, true, table_.get(), ro, &q, out.data());
+  if (o.cookie_valid) ++counters_.valid_cookies;
+  CountRefusedRecursion(o, ro, out.data());
   switch (o.action) {
     case DnsAction::kDrop: ++counters_.dropped; return;
     case DnsAction::kReply:
-      if (o.len >= 4) answer_stats_.Count(q.qtype, out[3] & 0x0f, SecondsSince(start));
+      if (o.len >= 4) {
+        if (ro.forward) out[3] |= 0x80;  // RA
+        answer_stats_.Count(q.qtype, out[3] & 0x0f, SecondsSince(start));
+      }
       WriteTcp(c, out.data(), o.len);
       return;
     case DnsAction::kForward: {

@@ -8,7 +8,10 @@
 // client whose replies pile up past `max_tcp_pending_bytes` is not read from
 // until it drains them, and at `max_tcp_connections` the oldest connection
 // makes room for a new one. AXFR/IXFR is served over TCP to addresses in
-// `axfr_allow`, REFUSED to others.
+// `axfr_allow`, REFUSED to others. Names outside our zones are forwarded
+// only for clients in `recursion_allow` (never an open resolver). UDP
+// answers go through response rate limiting (rate_limit.h) unless the
+// client showed a valid DNS Cookie (cookies.h).
 //
 // Thread-safety: loop thread only. The event_base (and the Forwarder, when
 // given) must outlive the server.
@@ -25,7 +28,9 @@
 
 #include "base/histogram.h"
 #include "dns/answer_table.h"
+#include "dns/cookies.h"
 #include "dns/forwarder.h"
+#include "dns/rate_limit.h"
 #include "dns/responder.h"
 
 struct event_base;
@@ -45,10 +50,22 @@ struct Cidr {
   bool Contains(const sockaddr* sa) const;
 };
 
+// An address list such as --recursion-allow or --axfr-allow takes: CIDRs,
+// and the keywords `localhost` (127.0.0.0/8 and ::1) and `localnets` (the
+// networks of this host's interfaces, read when the list is parsed), as
+// BIND's address match lists do.
+Result<std::vector<Cidr>> ParseAddressList(const std::vector<std::string>& items);
+bool ListContains(const std::vector<Cidr>& list, const sockaddr* sa);
+
 struct DnsServerOptions {
   std::string listen = "127.0.0.1:5354";  // UDP and TCP
   bool forward = true;                    // false: REFUSED outside our zones
-  std::vector<std::string> axfr_allow = {"127.0.0.0/8", "::1/128"};
+  // Clients whose names outside our zones are forwarded (with RA set in
+  // every reply); others get REFUSED and no upstream query is sent.
+  std::vector<std::string> recursion_allow = {"localhost", "localnets"};
+  std::vector<std::string> axfr_allow = {"localhost"};
+  RateLimitOptions rate_limit;  // for UDP answers from our zones and errors
+  bool cookies = true;          // answer DNS Cookies (RFC 7873)
   size_t max_tcp_connections = 256;
   uint32_t tcp_idle_timeout_ms = 10000;
   size_t max_tcp_pending_bytes = 1 << 20;
@@ -70,7 +87,8 @@ struct DnsAnswerStats {
 
 struct DnsCounters {
   uint64_t udp_queries = 0, tcp_queries = 0, dropped = 0, forwarded = 0, transfers = 0, transfers_refused = 0,
-           tcp_connections = 0, tcp_evicted = 0, tcp_bad_length = 0;
+           tcp_connections = 0, tcp_evicted = 0, tcp_bad_length = 0, recursion_refused = 0, rate_limited_slipped = 0,
+           rate_limited_dropped = 0, valid_cookies = 0;
 };
 
 class DnsServer {
@@ -92,6 +110,8 @@ class DnsServer {
   const std::string& local_address() const { return local_; }
   const DnsCounters& counters() const { return counters_; }
   const DnsAnswerStats& answer_stats() const { return answer_stats_; }
+  // Replaces the clients allowed recursion (a reload).
+  Status SetRecursionAllow(const std::vector<std::string>& list);
 
  private:
   struct Conn;
@@ -107,13 +127,22 @@ class DnsServer {
   void WriteTcp(Conn* c, const uint8_t* msg, size_t len);
   void CloseConn(uint64_t id);
   bool TransferAllowed(const sockaddr* peer) const;
+  // The per-query options for a query from `peer`.
+  ResponderOptions ForClient(const sockaddr* peer, uint32_t now) const;
+  // Counts a reply's outcome that asked for recursion it did not get.
+  // Response rate limiting of a UDP reply: false to drop it; may rewrite
+  // it to a truncated "slip" reply.
+  bool LimitRate(const sockaddr* peer, const Query& q, const uint8_t* msg, uint32_t now, uint8_t* reply, size_t* len);
+  void CountRefusedRecursion(const Outcome& o, const ResponderOptions& ro, const uint8_t* reply);
 
   event_base* base_;
   DnsServerOptions opts_;
   ResponderOptions responder_;
   Forwarder* forwarder_;
   std::shared_ptr<const AnswerTable> table_;
-  std::vector<Cidr> axfr_allow_;
+  std::vector<Cidr> axfr_allow_, recursion_allow_;
+  DnsCookies cookies_;
+  ResponseRateLimiter rate_limiter_;
   int udp_fd_ = -1;
   event* udp_ev_ = nullptr;
   evconnlistener* listener_ = nullptr;

@@ -28,6 +28,25 @@ bool SkipName(const uint8_t* msg, size_t len, size_t* pos) {
   return false;
 }
 
+// The options of an OPT record's RDATA: each is code, length, value. A
+// COOKIE of a length RFC 7873 §5.2.2 does not allow is a FORMERR; the first
+// COOKIE counts.
+bool ReadOptions(const uint8_t* rd, size_t len, Query* q) {
+  size_t p = 0;
+  while (p < len) {
+    if (p + 4 > len) return false;
+    const uint16_t code = ReadU16(rd + p), n = ReadU16(rd + p + 2);
+    if (p + 4 + n > len) return false;
+    if (code == kOptionCookie && q->cookie_len == 0) {
+      if (n != kClientCookieBytes && (n < 16 || n > kMaxCookieBytes)) return false;
+      std::memcpy(q->cookie, rd + p + 4, n);
+      q->cookie_len = static_cast<uint8_t>(n);
+    }
+    p += 4 + n;
+  }
+  return true;
+}
+
 }  // namespace
 
 Decoded DecodeQuery(const uint8_t* msg, size_t len, Query* q) {
@@ -41,6 +60,8 @@ Decoded DecodeQuery(const uint8_t* msg, size_t len, Query* q) {
   q->edns_do = false;
   q->edns_version = 0;
   q->edns_payload = 0;
+  q->cookie_len = 0;
+  q->reply_cookie_len = 0;
   if (q->flags_hi & 0x80) return Decoded::kDrop;  // a response: never answer one
   const uint8_t opcode = (q->flags_hi >> 3) & 0x0f;
   const uint16_t qd = ReadU16(msg + 4), an = ReadU16(msg + 6), ns = ReadU16(msg + 8), ar = ReadU16(msg + 10);
@@ -87,6 +108,7 @@ Decoded DecodeQuery(const uint8_t* msg, size_t len, Query* q) {
       q->edns_payload = ReadU16(msg + p + 2);
       q->edns_version = msg[p + 5];
       q->edns_do = msg[p + 6] & 0x80;
+      if (!ReadOptions(msg + p + 10, rdlen, q)) return Decoded::kFormErr;
     }
     p += 10 + rdlen;
   }
@@ -104,9 +126,16 @@ size_t AppendOpt(uint8_t* out, size_t len, const Query& q, uint8_t ext_rcode) {
   o[6] = 0;  // version
   o[7] = q.edns_do ? 0x80 : 0;
   o[8] = 0;
-  WriteU16(o + 9, 0);
+  size_t rdlen = 0;
+  if (q.reply_cookie_len) {
+    WriteU16(o + 11, kOptionCookie);
+    WriteU16(o + 13, q.reply_cookie_len);
+    std::memcpy(o + 15, q.reply_cookie, q.reply_cookie_len);
+    rdlen = 4 + q.reply_cookie_len;
+  }
+  WriteU16(o + 9, static_cast<uint16_t>(rdlen));
   WriteU16(out + 10, static_cast<uint16_t>(ReadU16(out + 10) + 1));
-  return len + 11;
+  return len + 11 + rdlen;
 }
 
 size_t WriteErrorResponse(const uint8_t* msg, const Query& q, Decoded why, Rcode rcode, bool with_question,

@@ -19,6 +19,9 @@ inline constexpr size_t kMaxDnsMessageBytes = 65535;
 inline constexpr size_t kMaxWireNameBytes = 255;
 inline constexpr uint16_t kDefaultUdpPayload = 512;
 inline constexpr uint16_t kMaxUdpPayload = 1232;  // the advertised EDNS0 size (DNS flag day 2020)
+inline constexpr size_t kClientCookieBytes = 8;
+inline constexpr size_t kMaxCookieBytes = 40;  // client cookie + a server cookie of at most 32
+inline constexpr uint16_t kOptionCookie = 10;
 
 enum class Rcode : uint8_t {
   kNoError = 0,
@@ -41,6 +44,14 @@ struct Query {
   uint16_t edns_payload = 0;  // the client's UDP payload size (>= 512 when edns)
   bool edns_do = false;
   uint8_t edns_version = 0;
+  // DNS Cookies (RFC 7873): the COOKIE option as the client sent it (8
+  // bytes of client cookie, then 0 or 8..32 of server cookie), and the one
+  // the server puts in its reply (set by the server before answering;
+  // AppendOpt writes it).
+  uint8_t cookie[kMaxCookieBytes];
+  uint8_t cookie_len = 0;  // 0: no COOKIE option
+  uint8_t reply_cookie[kMaxCookieBytes];
+  uint8_t reply_cookie_len = 0;
   std::string_view name() const { return {reinterpret_cast<const char*>(qname), qname_len}; }
   bool rd() const { return flags_hi & 0x01; }
 };
@@ -60,9 +71,15 @@ Decoded DecodeQuery(const uint8_t* msg, size_t len, Query* q);
 size_t WriteErrorResponse(const uint8_t* msg, const Query& q, Decoded why, Rcode rcode, bool with_question,
                           uint8_t* out);
 
-// Appends an OPT record (payload kMaxUdpPayload, DO copied) at out[len];
-// bumps ARCOUNT. Returns the new length.
+// Appends an OPT record (payload kMaxUdpPayload, DO copied, q's reply
+// cookie when it has one) at out[len]; bumps ARCOUNT. Returns the new length.
 size_t AppendOpt(uint8_t* out, size_t len, const Query& q, uint8_t ext_rcode = 0);
+
+// The bytes AppendOpt adds for `q` (0 without EDNS).
+inline size_t OptBytes(const Query& q) {
+  if (!q.edns) return 0;
+  return 11 + (q.reply_cookie_len ? 4 + q.reply_cookie_len : 0);
+}
 
 // The response size limit for a UDP answer to `q`.
 inline size_t UdpLimit(const Query& q) {

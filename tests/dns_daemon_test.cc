@@ -279,6 +279,40 @@ TEST_F(DnsDaemonTest, ForwardsOtherNamesRefusesWithoutRecursionAndServfailsWhenU
   EXPECT_TRUE(Has(DigFull(a, "A other-name.service.other."), "status: SERVFAIL"));
 }
 
+// Never an open resolver: a client outside --recursion-allow gets REFUSED
+// and no upstream query is sent for it (the upstream here is another node,
+// whose query count says so); an allowed one is forwarded and sees RA.
+// Replies answer DNS Cookies (dig checks the client half).
+TEST_F(DnsDaemonTest, OnlyClientsInRecursionAllowAreForwarded) {
+  ASSERT_EQ(Cli("c", "bootstrap other --domain other.").code, 0);
+  Node c = Start("c", "other", {"--no-recursion"});
+  ASSERT_EQ(Cli("c", "publish other mail m1 --port 25 --address 192.0.2.77").code, 0);
+  ASSERT_TRUE(testing::WaitFor([&] { return Has(Dig(c, "A mail.service.other."), "192.0.2.77"); }, 10s));
+  ASSERT_EQ(Cli("a", "bootstrap demo").code, 0);
+  Node a = Start("a", "demo", {"--recursor", c.dns, "--recursion-allow", "127.0.0.2/32", "::2/128"});
+  const auto upstream_queries = [&] {
+    return json::parse(Cli("c", "status other --json").out)["dns_server"]["udp_queries"].get<int>();
+  };
+  const int before = upstream_queries();
+  const std::string refused = DigFull(a, "-b 127.0.0.1 A mail.service.other.");
+  EXPECT_TRUE(Has(refused, "status: REFUSED")) << refused;
+  EXPECT_FALSE(Has(refused, " ra")) << refused;
+  const json st = json::parse(Cli("a", "status demo --json").out);
+  EXPECT_EQ(st["dns_server"]["recursion_refused"].get<int>(), 1) << st.dump();
+  EXPECT_EQ(st["dns_server"]["forwarded"].get<int>(), 0) << st.dump();
+  EXPECT_EQ(upstream_queries(), before);
+
+  const std::string allowed = DigFull(a, "-b 127.0.0.2 A mail.service.other.");
+  EXPECT_TRUE(Has(allowed, "192.0.2.77")) << allowed;
+  EXPECT_TRUE(Has(allowed, " ra")) << allowed;
+  EXPECT_GT(upstream_queries(), before);
+
+  const std::string cookie = DigFull(a, "+cookie SOA basefs.");
+  EXPECT_TRUE(Has(cookie, "; COOKIE: ")) << cookie;
+  EXPECT_TRUE(Has(cookie, "(good)")) << cookie;
+  EXPECT_TRUE(Has(cookie, " 3600 600 1209600 10")) << cookie;  // refresh retry expire minimum
+}
+
 TEST_F(DnsDaemonTest, BadFilesAreReportedAndSkippedAndPublishRefusesNonsense) {
   ASSERT_EQ(Cli("a", "bootstrap demo").code, 0);
   Node a = Start("a", "demo", {});

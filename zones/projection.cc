@@ -225,7 +225,6 @@ Projection Project(const ProjectionInput& in) {
   ZoneBuilder cluster;
   cluster.zone.apex = d;
   const std::string self = Lowercase(in.self_node);
-  cluster.zone.soa.mname = IsServiceLabel(self) ? self + ".node." + d : d;
   cluster.zone.soa.rname = "hostmaster." + d;
   std::vector<std::string> ns_names;
   for (const auto& m : in.members) {
@@ -235,6 +234,15 @@ Projection Project(const ProjectionInput& in) {
     cluster.Add(name + ".node." + d, atype, kNodeTtl, m.address);
     ns_names.push_back(name + ".node." + d);
   }
+  // MNAME: one name on every node that sees the same members (checkers
+  // compare the SOA across a zone's servers), a name that resolves: the
+  // first live member by name; this node alone before it has any.
+  std::sort(ns_names.begin(), ns_names.end());
+  ns_names.erase(std::unique(ns_names.begin(), ns_names.end()), ns_names.end());
+  if (!ns_names.empty())
+    cluster.zone.soa.mname = ns_names.front();
+  else
+    cluster.zone.soa.mname = IsServiceLabel(self) ? self + ".node." + d : d;
   if (ns_names.empty()) ns_names.push_back(cluster.zone.soa.mname);
   for (const auto& ns : ns_names) cluster.Add(d, LDNS_RR_TYPE_NS, kNsTtl, ns);
   cluster.Add("b._dns-sd._udp." + d, LDNS_RR_TYPE_PTR, kNsTtl, d);

@@ -29,10 +29,13 @@ struct Record {
 };
 
 // A zone's SOA without the serial (serials are per node: the server keeps
-// them, raising one whenever the zone's records change).
+// them, raising one whenever the zone's records change). The synthesised
+// timers pass the usual conformance checks (RFC 1912 §2.2): a secondary
+// checks hourly, retries every 10 minutes and keeps serving for two weeks
+// without reaching any node; minimum is the negative TTL.
 struct SoaFields {
   std::string mname, rname;
-  uint32_t refresh = 60, retry = 30, expire = 3600, minimum = 10, ttl = 10;
+  uint32_t refresh = 3600, retry = 600, expire = 1209600, minimum = 10, ttl = 10;
   bool operator==(const SoaFields&) const = default;
 };
 

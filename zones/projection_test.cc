@@ -124,6 +124,22 @@ TEST_F(ProjectionTest, BadFilesAreListedAndTheRestServed) {
   EXPECT_NE(out_.bad_files[0].reason.find("70000"), std::string::npos);
 }
 
+// Every node that sees the same members gives the same SOA (checkers
+// compare it across a zone's servers), with timers that pass them.
+TEST_F(ProjectionTest, SoaIsTheSameOnEveryNode) {
+  const SoaFields from_n1 = Cluster().soa;
+  in_.self_node = "n2";
+  const SoaFields from_n2 = Cluster().soa;
+  EXPECT_EQ(from_n1, from_n2);
+  EXPECT_EQ(from_n1.mname, "n1.node.basefs.");
+  EXPECT_GE(from_n1.expire, 14u * 24 * 3600);
+  EXPECT_GT(from_n1.refresh, from_n1.retry);
+  EXPECT_GE(from_n1.expire, 7u * from_n1.refresh);
+  // When n1 is down, both name n2.
+  in_.members[0].alive = false;
+  EXPECT_EQ(Cluster().soa.mname, "n2.node.basefs.");
+}
+
 TEST_F(ProjectionTest, NodeRecordsAndApex) {
   const Zone& z = Cluster();
   EXPECT_EQ(z.apex, "basefs.");

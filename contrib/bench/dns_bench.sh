@@ -48,7 +48,7 @@ wait_for() {  # wait_for SECONDS CMD...
 P_BASEFS=$(free_port); P_NSD=$(free_port); P_KNOT=$(free_port)
 export BASEFS_HOME=$W/a
 "$BASEFS" bootstrap bench >/dev/null
-taskset -c 0 "$BASEFS" run bench --bind 127.0.0.1:0 --dns 127.0.0.1:$P_BASEFS --node-name a --no-recursion \
+taskset -c 0 "$BASEFS" run bench --bind 127.0.0.1:0 --dns 127.0.0.1:$P_BASEFS --node-name a --no-recursion --dns-rate-limit 0 \
   >"$W/a.log" 2>&1 &
 PIDS+=($!)
 PID_BASEFS=$!
@@ -186,7 +186,7 @@ export BASEFS_HOME=$W/b
 KEY_B=$("$BASEFS" genkey)
 BASEFS_HOME=$W/a "$BASEFS" grant bench /services "$KEY_B" >/dev/null
 GOSSIP_A=$(grep -o 'at [0-9.]*:[0-9]*' "$W/a.log" | head -1 | cut -d' ' -f2)
-"$BASEFS" run bench --bind 127.0.0.1:0 --dns 127.0.0.1:$P_B --node-name b --no-recursion --join "$GOSSIP_A" \
+"$BASEFS" run bench --bind 127.0.0.1:0 --dns 127.0.0.1:$P_B --node-name b --no-recursion --dns-rate-limit 0 --join "$GOSSIP_A" \
   >"$W/b.log" 2>&1 &
 PIDS+=($!)
 wait_for 60 sh -c "dig +short -p $P_B @127.0.0.1 SRV svc$SERVICES.service.basefs. | grep -q svc$SERVICES"
