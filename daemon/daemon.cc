@@ -8,6 +8,8 @@
 #include <chrono>
 #include <filesystem>
 #include <iostream>
+#include <optional>
+#include <set>
 
 #include <event2/event.h>
 #include <systemd/sd-daemon.h>
@@ -161,6 +163,9 @@ class Daemon : public DaemonHooks {
   Status StartMount();
   Status StartMetrics();
   std::vector<std::string> Seeds() const;
+  // The keys holding a grant in the view (the root key included), computed
+  // again after a change to grants (--members-need-grant).
+  const std::set<PublicKey>& GrantedKeys();
   std::vector<StatusFile> MountStatusFiles(const std::optional<KeyPair>& key);
   ControlResponse Handle(const ControlRequest& r);
   static void OnSignal(int, short, void* arg);
@@ -177,6 +182,7 @@ class Daemon : public DaemonHooks {
   std::unique_ptr<UdpTransport> transport_;
   SystemRandom random_;
   Keyring keyring_;  // from --cluster-key: seals gossip and sync
+  std::optional<std::set<PublicKey>> granted_keys_;
   std::unique_ptr<StoreSink> sink_;
   std::unique_ptr<Gossip> gossip_;
   MemberSyncPolicy member_sync_;
@@ -227,6 +233,18 @@ Status Daemon::StartGossip() {
   GossipOptions go;
   go.node_name = node_name_;
   go.advertise_addr = advertise_;
+  // The node key signs this node's membership statements (and its writes).
+  BASEFS_ASSIGN_OR_RETURN(go.node_key, LoadOrCreateKey(opts_.data_dir.KeyPath()));
+  if (opts_.node.members_need_grant) {
+    go.admit = [this](const PublicKey& key) { return GrantedKeys().count(key) > 0; };
+    change_watchers_.push_back([this](const Change& c) {
+      if (c.cause == Action::kGrant || c.cause == Action::kRevoke || c.cause == Action::kDelete ||
+          c.cause == Action::kRevert) {
+        granted_keys_.reset();
+        if (gossip_) gossip_->Recheck();
+      }
+    });
+  }
   sink_ = std::make_unique<StoreSink>(store_.get());
   gossip_ = std::make_unique<Gossip>(go, clock_.get(), transport_.get(), &random_, sink_.get(), keyring_);
   store_->set_entry_listener([this](const Hash& h, const std::string& bytes, bool local) {
@@ -242,6 +260,26 @@ Status Daemon::StartGossip() {
 }
 
 // --join, then the seeds of /.cluster.
+const std::set<PublicKey>& Daemon::GrantedKeys() {
+  if (!granted_keys_) {
+    std::set<PublicKey> keys;
+    const View& v = store_->view();
+    if (v.has_genesis()) {
+      keys.insert(v.root_key());
+      std::vector<const PathNode*> stack{v.root()};
+      while (!stack.empty()) {
+        const PathNode* n = stack.back();
+        stack.pop_back();
+        for (const auto& [key, granted] : n->grants())
+          if (granted) keys.insert(key);
+        for (const auto& [name, child] : n->children()) stack.push_back(child.get());
+      }
+    }
+    granted_keys_ = std::move(keys);
+  }
+  return *granted_keys_;
+}
+
 std::vector<std::string> Daemon::Seeds() const {
   std::vector<std::string> seeds = opts_.node.join;
   if (auto text = store_->ReadFile("/.cluster"); text.ok()) {
@@ -360,6 +398,7 @@ json Daemon::Members() {
                         {"address", m.addr},
                         {"state", MemberStateName(m.state)},
                         {"incarnation", m.incarnation},
+                        {"key", IsZero(m.key) ? std::string() : ToBase64(m.key)},
                         {"meta", m.meta}});
   return rows;
 }
@@ -384,6 +423,12 @@ json Daemon::StatusJson() {
            {"dropped_malformed", c.dropped_malformed},
            {"dropped_unauthenticated", c.dropped_unauthenticated},
            {"unverified_in", c.unverified_in},
+           {"dropped_old_version", c.dropped_old_version},
+           {"dropped_bad_signature", c.dropped_bad_signature},
+           {"dropped_wrong_key", c.dropped_wrong_key},
+           {"dropped_not_admitted", c.dropped_not_admitted},
+           {"dropped_unverifiable", c.dropped_unverifiable},
+           {"claims_refuted", c.claims_refuted},
            {"entries_in", c.entries_in},
            {"entries_new", c.entries_new},
            {"entries_rejected", c.entries_rejected},

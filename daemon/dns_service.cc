@@ -97,7 +97,6 @@ Result<std::unique_ptr<DnsService>> DnsService::Start(event_base* base, Clock* c
 void DnsService::PublishMeta() {
   NodeMeta m;
   m.dns = server_->local_address();
-  m.key = opts_.self_key;
   m.down = health_ ? health_->failing() : std::set<std::string>{};
   size_t dropped = 0;
   const std::string meta = FormatNodeMeta(m, &dropped);
@@ -160,8 +159,8 @@ void DnsService::Rebuild(bool inline_build) {
   for (const Member& m : gossip_->Members()) {
     const NodeMeta meta = ParseNodeMeta(m.meta);
     job->in.members.push_back(MemberView{m.name, HostOf(m.addr),
-                                         m.state == MemberState::kAlive || m.state == MemberState::kSuspect, meta.key,
-                                         meta.down});
+                                         m.state == MemberState::kAlive || m.state == MemberState::kSuspect,
+                                         IsZero(m.key) ? std::string() : ToBase64(m.key), meta.down});
   }
   job->in.shared_files = CollectSharedSources(*store_, &job->bad, &sources_);
   job->current = server_->table();

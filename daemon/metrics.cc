@@ -50,6 +50,20 @@ void GossipMetrics(PrometheusWriter& w, const Gossip& gossip) {
   w.Sample("basefs_gossip_dropped_total", {{"reason", "malformed"}}, static_cast<double>(c.dropped_malformed));
   w.Sample("basefs_gossip_dropped_total", {{"reason", "unauthenticated"}},
            static_cast<double>(c.dropped_unauthenticated));
+  w.Family("basefs_gossip_member_facts_dropped_total", "counter",
+           "Membership facts dropped, by reason (docs/gossip_format.md)");
+  w.Sample("basefs_gossip_member_facts_dropped_total", {{"reason", "old_version"}},
+           static_cast<double>(c.dropped_old_version));
+  w.Sample("basefs_gossip_member_facts_dropped_total", {{"reason", "bad_signature"}},
+           static_cast<double>(c.dropped_bad_signature));
+  w.Sample("basefs_gossip_member_facts_dropped_total", {{"reason", "wrong_key"}},
+           static_cast<double>(c.dropped_wrong_key));
+  w.Sample("basefs_gossip_member_facts_dropped_total", {{"reason", "not_admitted"}},
+           static_cast<double>(c.dropped_not_admitted));
+  w.Sample("basefs_gossip_member_facts_dropped_total", {{"reason", "unverifiable"}},
+           static_cast<double>(c.dropped_unverifiable));
+  w.Counter("basefs_gossip_claims_refuted_total", "Suspect/failed claims dropped because the member answered a ping",
+            static_cast<double>(c.claims_refuted));
   w.Counter("basefs_gossip_unverified_datagrams_total", "Datagrams from addresses not verified yet (no cluster key)",
             static_cast<double>(c.unverified_in));
   w.Family("basefs_gossip_entries_total", "counter", "Entries received by gossip, by result");

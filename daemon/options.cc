@@ -43,6 +43,8 @@ const std::vector<OptionSpec>& RunOptionSpecs() {
        CheckLogLevel},
       {"cluster-key", "file with the cluster key(s): seals gossip and sync",
        +[](O& o) { return &o.node.cluster_key_file; }},
+      {"members-need-grant", "refuse members whose node key holds no grant in the log (or was revoked)",
+       +[](O& o) { return &o.node.members_need_grant; }},
       {"no-recursion", "refuse names outside the cluster domain and /zones", +[](O& o) { return &o.dns.no_recursion; }},
       {"recursion-allow",
        "CIDR, 'localhost' or 'localnets' whose other names are forwarded (repeatable; default localhost and "

@@ -23,6 +23,7 @@ struct NodeOptions {
   std::string node_name;              // --node-name; "": the host name (1..64 bytes)
   std::vector<std::string> join;      // --join ADDR:PORT, repeatable; also clones a missing filesystem
   std::string cluster_key_file;       // --cluster-key FILE: seals gossip and sync ("" = none)
+  bool members_need_grant = false;    // --members-need-grant: only node keys holding a grant are members
 };
 
 // The DNS server (dns/), its forwarder and zone transfers.

@@ -42,6 +42,7 @@ metrics = "127.0.0.1:9100"
 log-level = "debug"
 cluster-key = "/etc/basefs/cluster.key"
 no-recursion = true
+members-need-grant = true
 axfr-allow = ["10.0.0.0/8"]
 recursion-allow = ["192.0.2.0/24", "localnets"]
 dns-rate-limit = 0
@@ -62,6 +63,7 @@ latency-hold = 0
   EXPECT_EQ(o.log_level, "debug");
   EXPECT_EQ(o.node.cluster_key_file, "/etc/basefs/cluster.key");
   EXPECT_TRUE(o.dns.no_recursion);
+  EXPECT_TRUE(o.node.members_need_grant);
   EXPECT_EQ(o.dns.axfr_allow, std::vector<std::string>{"10.0.0.0/8"});
   EXPECT_EQ(o.dns.recursion_allow, (std::vector<std::string>{"192.0.2.0/24", "localnets"}));
   EXPECT_EQ(o.dns.rate_limit, 0u);
@@ -69,7 +71,7 @@ latency-hold = 0
   EXPECT_TRUE(o.mount.read_only);
   EXPECT_EQ(o.mount.latency_hold_ms, 0u);
   // The test sets every key there is.
-  EXPECT_EQ(RunOptionSpecs().size(), 17u);
+  EXPECT_EQ(RunOptionSpecs().size(), 18u);
 }
 
 TEST_F(ConfigFileTest, FlagsOnTheCommandLineWin) {

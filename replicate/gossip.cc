@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "base/log.h"
+
 namespace basefs {
 namespace {
 
@@ -28,13 +30,16 @@ Gossip::Gossip(GossipOptions options, Clock* clock, Transport* transport, Random
       keyring_(std::move(keyring)) {
   assert(!options_.node_name.empty() && options_.node_name.size() <= kMaxNodeNameBytes);
   assert(options_.advertise_addr.size() <= kMaxAddressBytes);
+  if (IsZero(options_.node_key.public_key)) options_.node_key = GenerateKeyPair();
   Member self;
   self.name = options_.node_name;
   self.addr = options_.advertise_addr;
   self.incarnation = 1;
   self.state = MemberState::kAlive;
   self.state_since_ms = clock_->NowMs();
+  self.key = options_.node_key.public_key;
   members_[self.name] = self;
+  SignSelf();
   transport_->SetReceiver([this](const std::string& from, std::string_view d) { OnDatagram(from, d); });
 }
 
@@ -46,7 +51,7 @@ Gossip::~Gossip() {
 void Gossip::Start(const std::vector<std::string>& seeds) {
   for (const auto& s : seeds)
     if (s != options_.advertise_addr) seeds_.push_back(s);
-  Enqueue("m:" + options_.node_name, EncodePart(SelfPart()));
+  Enqueue("m:" + options_.node_name, members_.at(options_.node_name).signed_part);
   JoinTick();
   After(clock_, alive_, options_.probe_interval_ms, [this] { ProbeTick(); });
   After(clock_, alive_, options_.gossip_interval_ms, [this] { GossipTick(); });
@@ -70,7 +75,8 @@ void Gossip::Leave() {
   self.incarnation += 1;
   self.state = MemberState::kLeft;
   left_ = true;
-  const std::string part = EncodePart(SelfPart());
+  SignSelf();
+  const std::string part = self.signed_part;
   Enqueue("m:" + options_.node_name, part);
   for (const Member* m : RandomMembers(static_cast<size_t>(options_.gossip_nodes) * 2, {}))
     Send(m->addr, {part}, false);
@@ -82,7 +88,8 @@ void Gossip::SetMeta(std::string meta) {
   if (self.meta == meta) return;
   self.meta = std::move(meta);
   self.incarnation += 1;
-  Enqueue("m:" + options_.node_name, EncodePart(SelfPart()));
+  SignSelf();
+  Enqueue("m:" + options_.node_name, self.signed_part);
 }
 
 MemberPart Gossip::PartOf(const Member& m) const {
@@ -95,7 +102,17 @@ MemberPart Gossip::PartOf(const Member& m) const {
   return p;
 }
 
-MemberPart Gossip::SelfPart() const { return PartOf(members_.at(options_.node_name)); }
+void Gossip::SignSelf() {
+  Member& self = members_.at(options_.node_name);
+  self.signed_part = EncodePart(SignMember(PartOf(self), options_.node_key));
+}
+
+std::string Gossip::FactOf(const Member& m) const {
+  if (m.state == MemberState::kAlive || m.state == MemberState::kLeft) return m.signed_part;
+  MemberPart p = PartOf(m);
+  p.meta.clear();  // an observation says who and which life, not what the node said
+  return EncodePart(p);
+}
 
 std::vector<Member> Gossip::Members() const {
   std::vector<Member> out;
@@ -135,6 +152,7 @@ std::vector<const Member*> Gossip::RandomMembers(size_t k, const std::set<std::s
 }
 
 void Gossip::Enqueue(std::string key, std::string part) {
+  if (part.empty()) return;
   for (auto it = queue_.begin(); it != queue_.end(); ++it) {
     if (it->key == key) {
       queue_.erase(it);
@@ -220,6 +238,17 @@ void Gossip::OnDatagram(const std::string& from, std::string_view datagram) {
     opened = std::move(r).value();
     datagram = opened;
   }
+  if (datagram.size() >= 2 && static_cast<uint8_t>(datagram[0]) == kGossipMagic &&
+      static_cast<uint8_t>(datagram[1]) == kGossipVersionUnsigned) {
+    ++counters_.dropped_old_version;
+    const uint64_t now = clock_->NowMs();
+    if (last_old_version_log_ms_ == 0 || now - last_old_version_log_ms_ >= 60000) {
+      last_old_version_log_ms_ = now;
+      LogWarn("gossip from {} is version 1 (unsigned membership): dropped; upgrade that node to join this cluster",
+              from);
+    }
+    return;
+  }
   auto parts = DecodeDatagram(datagram);
   if (!parts.ok()) {
     ++counters_.dropped_malformed;
@@ -284,14 +313,11 @@ void Gossip::HandlePart(const std::string& from, const Part& part, bool trusted,
     if (!ping->target.empty() && ping->target != options_.node_name) return;
     // Answer to the address it came from: that is where the prober listens.
     replies->push_back(EncodePart(AckPart{ping->seq, options_.node_name}));
-    if (!ping->from_name.empty() && !members_.count(ping->from_name) && !ping->from_addr.empty()) {
-      // A node we have not heard of: learn it, and tell it about us.
-      MemberPart m;
-      m.name = ping->from_name;
-      m.addr = ping->from_addr;
-      m.incarnation = 0;
-      ApplyMember(m);
-    }
+    // A node we have not heard of: ask for its member list, which holds
+    // its signed statement (a ping's names are not signed). Only a
+    // verified address is asked (Send drops the request otherwise).
+    if (!ping->from_name.empty() && !members_.count(ping->from_name) && trusted)
+      replies->push_back(EncodePart(PushPullPart{true}));
   } else if (const auto* ack = std::get_if<AckPart>(&part)) {
     if (ack->seq == probe_seq_) {
       probe_acked_ = true;
@@ -300,6 +326,19 @@ void Gossip::HandlePart(const std::string& from, const Part& part, bool trusted,
     if (auto v = validating_.find(ack->seq); v != validating_.end() && v->second == from) {
       validating_.erase(v);
       Verify(from);
+    }
+    if (auto c = confirming_.find(ack->seq); c != confirming_.end()) {
+      auto m = members_.find(c->second.name);
+      if (m != members_.end() && m->second.addr == from) {
+        // It answers: the claim is wrong (or stale). Drop it, and tell the
+        // member, so that it refutes the claim for everyone.
+        ++counters_.claims_refuted;
+        Verify(from);
+        const std::string claim = EncodePart(c->second);
+        confirming_names_.erase(c->second.name);
+        confirming_.erase(c);
+        Send(from, {claim}, false);
+      }
     }
     auto relay = relays_.find(ack->seq);
     if (relay != relays_.end()) {
@@ -313,7 +352,9 @@ void Gossip::HandlePart(const std::string& from, const Part& part, bool trusted,
          false);
     After(clock_, alive_, options_.probe_timeout_ms * 2, [this, seq] { relays_.erase(seq); });
   } else if (const auto* m = std::get_if<MemberPart>(&part)) {
-    ApplyMember(*m);
+    ApplyObservation(*m);
+  } else if (const auto* sm = std::get_if<SignedMemberPart>(&part)) {
+    ApplySigned(*sm);
   } else if (const auto* e = std::get_if<EntryPart>(&part)) {
     ++counters_.entries_in;
     auto r = sink_->OfferEntry(e->bytes);
@@ -347,22 +388,32 @@ void Gossip::HandlePart(const std::string& from, const Part& part, bool trusted,
   }
 }
 
-void Gossip::ApplyMember(const MemberPart& m) {
+void Gossip::ApplySigned(const SignedMemberPart& p) {
+  const MemberPart& m = p.member;
   // An incarnation near the top could wrap on refutation: nobody honest
   // gets there (it grows by one per refutation).
   if (m.incarnation >= kMaxIncarnation) return;
-  if (m.name == options_.node_name) {
-    Member& self = members_[options_.node_name];
-    if (left_) return;
-    // Suspected or declared failed: refute. Alive at an incarnation at least
-    // ours: we restarted and others remember an older life; move past it so
-    // that our own news (address, meta, a later leave) is believed.
-    const bool doubted = m.state != MemberState::kAlive && m.incarnation >= self.incarnation;
-    const bool older_life = m.state == MemberState::kAlive && m.incarnation > self.incarnation;
-    if (doubted || older_life) Refute(m.incarnation);
+  auto it = members_.find(m.name);
+  const std::string encoded = EncodePart(p);
+  if (it != members_.end() && it->second.signed_part == encoded) return;  // known: no need to verify again
+  if (!VerifyMember(p)) {
+    ++counters_.dropped_bad_signature;
     return;
   }
-  auto it = members_.find(m.name);
+  if (m.name == options_.node_name) {
+    if (p.key != public_key()) {
+      ++counters_.dropped_wrong_key;  // another key claims our name
+      return;
+    }
+    // Our own statement from an older life (we restarted, others remember
+    // it): move past it, so that our own news is believed.
+    if (!left_ && m.incarnation >= members_.at(options_.node_name).incarnation) Refute(m.incarnation);
+    return;
+  }
+  if (options_.admit && !options_.admit(p.key)) {
+    ++counters_.dropped_not_admitted;
+    return;
+  }
   if (it == members_.end()) {
     if (members_.size() >= options_.max_members) return;
     // A member this node forgot on purpose stays forgotten unless it comes
@@ -374,69 +425,149 @@ void Gossip::ApplyMember(const MemberPart& m) {
         return;
       }
     }
-    // A node we never heard of. Failed ones are remembered too: a failure
-    // may be a false one on a lossy network, and knowing the node lets the
-    // reconnect tick and anti-entropy reach it later (otherwise islands of
-    // members that lost each other's news never merge; the simulator found
-    // this at 50% loss). Left nodes said goodbye: ignore them.
-    if (m.state == MemberState::kLeft) return;
+    if (m.state == MemberState::kLeft) return;  // said goodbye before we met
     Member nm;
     nm.name = m.name;
     nm.addr = m.addr;
     nm.meta = m.meta;
     nm.incarnation = m.incarnation;
-    nm.state = m.state;
+    nm.state = MemberState::kAlive;
     nm.state_since_ms = clock_->NowMs();
+    nm.key = p.key;
+    nm.signed_part = encoded;
     it = members_.emplace(m.name, nm).first;
     probe_order_.insert(probe_order_.begin() + static_cast<long>(random_->Below(probe_order_.size() + 1)), m.name);
-    if (m.state == MemberState::kSuspect) Suspect(m.name, m.incarnation);
-    if (m.state != MemberState::kFailed) Enqueue("m:" + m.name, EncodePart(PartOf(it->second)));
+    Enqueue("m:" + m.name, encoded);
     Notify(it->second);
     return;
   }
   Member& cur = it->second;
-  bool changed = false;
-  switch (m.state) {
-    case MemberState::kAlive:
-      // A higher incarnation overrides anything (a refutation or a restart).
-      if (m.incarnation > cur.incarnation) {
-        changed = cur.state != MemberState::kAlive || cur.addr != m.addr || cur.meta != m.meta;
-        cur.incarnation = m.incarnation;
-        cur.addr = m.addr;
-        cur.meta = m.meta;
-        if (cur.state != MemberState::kAlive) cur.state_since_ms = clock_->NowMs();
-        cur.state = MemberState::kAlive;
-        if (auto t = suspicion_timers_.find(m.name); t != suspicion_timers_.end()) {
-          clock_->Cancel(t->second.first);
-          suspicion_timers_.erase(t);
-        }
-        Enqueue("m:" + m.name, EncodePart(PartOf(cur)));
-      }
-      break;
-    case MemberState::kSuspect:
-      if (cur.state == MemberState::kAlive ? m.incarnation >= cur.incarnation
-                                           : (cur.state == MemberState::kSuspect && m.incarnation > cur.incarnation)) {
-        Suspect(m.name, m.incarnation);
-        return;
-      }
-      break;
-    case MemberState::kFailed:
-    case MemberState::kLeft:
-      if (m.incarnation >= cur.incarnation && (cur.state == MemberState::kAlive || cur.state == MemberState::kSuspect ||
-                                               (cur.state == MemberState::kFailed && m.state == MemberState::kLeft))) {
-        cur.incarnation = m.incarnation;
-        cur.state = m.state;
-        cur.state_since_ms = clock_->NowMs();
-        if (auto t = suspicion_timers_.find(m.name); t != suspicion_timers_.end()) {
-          clock_->Cancel(t->second.first);
-          suspicion_timers_.erase(t);
-        }
-        Enqueue("m:" + m.name, EncodePart(PartOf(cur)));
-        changed = true;
-      }
-      break;
+  if (!IsZero(cur.key) && cur.key != p.key) {
+    ++counters_.dropped_wrong_key;  // the name is pinned to the key that first spoke for it
+    return;
   }
+  bool changed = false;
+  if (m.state == MemberState::kAlive) {
+    // A higher incarnation overrides anything (a refutation or a restart).
+    if (m.incarnation <= cur.incarnation) return;
+    changed = cur.state != MemberState::kAlive || cur.addr != m.addr || cur.meta != m.meta;
+    cur.addr = m.addr;
+    cur.meta = m.meta;
+    if (cur.state != MemberState::kAlive) cur.state_since_ms = clock_->NowMs();
+    cur.state = MemberState::kAlive;
+  } else {  // left: the node itself said so
+    if (m.incarnation < cur.incarnation || cur.state == MemberState::kLeft) return;
+    cur.state = MemberState::kLeft;
+    cur.state_since_ms = clock_->NowMs();
+    changed = true;
+  }
+  cur.incarnation = m.incarnation;
+  cur.key = p.key;
+  cur.signed_part = encoded;
+  if (auto t = suspicion_timers_.find(m.name); t != suspicion_timers_.end()) {
+    clock_->Cancel(t->second.first);
+    suspicion_timers_.erase(t);
+  }
+  Enqueue("m:" + m.name, encoded);
   if (changed) Notify(cur);
+}
+
+void Gossip::ApplyObservation(const MemberPart& m) {
+  if (m.name == options_.node_name) {
+    // Suspected or declared failed in our current life: refute it. A
+    // later life than ours was never signed by us: nobody saw it.
+    Member& self = members_.at(options_.node_name);
+    if (left_) return;
+    if (m.incarnation == self.incarnation) {
+      Refute(m.incarnation);
+    } else if (m.incarnation > self.incarnation) {
+      ++counters_.dropped_unverifiable;
+    }
+    return;
+  }
+  auto it = members_.find(m.name);
+  // Only about a life the member signed: nobody can suspect a node we do
+  // not know, or an incarnation it never had (which would take it past
+  // where it could refute).
+  if (it == members_.end() || m.incarnation > it->second.incarnation) {
+    ++counters_.dropped_unverifiable;
+    return;
+  }
+  Member& cur = it->second;
+  if (m.incarnation < cur.incarnation) return;  // about an earlier life
+  switch (cur.state) {
+    case MemberState::kAlive: Confirm(m); return;  // believed only if it does not answer us
+    case MemberState::kSuspect:
+      // We doubt it already (our own probes, or a claim it did not answer).
+      if (m.state == MemberState::kFailed) ApplyClaim(m);
+      return;
+    case MemberState::kFailed:
+    case MemberState::kLeft: return;
+  }
+}
+
+void Gossip::Confirm(const MemberPart& claim) {
+  auto it = members_.find(claim.name);
+  if (it == members_.end()) return;
+  if (confirming_names_.count(claim.name)) {
+    // One ping per member at a time; a failure claim outranks a suspicion.
+    for (auto& [seq, c] : confirming_)
+      if (c.name == claim.name && claim.state == MemberState::kFailed) c.state = MemberState::kFailed;
+    return;
+  }
+  const uint32_t seq = NextSeq();
+  confirming_[seq] = claim;
+  confirming_names_.insert(claim.name);
+  Send(it->second.addr, {EncodePart(PingPart{seq, claim.name, options_.node_name, options_.advertise_addr})}, false);
+  After(clock_, alive_, options_.probe_timeout_ms, [this, seq] {
+    auto c = confirming_.find(seq);
+    if (c == confirming_.end()) return;
+    const MemberPart claim_now = c->second;
+    confirming_names_.erase(claim_now.name);
+    confirming_.erase(c);
+    ApplyClaim(claim_now);  // no answer in time: believe it
+  });
+}
+
+void Gossip::ApplyClaim(const MemberPart& m) {
+  auto it = members_.find(m.name);
+  if (it == members_.end()) return;
+  Member& cur = it->second;
+  if (m.incarnation < cur.incarnation) return;  // refuted meanwhile
+  if (m.state == MemberState::kSuspect) {
+    if (cur.state == MemberState::kAlive) Suspect(m.name, m.incarnation);
+    return;
+  }
+  if (cur.state != MemberState::kAlive && cur.state != MemberState::kSuspect) return;
+  cur.incarnation = m.incarnation;
+  cur.state = MemberState::kFailed;
+  cur.state_since_ms = clock_->NowMs();
+  if (auto t = suspicion_timers_.find(m.name); t != suspicion_timers_.end()) {
+    clock_->Cancel(t->second.first);
+    suspicion_timers_.erase(t);
+  }
+  Enqueue("m:" + m.name, FactOf(cur));
+  Notify(cur);
+}
+
+void Gossip::Recheck() {
+  if (!options_.admit) return;
+  for (auto it = members_.begin(); it != members_.end();) {
+    Member& m = it->second;
+    if (m.name == options_.node_name || options_.admit(m.key)) {
+      ++it;
+      continue;
+    }
+    if (auto t = suspicion_timers_.find(m.name); t != suspicion_timers_.end()) {
+      clock_->Cancel(t->second.first);
+      suspicion_timers_.erase(t);
+    }
+    Member gone = m;
+    gone.state = MemberState::kLeft;
+    gone.state_since_ms = clock_->NowMs();
+    it = members_.erase(it);
+    Notify(gone);
+  }
 }
 
 void Gossip::Suspect(const std::string& name, uint64_t incarnation) {
@@ -447,7 +578,7 @@ void Gossip::Suspect(const std::string& name, uint64_t incarnation) {
   m.state = MemberState::kSuspect;
   m.incarnation = std::max(m.incarnation, incarnation);
   if (!was_suspect) m.state_since_ms = clock_->NowMs();
-  Enqueue("m:" + name, EncodePart(PartOf(m)));
+  Enqueue("m:" + name, FactOf(m));
   if (!was_suspect) Notify(m);
   if (auto t = suspicion_timers_.find(name); t != suspicion_timers_.end()) {
     if (!was_suspect || incarnation <= t->second.second) return;
@@ -462,7 +593,7 @@ void Gossip::Suspect(const std::string& name, uint64_t incarnation) {
     if (it2 == members_.end() || it2->second.state != MemberState::kSuspect || it2->second.incarnation != inc) return;
     it2->second.state = MemberState::kFailed;
     it2->second.state_since_ms = clock_->NowMs();
-    Enqueue("m:" + name, EncodePart(PartOf(it2->second)));
+    Enqueue("m:" + name, FactOf(it2->second));
     Notify(it2->second);
   });
   suspicion_timers_[name] = {id, inc};
@@ -472,7 +603,8 @@ void Gossip::Refute(uint64_t incarnation) {
   Member& self = members_[options_.node_name];
   self.incarnation = incarnation + 1;
   self.state = MemberState::kAlive;
-  Enqueue("m:" + options_.node_name, EncodePart(SelfPart()));
+  SignSelf();
+  Enqueue("m:" + options_.node_name, self.signed_part);
 }
 
 void Gossip::Notify(const Member& m) {
@@ -544,14 +676,19 @@ void Gossip::SendPushPull(const std::string& to, bool reply_wanted) {
   const std::string marker = EncodePart(PushPullPart{reply_wanted});
   DatagramBuilder b;
   b.Add(marker);
+  const auto add = [&](const std::string& part) {
+    if (part.empty() || b.Add(part)) return;
+    SendRaw(to, b.Finish());
+    b = DatagramBuilder();
+    b.Add(EncodePart(PushPullPart{false}));
+    b.Add(part);
+  };
+  // Each member's signed statement, then (suspect or failed) what we
+  // observe: a receiver that does not know the member learns it from the
+  // first and can weigh the second.
   for (const auto& [name, m] : members_) {
-    const std::string part = EncodePart(PartOf(m));
-    if (!b.Add(part)) {
-      SendRaw(to, b.Finish());
-      b = DatagramBuilder();
-      b.Add(EncodePart(PushPullPart{false}));
-      b.Add(part);
-    }
+    add(m.signed_part);
+    if (m.state == MemberState::kSuspect || m.state == MemberState::kFailed) add(FactOf(m));
   }
   SendRaw(to, b.Finish());
 }

@@ -30,6 +30,18 @@
 // pings, acks, ping-reqs and WANTs until it answers (seeds excepted). With
 // a cluster key every datagram is authenticated and every sender trusted.
 //
+// Membership is signed (docs/gossip_format.md, version 2). What a node says
+// of itself — alive with its address and meta, left — is signed by its node
+// key and relayed as it is; the first key seen for a name is pinned, and
+// statements signed by another key are dropped, so nobody can move a node,
+// change its meta or make it leave. Suspect and failed are observations of
+// others, unsigned: they may only name an incarnation the node itself has
+// signed, and before applying one about a member it believes alive a node
+// pings that member; an ack makes it drop the claim (and tell the member,
+// which refutes it with a signed alive at a higher incarnation). So a forged
+// failure about a reachable node changes nobody's view. `admit` (the
+// daemon's --members-need-grant) can refuse keys altogether.
+//
 // Everything reaches the network, time and randomness through the seams, so
 // the same code runs on real sockets and in the in-memory simulator.
 //
@@ -45,6 +57,7 @@
 #include <vector>
 
 #include "base/seams.h"
+#include "base/crypto.h"
 #include "replicate/gossip_format.h"
 #include "store/store.h"
 
@@ -80,6 +93,12 @@ struct GossipOptions {
   // Bounds on what peers can make this node hold.
   size_t max_queue = 1024;
   size_t max_members = 10000;
+  // This node's key: signs its own membership statements. A zero key
+  // (tests that do not care) is replaced by a fresh one.
+  KeyPair node_key;
+  // Whether a node key may be a member (null: every key). Asked for every
+  // signed statement; Recheck() asks again for the members there are.
+  std::function<bool(const PublicKey&)> admit;
 };
 
 // What gossip needs from the store. The daemon implements it on a Store;
@@ -105,6 +124,8 @@ struct Member {
   uint64_t incarnation = 0;
   MemberState state = MemberState::kAlive;
   uint64_t state_since_ms = 0;
+  PublicKey key{};          // its node key (pinned at the first signed statement)
+  std::string signed_part;  // its latest signed statement, encoded (relayed as it is)
 };
 
 struct GossipCounters {
@@ -113,6 +134,13 @@ struct GossipCounters {
   uint64_t entries_in = 0, entries_new = 0, entries_rejected = 0, blocks_in = 0;
   uint64_t wants_sent = 0, wants_served = 0;
   uint64_t unverified_in = 0;  // datagrams from addresses not verified yet (no key only)
+  // Membership facts dropped, by reason (docs/gossip_format.md).
+  uint64_t dropped_old_version = 0;    // version 1 datagrams (unsigned membership)
+  uint64_t dropped_bad_signature = 0;  // signed statements that do not verify
+  uint64_t dropped_wrong_key = 0;      // signed by another key than the name's pinned one
+  uint64_t dropped_not_admitted = 0;   // keys `admit` refuses
+  uint64_t dropped_unverifiable = 0;   // observations of an incarnation the node never signed, or of unknown nodes
+  uint64_t claims_refuted = 0;         // suspect/failed claims dropped because the member answered a ping
 };
 
 class Gossip {
@@ -146,6 +174,10 @@ class Gossip {
 
   // Called when a member's state or address changes (not for self).
   void set_member_listener(std::function<void(const Member&)> fn) { member_listener_ = std::move(fn); }
+  // Asks `admit` again about every member (the keys' grants changed):
+  // members it refuses are dropped (reported as left) and stay out.
+  void Recheck();
+  const PublicKey& public_key() const { return options_.node_key.public_key; }
 
  private:
   struct Broadcast {
@@ -177,12 +209,21 @@ class Gossip {
   void ReconnectTick();
   void SendPushPull(const std::string& to, bool reply_wanted);
 
-  void ApplyMember(const MemberPart& m);
+  void ApplySigned(const SignedMemberPart& p);
+  void ApplyObservation(const MemberPart& m);
+  // Applies a suspect/failed claim about another node (no checks).
+  void ApplyClaim(const MemberPart& m);
+  // Pings `name` before believing `claim` about it (see the file comment).
+  void Confirm(const MemberPart& claim);
   void Suspect(const std::string& name, uint64_t incarnation);
   void Refute(uint64_t incarnation);
   void Enqueue(std::string key, std::string part);
-  MemberPart SelfPart() const;
+  // Signs this node's current statement about itself into its Member.
+  void SignSelf();
   MemberPart PartOf(const Member& m) const;
+  // The encoded fact to spread about `m`: its signed statement when alive
+  // or left, an observation when suspect or failed.
+  std::string FactOf(const Member& m) const;
   std::vector<const Member*> RandomMembers(size_t k, const std::set<std::string>& exclude) const;
   int RetransmitLimit() const;
   uint64_t SuspicionTimeoutMs() const;
@@ -205,6 +246,9 @@ class Gossip {
   // Indirect probes this node runs for others: our seq -> (requester, their seq).
   std::map<uint32_t, std::pair<std::string, uint32_t>> relays_;
   std::map<std::string, std::pair<Clock::TimerId, uint64_t>> suspicion_timers_;  // timer, incarnation
+  // Claims being confirmed: our ping's seq -> the claim (one per member).
+  std::map<uint32_t, MemberPart> confirming_;
+  std::set<std::string> confirming_names_;
   // Reaped members: name -> (incarnation, forget-until time).
   std::map<std::string, std::pair<uint64_t, uint64_t>> tombstones_;
   // Addresses that acked a ping of ours sent there, with when (at most
@@ -220,6 +264,7 @@ class Gossip {
   std::vector<Clock::TimerId> timers_;
   GossipCounters counters_;
   std::function<void(const Member&)> member_listener_;
+  uint64_t last_old_version_log_ms_ = 0;
   // Set in the destructor so that timers that still fire do nothing.
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };

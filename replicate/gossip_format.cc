@@ -26,6 +26,11 @@ struct Encoder {
     PutStr8(o, p.target);
     PutStr8(o, p.target_addr);
   }
+  void operator()(const SignedMemberPart& p) {
+    (*this)(p.member);
+    o->append(reinterpret_cast<const char*>(p.key.data()), p.key.size());
+    o->append(reinterpret_cast<const char*>(p.sig.data()), p.sig.size());
+  }
   void operator()(const MemberPart& p) {
     PutU8(o, static_cast<uint8_t>(p.state));
     PutU64(o, p.incarnation);
@@ -44,6 +49,17 @@ struct Encoder {
   }
   void operator()(const PushPullPart& p) { PutU8(o, p.reply_wanted ? 1 : 0); }
 };
+
+bool ReadMember(ByteReader* in, MemberPart* p) {
+  uint8_t st;
+  uint16_t meta_len;
+  if (!in->U8(&st) || st < 1 || st > 4 || !in->U64(&p->incarnation) || !in->Str8(kMaxNodeNameBytes, &p->name) ||
+      p->name.empty() || !in->Str8(kMaxAddressBytes, &p->addr) || !in->U16(&meta_len) || meta_len > kMaxMetaBytes ||
+      !in->Bytes(meta_len, &p->meta))
+    return false;
+  p->state = static_cast<MemberState>(st);
+  return true;
+}
 
 Result<Part> DecodePart(PartType type, std::string_view payload) {
   ByteReader in(payload);
@@ -70,13 +86,16 @@ Result<Part> DecodePart(PartType type, std::string_view payload) {
     }
     case PartType::kMember: {
       MemberPart p;
-      uint8_t st;
-      uint16_t meta_len;
-      if (!in.U8(&st) || st < 1 || st > 4 || !in.U64(&p.incarnation) || !in.Str8(kMaxNodeNameBytes, &p.name) ||
-          p.name.empty() || !in.Str8(kMaxAddressBytes, &p.addr) || !in.U16(&meta_len) || meta_len > kMaxMetaBytes ||
-          !in.Bytes(meta_len, &p.meta) || !in.done())
-        return bad;
-      p.state = static_cast<MemberState>(st);
+      if (!ReadMember(&in, &p) || !in.done()) return bad;
+      // Unsigned facts are observations of others: a node's own alive or
+      // left must be signed (kSignedMember).
+      if (p.state != MemberState::kSuspect && p.state != MemberState::kFailed) return bad;
+      return Part(p);
+    }
+    case PartType::kSignedMember: {
+      SignedMemberPart p;
+      if (!ReadMember(&in, &p.member) || !in.Array(&p.key) || !in.Array(&p.sig) || !in.done()) return bad;
+      if (p.member.state != MemberState::kAlive && p.member.state != MemberState::kLeft) return bad;
       return Part(p);
     }
     case PartType::kEntry:
@@ -116,6 +135,22 @@ const char* MemberStateName(MemberState s) {
   return "unknown";
 }
 
+std::string MemberSigningBytes(const MemberPart& m) {
+  std::string out = "basefs-member-v1";
+  Encoder{&out}(m);
+  return out;
+}
+
+SignedMemberPart SignMember(const MemberPart& m, const KeyPair& key) {
+  SignedMemberPart p;
+  p.member = m;
+  p.key = key.public_key;
+  p.sig = Sign(key, MemberSigningBytes(m));
+  return p;
+}
+
+bool VerifyMember(const SignedMemberPart& p) { return Verify(p.key, MemberSigningBytes(p.member), p.sig); }
+
 std::string EncodePart(const Part& p) {
   std::string payload;
   std::visit(Encoder{&payload}, p);
@@ -142,6 +177,8 @@ bool DatagramBuilder::Add(const std::string& part) {
 Result<std::vector<Part>> DecodeDatagram(std::string_view b) {
   if (b.size() < 2 || b.size() > kMaxDatagramBytes) return Invalid("bad datagram size");
   if (static_cast<uint8_t>(b[0]) != kGossipMagic) return Invalid("not a basefs gossip datagram");
+  if (static_cast<uint8_t>(b[1]) == kGossipVersionUnsigned)
+    return Invalid("gossip version 1 (unsigned membership): that node needs an upgrade");
   if (static_cast<uint8_t>(b[1]) != kGossipVersion) return Invalid("unsupported gossip version");
   std::vector<Part> parts;
   size_t pos = 2;
@@ -151,7 +188,7 @@ Result<std::vector<Part>> DecodeDatagram(std::string_view b) {
     const size_t len = (static_cast<uint8_t>(b[pos + 1]) << 8) | static_cast<uint8_t>(b[pos + 2]);
     pos += 3;
     if (b.size() - pos < len) return Invalid("truncated gossip part");
-    if (type < 1 || type > 8) return Invalid("unknown gossip part type " + std::to_string(type));
+    if (type < 1 || type > 9) return Invalid("unknown gossip part type " + std::to_string(type));
     auto part = DecodePart(static_cast<PartType>(type), b.substr(pos, len));
     if (!part.ok()) return part.status();
     parts.push_back(std::move(part).value());

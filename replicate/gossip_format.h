@@ -1,8 +1,8 @@
-// Gossip datagrams, version 1: the wire format of SWIM membership and entry
+// Gossip datagrams, version 2: the wire format of SWIM membership and entry
 // dissemination. docs/gossip_format.md describes the same bytes.
 //
 // A datagram is at most 1,200 bytes on the wire. Plaintext form:
-//   u8 0x42 ('B') | u8 version (=1) | parts...
+//   u8 0x42 ('B') | u8 version (=2) | parts...
 // each part: u8 type | u16 length | payload. With a cluster key the whole
 // plaintext is sealed (XChaCha20-Poly1305):
 //   u8 0xE1 | u8 key id | 24-byte nonce | ciphertext (plaintext + 16-byte tag)
@@ -26,7 +26,10 @@ namespace basefs {
 
 inline constexpr uint8_t kGossipMagic = 0x42;
 inline constexpr uint8_t kGossipSealed = 0xE1;
-inline constexpr uint8_t kGossipVersion = 1;
+inline constexpr uint8_t kGossipVersion = 2;
+// Version 1 had unsigned membership; its datagrams are refused (counted in
+// dropped_old_version, logged) rather than half understood.
+inline constexpr uint8_t kGossipVersionUnsigned = 1;
 inline constexpr size_t kMaxDatagramBytes = 1200;
 inline constexpr size_t kSealOverheadBytes = 1 + 1 + 24 + 16;
 inline constexpr size_t kMaxPlaintextBytes = kMaxDatagramBytes - kSealOverheadBytes;
@@ -44,6 +47,7 @@ enum class PartType : uint8_t {
   kBlock = 6,
   kWant = 7,
   kPushPull = 8,
+  kSignedMember = 9,
 };
 
 enum class MemberState : uint8_t { kAlive = 1, kSuspect = 2, kFailed = 3, kLeft = 4 };
@@ -68,6 +72,9 @@ struct PingReqPart {
   std::string target_addr;
 };
 // A membership fact: node `name` at `addr` is in `state` at `incarnation`.
+// Unsigned (type 4) it is an observation of another node: suspect or failed
+// only. A node's statements about itself (alive with its address and meta,
+// left) travel signed, as a SignedMemberPart.
 struct MemberPart {
   MemberState state = MemberState::kAlive;
   uint64_t incarnation = 0;
@@ -91,7 +98,22 @@ struct PushPullPart {
   bool reply_wanted = false;
 };
 
-using Part = std::variant<PingPart, AckPart, PingReqPart, MemberPart, EntryPart, BlockPart, WantPart, PushPullPart>;
+// A node's own statement — alive (with its address and meta) or left — at
+// an incarnation, signed by its node key: relayed as it is, so every node
+// can check it came from that node. Signed bytes: MemberSigningBytes.
+struct SignedMemberPart {
+  MemberPart member;
+  PublicKey key{};
+  Signature sig{};
+};
+
+using Part = std::variant<PingPart, AckPart, PingReqPart, MemberPart, EntryPart, BlockPart, WantPart, PushPullPart,
+                          SignedMemberPart>;
+
+// "basefs-member-v1" | the member part's payload (as in type 4).
+std::string MemberSigningBytes(const MemberPart& m);
+SignedMemberPart SignMember(const MemberPart& m, const KeyPair& key);
+bool VerifyMember(const SignedMemberPart& p);
 
 // Encodes one part (type, length, payload). Preconditions: fields within
 // the limits above.
@@ -115,7 +137,8 @@ class DatagramBuilder {
   size_t parts_ = 0;
 };
 
-// Decodes a plaintext datagram. Any malformed part rejects the whole datagram.
+// Decodes a plaintext datagram. Any malformed part rejects the whole
+// datagram; a version 1 datagram is refused.
 Result<std::vector<Part>> DecodeDatagram(std::string_view plaintext);
 
 // The cluster keyring: the first key seals, every key is tried to open.

@@ -17,6 +17,7 @@ struct Node {
   FakeNetwork::Endpoint* ep = nullptr;
   std::unique_ptr<SeededRandom> rnd;
   std::unique_ptr<Gossip> gossip;
+  KeyPair key = GenerateKeyPair();  // its node key (kept across a restart)
 };
 
 class GossipTest : public ::testing::Test {
@@ -36,6 +37,8 @@ class GossipTest : public ::testing::Test {
     GossipOptions o;
     o.node_name = "node-" + std::to_string(i);
     o.advertise_addr = addr;
+    o.node_key = n->key;
+    o.admit = admit_;
     n->gossip = std::make_unique<Gossip>(o, &clock_, n->ep, n->rnd.get(), n->sink.get(), ring);
     Gossip* g = n->gossip.get();
     Store* s = n->store.get();
@@ -89,7 +92,14 @@ class GossipTest : public ::testing::Test {
   KeyPair root_;
   std::unique_ptr<Store> origin_;
   std::vector<std::unique_ptr<Node>> nodes_;
+  std::function<bool(const PublicKey&)> admit_;  // for nodes added after it is set
 };
+
+std::string Datagram(const std::vector<Part>& parts) {
+  DatagramBuilder b;
+  for (const Part& p : parts) EXPECT_TRUE(b.Add(EncodePart(p)));
+  return b.Finish();
+}
 
 TEST_F(GossipTest, JoinsThroughOneSeedAndEveryoneSeesEveryone) {
   StartAll(10);
@@ -112,33 +122,177 @@ TEST_F(GossipTest, DetectsAStoppedNode) {
   }
 }
 
-TEST_F(GossipTest, RefutesAFalseSuspicion) {
+// A wrong suspicion or failure claim about a member that answers is
+// dropped by every node that pings it first: nobody's view changes, and the
+// member refutes the claim (a signed alive at a higher incarnation), so the
+// claim cannot come back at that incarnation either.
+TEST_F(GossipTest, AFalseClaimAboutAReachableNodeChangesNoViewAndIsRefuted) {
   StartAll(6);
   ASSERT_TRUE(RunUntil([&] { return AllSee(6, "node-2", MemberState::kAlive); }, 10000));
   const uint64_t inc = Seen(1, "node-2")->incarnation;
-  // node-1 wrongly suspects node-2 and tells everyone.
-  MemberPart m;
-  m.state = MemberState::kSuspect;
-  m.incarnation = inc;
-  m.name = "node-2";
-  m.addr = nodes_[2]->ep->address();
-  DatagramBuilder b;
-  b.Add(EncodePart(m));
-  const std::string d = b.Finish();
-  for (size_t i = 0; i < 6; ++i) nodes_[1]->ep->Send(nodes_[i]->ep->address(), d);
-  clock_.RunFor(5);
-  EXPECT_EQ(Seen(3, "node-2")->state, MemberState::kSuspect);
-  ASSERT_TRUE(RunUntil(
+  std::vector<std::string> changes;  // any state change of node-2 anywhere
+  for (size_t i = 0; i < 6; ++i)
+    nodes_[i]->gossip->set_member_listener([&changes](const Member& m) {
+      if (m.name == "node-2") changes.push_back(MemberStateName(m.state));
+    });
+  for (MemberState claim : {MemberState::kSuspect, MemberState::kFailed}) {
+    // node-1 wrongly claims it and tells everyone.
+    MemberPart m;
+    m.state = claim;
+    m.incarnation = Seen(1, "node-2")->incarnation;
+    m.name = "node-2";
+    m.addr = nodes_[2]->ep->address();
+    for (size_t i = 0; i < 6; ++i) nodes_[1]->ep->Send(nodes_[i]->ep->address(), Datagram({m}));
+    for (int ms = 0; ms < 3000; ++ms) {
+      clock_.RunFor(1);
+      ASSERT_TRUE(AllSee(6, "node-2", MemberState::kAlive)) << "at " << ms << " ms after the claim";
+    }
+  }
+  EXPECT_TRUE(changes.empty()) << changes.front();
+  uint64_t refuted = 0;
+  for (size_t i = 0; i < 6; ++i) refuted += nodes_[i]->gossip->counters().claims_refuted;
+  EXPECT_GE(refuted, 2u);
+  EXPECT_TRUE(RunUntil(
       [&] {
-        for (size_t i = 0; i < 6; ++i) {
-          auto s = Seen(i, "node-2");
-          if (!s || s->state != MemberState::kAlive || s->incarnation <= inc) return false;
-        }
+        for (size_t i = 0; i < 6; ++i)
+          if (Seen(i, "node-2")->incarnation <= inc) return false;
         return true;
       },
-      3000));
+      3000))
+      << "node-2 did not refute the claims";
   clock_.RunFor(20000);
   EXPECT_TRUE(AllSee(6, "node-2", MemberState::kAlive)) << "the refutation must hold, not decay into a failure";
+}
+
+// Forged membership from a host that can send datagrams (no cluster key):
+// a `left` or an address change for a live node signed by another key, a
+// bad signature over the node's own key, an observation of an incarnation
+// the node never signed, unsigned alive/left. None changes any view.
+TEST_F(GossipTest, ForgedMembershipChangesNothing) {
+  StartAll(5);
+  ASSERT_TRUE(RunUntil([&] { return EveryoneSeesAllAlive(); }, 10000));
+  const Member before = *Seen(0, "node-3");
+  std::vector<std::string> changes;
+  for (size_t i = 0; i < 5; ++i)
+    nodes_[i]->gossip->set_member_listener([&changes](const Member& m) {
+      if (m.name == "node-3") changes.push_back(std::string(MemberStateName(m.state)) + " " + m.addr);
+    });
+  auto* attacker = net_.Add("10.6.6.6:7400");
+  const KeyPair evil = GenerateKeyPair();
+  MemberPart left;
+  left.state = MemberState::kLeft;
+  left.incarnation = before.incarnation + 1;
+  left.name = "node-3";
+  left.addr = before.addr;
+  MemberPart moved = left;
+  moved.state = MemberState::kAlive;
+  moved.addr = "10.6.6.6:7400";
+  moved.incarnation = before.incarnation + 5;
+  SignedMemberPart bad_sig = SignMember(moved, evil);
+  bad_sig.key = nodes_[3]->key.public_key;  // claims node-3's key, cannot sign with it
+  MemberPart far_failed;
+  far_failed.state = MemberState::kFailed;
+  far_failed.incarnation = kMaxIncarnation - 1;
+  far_failed.name = "node-3";
+  far_failed.addr = before.addr;
+  for (size_t i = 0; i < 5; ++i) {
+    const std::string to = nodes_[i]->ep->address();
+    attacker->Send(to, Datagram({SignMember(left, evil)}));
+    attacker->Send(to, Datagram({SignMember(moved, evil)}));
+    attacker->Send(to, Datagram({bad_sig}));
+    attacker->Send(to, Datagram({far_failed}));
+    // Unsigned alive and left are not even well-formed any more.
+    std::string unsigned_left = EncodePart(left);
+    attacker->Send(to, std::string("\x42\x02") + unsigned_left);
+  }
+  for (int ms = 0; ms < 5000; ms += 10) {
+    clock_.RunFor(10);
+    for (size_t i = 0; i < 5; ++i) {
+      auto m = Seen(i, "node-3");
+      ASSERT_TRUE(m && m->state == MemberState::kAlive && m->addr == before.addr) << "node " << i << " at " << ms;
+    }
+  }
+  EXPECT_TRUE(changes.empty()) << changes.front();
+  uint64_t wrong_key = 0, bad_signature = 0, unverifiable = 0, malformed = 0;
+  for (size_t i = 0; i < 5; ++i) {
+    const GossipCounters& c = nodes_[i]->gossip->counters();
+    wrong_key += c.dropped_wrong_key;
+    bad_signature += c.dropped_bad_signature;
+    unverifiable += c.dropped_unverifiable;
+    malformed += c.dropped_malformed;
+  }
+  EXPECT_GE(wrong_key, 8u);  // left and moved at the four others (node-3 drops both too)
+  EXPECT_GE(bad_signature, 5u);
+  EXPECT_GE(unverifiable, 4u);
+  EXPECT_GE(malformed, 5u);
+  // A node refuses statements signed with another key about itself.
+  EXPECT_GE(nodes_[3]->gossip->counters().dropped_wrong_key, 2u);
+}
+
+// The name is pinned to its first key, so a newcomer cannot take over a
+// live member's name with its own key, not even at a higher incarnation.
+TEST_F(GossipTest, ANameStaysWithItsKey) {
+  StartAll(4);
+  ASSERT_TRUE(RunUntil([&] { return EveryoneSeesAllAlive(); }, 10000));
+  const PublicKey key = nodes_[2]->key.public_key;
+  // An impostor process with node-2's name but its own key.
+  auto* ep = net_.Add("10.0.0.99:7400");
+  SeededRandom rnd(77);
+  auto sink = std::make_unique<StoreSink>(nodes_[0]->store.get());
+  GossipOptions o;
+  o.node_name = "node-2";
+  o.advertise_addr = "10.0.0.99:7400";
+  Gossip impostor(o, &clock_, ep, &rnd, sink.get());
+  for (int i = 0; i < 20; ++i) impostor.SetMeta("v" + std::to_string(i));  // a high incarnation
+  impostor.Start({nodes_[0]->ep->address()});
+  clock_.RunFor(20000);
+  for (size_t i = 0; i < 4; ++i) {
+    auto m = Seen(i, "node-2");
+    ASSERT_TRUE(m);
+    EXPECT_EQ(m->addr, nodes_[2]->ep->address()) << i;
+    EXPECT_EQ(m->key, key) << i;
+    EXPECT_EQ(m->state, MemberState::kAlive) << i;
+  }
+}
+
+// --members-need-grant: a key `admit` refuses never becomes a member, and
+// a member whose key stops being admitted (revoked) is dropped everywhere
+// and cannot come back.
+TEST_F(GossipTest, AdmitKeepsOutKeysWithoutAGrantAndRecheckDropsRevokedOnes) {
+  std::set<PublicKey> granted;
+  admit_ = [&granted](const PublicKey& k) { return granted.count(k) > 0; };
+  for (int i = 0; i < 5; ++i) granted.insert(AddNode().key.public_key);
+  Node& outsider = AddNode();  // node-5: no grant
+  for (auto& n : nodes_) n->gossip->Start({nodes_[0]->ep->address()});
+  ASSERT_TRUE(RunUntil([&] { return AllSee(5, "node-4", MemberState::kAlive); }, 10000));
+  clock_.RunFor(10000);
+  for (size_t i = 0; i < 5; ++i) EXPECT_FALSE(Seen(i, "node-5").has_value()) << i;
+  EXPECT_GT(nodes_[0]->gossip->counters().dropped_not_admitted, 0u);
+  (void)outsider;
+
+  // node-4's grant is revoked: every node drops it at its next check.
+  granted.erase(nodes_[4]->key.public_key);
+  for (size_t i = 0; i < 4; ++i) nodes_[i]->gossip->Recheck();
+  for (size_t i = 0; i < 4; ++i) EXPECT_FALSE(Seen(i, "node-4").has_value()) << i;
+  // It keeps trying (it does not know), and stays out.
+  nodes_[4]->gossip->SetMeta("still here");
+  clock_.RunFor(30000);
+  for (size_t i = 0; i < 4; ++i) EXPECT_FALSE(Seen(i, "node-4").has_value()) << i;
+  EXPECT_TRUE(AllSee(4, "node-3", MemberState::kAlive));
+}
+
+// A node of the unsigned version 1 is refused, and counted, not half
+// understood.
+TEST_F(GossipTest, VersionOneDatagramsAreRefused) {
+  StartAll(2);
+  clock_.RunFor(3000);
+  auto* old = net_.Add("10.0.0.50:7400");
+  std::string v1 = Datagram({PingPart{1, "node-1", "old", "10.0.0.50:7400"}});
+  v1[1] = 1;
+  old->Send(nodes_[1]->ep->address(), v1);
+  clock_.RunFor(100);
+  EXPECT_EQ(nodes_[1]->gossip->counters().dropped_old_version, 1u);
+  EXPECT_FALSE(Seen(1, "old").has_value());
 }
 
 TEST_F(GossipTest, LeaveIsSeenByEveryone) {
@@ -159,6 +313,7 @@ TEST_F(GossipTest, ARestartedNodeMovesPastItsOldIncarnation) {
   GossipOptions o;
   o.node_name = "node-3";
   o.advertise_addr = nodes_[3]->ep->address();
+  o.node_key = nodes_[3]->key;  // the key file outlives the process
   nodes_[3]->gossip.reset();  // the old instance lets go of the transport first
   nodes_[3]->gossip = std::make_unique<Gossip>(o, &clock_, nodes_[3]->ep, nodes_[3]->rnd.get(), nodes_[3]->sink.get());
   nodes_[3]->gossip->SetMeta("after restart");
@@ -262,7 +417,7 @@ TEST_F(GossipTest, GarbagePlaintextIsDroppedAsMalformed) {
   auto* attacker = net_.Add("10.6.6.6:1");
   SeededRandom r(10);
   for (int i = 0; i < 2000; ++i) {
-    std::string junk = "\x42\x01";
+    std::string junk = "\x42\x02";
     junk.resize(3 + r.Below(1100));
     for (size_t j = 2; j < junk.size(); ++j) junk[j] = static_cast<char>(r.Next());
     attacker->Send(nodes_[1]->ep->address(), junk);
@@ -295,7 +450,7 @@ TEST_F(GossipTest, AnUnverifiedAddressGetsNoMoreThanItSent) {
     auto parts = DecodeDatagram(d);
     if (!parts.ok()) return;
     for (const Part& p : *parts) {
-      if (std::holds_alternative<MemberPart>(p)) ++member_parts;
+      if (std::holds_alternative<MemberPart>(p) || std::holds_alternative<SignedMemberPart>(p)) ++member_parts;
       if (std::holds_alternative<EntryPart>(p)) ++entries;
       if (const auto* ping = std::get_if<PingPart>(&p)) pings.push_back(ping->seq);
     }
@@ -328,9 +483,10 @@ TEST_F(GossipTest, AnUnverifiedAddressGetsNoMoreThanItSent) {
   EXPECT_EQ(entries, 1u);
 }
 
-// A member can be made up by anyone (a forged ping naming some address):
-// until that address answers a ping, the cluster sends it probes and
-// validation pings only, never news, member lists or entries.
+// A member can be made up by anyone without a cluster key (a fresh key
+// signing "alive at some address"): until that address answers a ping, the
+// cluster sends it probes and validation pings only, never news, member
+// lists or entries. A ping naming an unknown node makes no member at all.
 TEST_F(GossipTest, AMadeUpMemberGetsOnlyPings) {
   StartAll(6);
   ASSERT_TRUE(RunUntil([&] { return EveryoneSeesAllAlive(); }, 10000));
@@ -345,10 +501,14 @@ TEST_F(GossipTest, AMadeUpMemberGetsOnlyPings) {
       if (!std::holds_alternative<PingPart>(p)) ++other_parts;
   });
   auto* forger = net_.Add("10.6.6.6:1");
-  DatagramBuilder b;
-  ASSERT_TRUE(b.Add(EncodePart(PingPart{5, "", "made-up", "10.9.9.9:7400"})));
-  forger->Send(nodes_[1]->ep->address(), b.Finish());
+  forger->Send(nodes_[1]->ep->address(), Datagram({PingPart{5, "", "pinged-up", "10.9.9.9:7400"}}));
+  MemberPart made_up;
+  made_up.name = "made-up";
+  made_up.addr = "10.9.9.9:7400";
+  made_up.incarnation = 1;
+  forger->Send(nodes_[1]->ep->address(), Datagram({SignMember(made_up, GenerateKeyPair())}));
   clock_.RunFor(500);
+  EXPECT_FALSE(Seen(1, "pinged-up").has_value()) << "a ping's names are not signed: no member from them";
   ASSERT_TRUE(Seen(1, "made-up").has_value()) << "the node did not take the made-up member";
   for (int i = 0; i < 5; ++i) {  // news in every queue meanwhile
     ASSERT_TRUE(nodes_[i]->store->WriteFile(root_, "/news" + std::to_string(i), "port = 80\n").ok());

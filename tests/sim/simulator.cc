@@ -32,6 +32,7 @@ struct Node {
   std::unique_ptr<StoreSink> sink;
   std::unique_ptr<SeededRandom> rnd;
   std::unique_ptr<Gossip> gossip;
+  KeyPair key;           // its node key, kept across restarts as the key file is
   bool live = false;     // running (not crashed, not left)
   bool gone = false;     // left for good
   uint64_t born_ms = 0;  // joined the cluster (fresh nodes join late)
@@ -75,6 +76,7 @@ class Sim {
     auto n = std::make_unique<Node>();
     n->id = static_cast<int>(nodes_.size());
     n->addr = "n" + std::to_string(n->id);
+    n->key = KeyFromSeed(s_.seed * 1000003 + 1000 + static_cast<uint64_t>(n->id));
     auto st = Store::CreateReplica(factory_.NewDir(), genesis_, factory_.Options());
     if (!st.ok()) std::abort();
     n->store = std::move(st).value();
@@ -89,6 +91,7 @@ class Sim {
     GossipOptions o;
     o.node_name = n.addr;
     o.advertise_addr = n.addr;
+    o.node_key = n.key;
     n.gossip = std::make_unique<Gossip>(o, &clock_, net_.Add(n.addr), n.rnd.get(), n.sink.get());
     Node* np = &n;
     n.store->set_entry_listener([this, np](const Hash& h, const std::string& bytes, bool local) {
