@@ -56,8 +56,8 @@
 #include <string>
 #include <vector>
 
-#include "base/seams.h"
 #include "base/crypto.h"
+#include "base/seams.h"
 #include "replicate/gossip_format.h"
 #include "store/store.h"
 

@@ -129,8 +129,7 @@ TEST(GossipFormatTest, EachMemberStateHasItsPartType) {
     EXPECT_FALSE(DecodeDatagram(std::string("\x42\x02") + EncodePart(m)).ok()) << MemberStateName(st);
   }
   for (MemberState st : {MemberState::kSuspect, MemberState::kFailed}) {
-    EXPECT_FALSE(DecodeDatagram(std::string("\x42\x02") + EncodePart(SignedMember(st))).ok())
-        << MemberStateName(st);
+    EXPECT_FALSE(DecodeDatagram(std::string("\x42\x02") + EncodePart(SignedMember(st))).ok()) << MemberStateName(st);
   }
   // Version 1 is refused whatever it holds.
   std::string v1 = std::string("\x42\x01") + EncodePart(AckPart{1, "n"});

@@ -314,7 +314,7 @@ TEST_F(GossipTest, ARestartedNodeMovesPastItsOldIncarnation) {
   o.node_name = "node-3";
   o.advertise_addr = nodes_[3]->ep->address();
   o.node_key = nodes_[3]->key;  // the key file outlives the process
-  nodes_[3]->gossip.reset();  // the old instance lets go of the transport first
+  nodes_[3]->gossip.reset();    // the old instance lets go of the transport first
   nodes_[3]->gossip = std::make_unique<Gossip>(o, &clock_, nodes_[3]->ep, nodes_[3]->rnd.get(), nodes_[3]->sink.get());
   nodes_[3]->gossip->SetMeta("after restart");
   nodes_[3]->gossip->Start({nodes_[0]->ep->address()});

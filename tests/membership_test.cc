@@ -39,9 +39,8 @@ class MembershipTest : public ::testing::Test {
     return RunShell(std::string(BASEFS_BIN) + " --data-dir " + Dir(n) + " " + args);
   }
   Node Start(const std::string& name, std::vector<std::string> extra) {
-    std::vector<std::string> argv = {BASEFS_BIN,    "--data-dir", Dir(name),     "run",         "demo",
-                                     "--bind",      "127.0.0.1:0", "--dns",      "127.0.0.1:0", "--node-name",
-                                     name};
+    std::vector<std::string> argv = {BASEFS_BIN,    "--data-dir", Dir(name),     "run",         "demo", "--bind",
+                                     "127.0.0.1:0", "--dns",      "127.0.0.1:0", "--node-name", name};
     argv.insert(argv.end(), extra.begin(), extra.end());
     const std::string log = Dir(name) + "." + std::to_string(nodes_.size()) + ".log";
     Node n;
@@ -92,9 +91,9 @@ TEST_F(MembershipTest, ForgedGossipChangesNoViewAndNoDnsAnswer) {
   const json before = MemberRow("a", "b");
   ASSERT_EQ(before["state"], "alive");
 
-  const auto r = RunShell(std::string(HOSTILE_PEER) + " forge-member " + a.gossip + " b " +
-                          before["address"].get<std::string>() + " " +
-                          std::to_string(before["incarnation"].get<uint64_t>()));
+  const auto r =
+      RunShell(std::string(HOSTILE_PEER) + " forge-member " + a.gossip + " b " + before["address"].get<std::string>() +
+               " " + std::to_string(before["incarnation"].get<uint64_t>()));
   ASSERT_EQ(r.code, 0) << r.out;
   // For three seconds every look at node a shows b alive where it was, and
   // its instance answered.
@@ -120,8 +119,7 @@ TEST_F(MembershipTest, ForgedGossipChangesNoViewAndNoDnsAnswer) {
   EXPECT_GE(c["dropped_malformed"].get<int>(), 1) << c.dump();
   EXPECT_EQ(c["dropped_old_version"].get<int>(), 1) << c.dump();
   ASSERT_TRUE(testing::WaitFor(
-      [&] { return MemberRow("a", "b")["incarnation"].get<uint64_t>() > before["incarnation"].get<uint64_t>(); },
-      10s));
+      [&] { return MemberRow("a", "b")["incarnation"].get<uint64_t>() > before["incarnation"].get<uint64_t>(); }, 10s));
 }
 
 TEST_F(MembershipTest, MembersNeedGrantKeepsOutKeysWithoutOneAndRevokedOnes) {
