@@ -9,6 +9,7 @@ build_pkgs=(
   libcli11-dev libtomlplusplus-dev nlohmann-json3-dev libfmt-dev libspdlog-dev libsystemd-dev
   libgtest-dev libgmock-dev dnsutils bind9-utils
   clang-format clang-tidy lintian systemd man-db
+  clang libclang-rt-14-dev  # the fuzz targets (contrib/fuzz.sh)
 )
 runtime_pkgs=(fuse3 psmisc procps git curl prometheus)  # curl and promtool: tests/metrics_test
 

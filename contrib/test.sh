@@ -3,7 +3,8 @@
 # build and its mechanical style check (clang-format, clang-tidy:
 # contrib/check-style.sh), the .deb (lintian, installed, the systemd unit
 # verified: contrib/package.sh), then the same suite under AddressSanitizer
-# + UndefinedBehaviorSanitizer.
+# + UndefinedBehaviorSanitizer, then every fuzz target for a few seconds
+# (contrib/fuzz.sh; a fresh corpus from the seeds) to catch regressions.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash contrib/install-deps.sh
@@ -14,3 +15,4 @@ bash contrib/package.sh build
 bash contrib/build.sh build-asan -DBASEFS_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest --test-dir build-asan --output-on-failure -j2
+JOBS=2 bash contrib/fuzz.sh "${FUZZ_SECONDS:-10}"

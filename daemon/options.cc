@@ -117,9 +117,14 @@ Status ApplyConfigFile(const std::string& path, const std::set<std::string>& giv
   if (!in) return NotFound("cannot read config file " + path);
   std::stringstream text;
   text << in.rdbuf();
+  return ApplyConfigText(text.str(), path, given, options);
+}
+
+Status ApplyConfigText(const std::string& text, const std::string& path, const std::set<std::string>& given,
+                       DaemonOptions* options) {
   toml::table table;
   try {
-    table = toml::parse(text.str(), path);
+    table = toml::parse(text, path);
   } catch (const toml::parse_error& e) {
     return Invalid(path + ":" + std::to_string(e.source().begin.line) + ": " + std::string(e.description()));
   }

@@ -77,5 +77,8 @@ const std::vector<OptionSpec>& RunOptionSpecs();
 // `given` (their flags were on the command line and win). Unknown keys,
 // wrong types and bad values fail with "FILE:LINE: key 'K': ...".
 Status ApplyConfigFile(const std::string& path, const std::set<std::string>& given, DaemonOptions* options);
+// The same for the text of a file (`path` names it in messages).
+Status ApplyConfigText(const std::string& text, const std::string& path, const std::set<std::string>& given,
+                       DaemonOptions* options);
 
 }  // namespace basefs

@@ -27,6 +27,7 @@
 #include <list>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -120,6 +121,16 @@ class Forwarder {
   std::list<std::string> lru_;  // most recent first
   ForwarderCounters counters_;
 };
+
+// The upstream reply path as functions (the forwarder's, and the fuzzer's).
+// A reply (ID already checked) that answers `q` — QR set, the same
+// question — and whose records add up, with ID 0 and without its OPT
+// and TSIG records; nullopt for anything else.
+std::optional<std::string> CleanUpstreamReply(const uint8_t* reply, size_t len, const Query& q);
+// Seconds a clean reply may be cached (at most `cap`; 0: not at all).
+uint32_t UpstreamCacheTtl(const std::string& clean, uint32_t cap);
+// The reply with every TTL lowered by `elapsed_s` (the cache's countdown).
+std::string AgedReply(const std::string& wire, uint32_t elapsed_s);
 
 // The key max_per_client counts by: the address bytes of an IPv4 client,
 // the first 8 (the /64) of an IPv6 one; "" for other families.
