@@ -1,8 +1,11 @@
-// Keys: genkey, and the grants in the log — grant, revoke, keys.
+// Keys: genkey, the grants in the log — grant, revoke, keys — and the
+// cluster keys of a running cluster (keyring).
 #include <sodium.h>
 
 #include <array>
+#include <map>
 #include <memory>
+#include <sstream>
 
 #include <CLI/CLI.hpp>
 
@@ -14,7 +17,66 @@ namespace {
 struct KeyArgs {
   std::string name, path, key;
   bool purge = false, cluster = false;
+  bool list = false;
+  std::string install, use, remove;
 };
+
+// What the members answered, as `basefs keyring` prints it.
+ControlResponse FormatKeyring(const KeyringResult& r, KeyringOp op, const std::string& key, bool as_json) {
+  std::map<std::string, std::pair<size_t, size_t>> counts;  // key -> (installed on, primary on)
+  for (const auto& [node, keys] : r.keys)
+    for (size_t i = 0; i < keys.size(); ++i) {
+      auto& [installed, primary] = counts[ToBase64(keys[i])];
+      ++installed;
+      primary += i == 0;
+    }
+  ControlResponse resp;
+  resp.exit_code = r.errors.empty() ? 0 : 1;
+  if (as_json) {
+    json keys = json::array(), failed = json::object();
+    for (const auto& [k, n] : counts) keys.push_back({{"key", k}, {"installed", n.first}, {"primary", n.second}});
+    for (const auto& [node, why] : r.errors) failed[node] = why;
+    resp.out =
+        json{{"members", r.asked}, {"answered", r.keys.size()}, {"failed", failed}, {"keys", keys}}.dump(2) + "\n";
+    return resp;
+  }
+  std::ostringstream out;
+  const char* done = op == KeyringOp::kInstall ? "installed" : op == KeyringOp::kUse ? "now the primary" : "removed";
+  if (op == KeyringOp::kList) {
+    for (const auto& [k, n] : counts)
+      out << k << "  installed on " << n.first << " of " << r.asked << " members, primary on " << n.second << "\n";
+  } else {
+    out << key << " " << done << " on " << r.keys.size() << " of " << r.asked << " members\n";
+  }
+  resp.out = out.str();
+  for (const auto& [node, why] : r.errors) resp.err += "basefs: " + node + ": " + why + "\n";
+  return resp;
+}
+
+// `keyring NAME --list|--install KEY|--use KEY|--remove KEY`: the cluster
+// keys of every live member, through the running daemon (docs/gossip_format.md).
+int CmdKeyring(const Context& c, const KeyArgs& a) {
+  OrDie(ValidateFsName(a.name));
+  const int given = a.list + !a.install.empty() + !a.use.empty() + !a.remove.empty();
+  if (given != 1) Fail(Invalid("say one of --list, --install KEY, --use KEY, --remove KEY"));
+  if (!c.io.daemon || !c.io.daemon->StoreFor(a.name))
+    Fail(NotFound("the keyring is changed on a running cluster: no daemon runs for '" + a.name + "' in " +
+                  c.g.data_dir.root + "; start one with 'basefs run " + a.name + " --cluster-key FILE'"));
+  KeyringOp op = KeyringOp::kList;
+  std::string text;
+  if (!a.install.empty()) op = KeyringOp::kInstall, text = a.install;
+  if (!a.use.empty()) op = KeyringOp::kUse, text = a.use;
+  if (!a.remove.empty()) op = KeyringOp::kRemove, text = a.remove;
+  ClusterKey key{};
+  if (op != KeyringOp::kList) {
+    auto parsed = ParsePublicKey(text);  // the same form: one line of base64, 32 bytes
+    if (!parsed.ok()) Fail(Invalid("a cluster key is 32 bytes of base64 (basefs genkey --cluster makes one)"));
+    key = *parsed;
+  }
+  c.io.daemon->RotateKeyring(
+      op, key, [op, text, as_json = c.g.json](const KeyringResult& r) { return FormatKeyring(r, op, text, as_json); });
+  return 0;  // the daemon answers when the members have
+}
 
 // `genkey --cluster`: a fresh cluster key for --cluster-key files (one
 // line of base64 of 32 random bytes); nothing is written.
@@ -99,6 +161,13 @@ void AddKeyCommands(CLI::App& app, Context& c, std::vector<Subcommand>* out) {
   out->push_back(Subcommand::OnStore(grant, name, [&c, a] { return CmdGrant(c, *a, false); }));
   out->push_back(Subcommand::OnStore(revoke, name, [&c, a] { return CmdGrant(c, *a, true); }));
   out->push_back(Subcommand::OnStore(keys, name, [&c, a] { return CmdKeys(c, *a); }));
+  auto* keyring = app.add_subcommand("keyring", "list or rotate the cluster keys of every live member (online)");
+  keyring->add_option("NAME", a->name)->required();
+  keyring->add_flag("--list", a->list, "each key, and on how many members it is installed and the primary");
+  keyring->add_option("--install", a->install, "add KEY to every member's keyring (not yet sealing with it)");
+  keyring->add_option("--use", a->use, "seal with KEY from now on (install it everywhere first)");
+  keyring->add_option("--remove", a->remove, "drop KEY from every keyring (not the primary)");
+  out->push_back(Subcommand::OnStore(keyring, name, [&c, a] { return CmdKeyring(c, *a); }));
 }
 
 }  // namespace basefs

@@ -1,9 +1,11 @@
 #include "daemon/clone.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -24,6 +26,33 @@ Result<Keyring> LoadKeyring(const std::string& path) {
   std::stringstream ss;
   ss << in.rdbuf();
   return Keyring::Parse(ss.str());
+}
+
+Status SaveKeyring(const std::string& path, const Keyring& keyring) {
+  const std::string tmp = path + ".new";
+  const std::string text = keyring.Text();
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return IOError("cannot write cluster key file " + tmp + ": " + std::strerror(errno));
+  size_t done = 0;
+  while (done < text.size()) {
+    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      const int err = errno;
+      ::close(fd);
+      ::unlink(tmp.c_str());
+      return IOError("cannot write cluster key file " + tmp + ": " + std::strerror(err));
+    }
+    done += static_cast<size_t>(n);
+  }
+  const bool synced = ::fsync(fd) == 0;
+  ::close(fd);
+  if (!synced || ::rename(tmp.c_str(), path.c_str()) != 0) {
+    const int err = errno;
+    ::unlink(tmp.c_str());
+    return IOError("cannot replace cluster key file " + path + ": " + std::strerror(err));
+  }
+  return Status::Ok();
 }
 
 Status CloneFilesystem(const DataDir& data_dir, const std::string& name, const std::string& addr,

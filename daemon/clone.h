@@ -13,6 +13,9 @@ namespace basefs {
 
 // The keyring of a --cluster-key file ("" = none: an empty keyring).
 Result<Keyring> LoadKeyring(const std::string& path);
+// Replaces the cluster key file at `path` with `keyring` (mode 0600,
+// written to a temporary file, synced, then renamed over it).
+Status SaveKeyring(const std::string& path, const Keyring& keyring);
 
 // Clones filesystem `name` from the node at `addr` into `data_dir`, or
 // resumes an interrupted clone; with keys, the session is sealed with them

@@ -38,6 +38,7 @@ Result<std::unique_ptr<ControlServer>> ControlServer::Listen(event_base* base, c
 }
 
 ControlServer::~ControlServer() {
+  alive_.reset();
   for (bufferevent* b : clients_) bufferevent_free(b);
   if (listener_) evconnlistener_free(listener_);
   ::unlink(path_.c_str());
@@ -65,15 +66,26 @@ void ControlServer::OnRead(bufferevent* bev, void* arg) {
   size_t consumed = 0;
   std::string error;
   auto req = DecodeRequest(std::string_view(data, n), &consumed, &error);
-  ControlResponse resp;
   if (!req) {
     if (error.empty()) return;  // wait for more
-    resp.exit_code = 2;
-    resp.err = "basefs: bad control request: " + error + "\n";
-  } else {
-    resp = self->handler_(*req);
+    bufferevent_disable(bev, EV_READ);
+    self->Answer(bev, ControlResponse{2, "", "basefs: bad control request: " + error + "\n"});
+    return;
   }
   bufferevent_disable(bev, EV_READ);
+  const uint64_t number = self->next_request_++;
+  self->pending_[bev] = number;
+  self->handler_(*req, [self, bev, number, alive = std::weak_ptr<bool>(self->alive_)](const ControlResponse& resp) {
+    if (alive.expired()) return;  // the server went away
+    auto it = self->pending_.find(bev);
+    if (it == self->pending_.end() || it->second != number) return;  // the client went away
+    self->pending_.erase(bev);
+    self->Answer(bev, resp);
+  });
+}
+
+void ControlServer::Answer(bufferevent* bev, const ControlResponse& resp) {
+  ControlServer* self = this;
   const std::string bytes = EncodeResponse(resp);
   bufferevent_write(bev, bytes.data(), bytes.size());
   // Answer now, as far as the socket takes it, not after whatever the
@@ -101,6 +113,7 @@ void ControlServer::OnEvent(bufferevent* bev, short what, void* arg) {
       if (!self->clients_.count(bev)) return;  // answered and closed
       if (evbuffer_get_length(bufferevent_get_output(bev)) > 0) return;
     }
+    if (self->pending_.count(bev)) return;  // the answer comes later; the client waits for it
   }
   if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT)) {
     if (evbuffer_get_length(bufferevent_get_output(bev)) > 0 && !(what & (BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT)))
@@ -111,6 +124,7 @@ void ControlServer::OnEvent(bufferevent* bev, short what, void* arg) {
 
 void ControlServer::Close(bufferevent* bev) {
   clients_.erase(bev);
+  pending_.erase(bev);
   bufferevent_free(bev);
 }
 

@@ -4,11 +4,14 @@
 // (daemon/control_format.h).
 //
 // Limits: at most 32 clients at once; a request is bounded by the format's
-// limits; a client that sends nothing for 30 s is dropped.
+// limits; a client that sends nothing for 30 s is dropped. The handler
+// answers at once or later (a keyring rotation waits for the members):
+// the client's connection stays open until it does.
 // Thread-safety: loop thread only. Lifetime: the event_base outlives it.
 #pragma once
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <set>
 #include <string>
@@ -25,7 +28,9 @@ namespace basefs {
 
 class ControlServer {
  public:
-  using Handler = std::function<ControlResponse(const ControlRequest&)>;
+  using Reply = std::function<void(const ControlResponse&)>;
+  // Calls `reply` exactly once, now or later on the loop.
+  using Handler = std::function<void(const ControlRequest&, Reply reply)>;
   static Result<std::unique_ptr<ControlServer>> Listen(event_base* base, const std::string& path, Handler handler);
   ~ControlServer();
 
@@ -36,12 +41,17 @@ class ControlServer {
   static void OnWritten(bufferevent* bev, void* arg);
   static void OnEvent(bufferevent* bev, short what, void* arg);
   void Close(bufferevent* bev);
+  void Answer(bufferevent* bev, const ControlResponse& resp);
 
   event_base* base_ = nullptr;
   evconnlistener* listener_ = nullptr;
   std::string path_;
   Handler handler_;
   std::set<bufferevent*> clients_;
+  std::map<bufferevent*, uint64_t> pending_;  // asked, not answered yet: the request's number
+  uint64_t next_request_ = 1;
+  // Cleared when the server goes: a late reply then does nothing.
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
 }  // namespace basefs

@@ -121,8 +121,10 @@ class Daemon : public DaemonHooks {
     clock_ = std::make_unique<EventClock>(base_);
     BASEFS_RETURN_IF_ERROR(BindGossipAndSync());
     BASEFS_RETURN_IF_ERROR(StartGossip());
-    BASEFS_ASSIGN_OR_RETURN(control_, ControlServer::Listen(base_, opts_.data_dir.ControlSocket(opts_.name),
-                                                            [this](const ControlRequest& r) { return Handle(r); }));
+    BASEFS_ASSIGN_OR_RETURN(
+        control_, ControlServer::Listen(
+                      base_, opts_.data_dir.ControlSocket(opts_.name),
+                      [this](const ControlRequest& r, ControlServer::Reply reply) { Handle(r, std::move(reply)); }));
     BASEFS_RETURN_IF_ERROR(StartDns());
     gossip_->Start(Seeds());
     BASEFS_RETURN_IF_ERROR(StartHandlers());
@@ -154,6 +156,8 @@ class Daemon : public DaemonHooks {
   Store* StoreFor(const std::string& name) override { return name == opts_.name ? store_.get() : nullptr; }
   json Members() override;
   json StatusJson() override;
+  void RotateKeyring(KeyringOp op, const ClusterKey& key,
+                     std::function<ControlResponse(const KeyringResult&)> format) override;
 
  private:
   Status BindGossipAndSync();
@@ -167,7 +171,10 @@ class Daemon : public DaemonHooks {
   // again after a change to grants (--members-need-grant).
   const std::set<PublicKey>& GrantedKeys();
   std::vector<StatusFile> MountStatusFiles(const std::optional<KeyPair>& key);
-  ControlResponse Handle(const ControlRequest& r);
+  void Handle(const ControlRequest& r, ControlServer::Reply reply);
+  // While a command runs: its reply, and whether it answers later.
+  ControlServer::Reply current_reply_;
+  bool deferred_ = false;
   static void OnSignal(int, short, void* arg);
   static void OnHangup(int, short, void* arg) { static_cast<Daemon*>(arg)->Reload(); }
   void Reload();
@@ -250,6 +257,16 @@ Status Daemon::StartGossip() {
   store_->set_entry_listener([this](const Hash& h, const std::string& bytes, bool local) {
     LogTrace("trace entry {}{}{}", ToHex(h), local ? " local " : " remote ", WallClockUs());
     gossip_->Disseminate(bytes, store_->BlocksOf(h, 16), local, !store_->bulk());
+  });
+  // A rotation step (or catching up with one): the key file first, so a
+  // restart keeps the keys the cluster now uses; then sync's new sessions.
+  gossip_->set_keyring_listener([this](const Keyring& ring) {
+    BASEFS_RETURN_IF_ERROR(SaveKeyring(opts_.node.cluster_key_file, ring));
+    keyring_ = ring;
+    if (sync_) sync_->SetKeyring(ring);
+    LogInfo("cluster keyring: {} keys, generation {}, written to {}", ring.keys().size(), ring.generation(),
+            opts_.node.cluster_key_file);
+    return Status::Ok();
   });
   gossip_->set_member_listener([this](const Member& m) {
     LogTrace("trace member {} {} {}", m.name, MemberStateName(m.state), WallClockUs());
@@ -449,13 +466,28 @@ json Daemon::StatusJson() {
   return j;
 }
 
-ControlResponse Daemon::Handle(const ControlRequest& r) {
+void Daemon::Handle(const ControlRequest& r, ControlServer::Reply reply) {
+  ControlResponse resp;
+  current_reply_ = reply;
+  deferred_ = false;
   try {
-    return run_command_(r, *this);
+    resp = run_command_(r, *this);
   } catch (const std::exception& e) {
     // A command must never take the daemon down.
-    return ControlResponse{1, "", std::string("basefs: internal error: ") + e.what() + "\n"};
+    resp = ControlResponse{1, "", std::string("basefs: internal error: ") + e.what() + "\n"};
+    deferred_ = false;
   }
+  current_reply_ = nullptr;
+  if (!deferred_) reply(resp);
+  deferred_ = false;
+}
+
+void Daemon::RotateKeyring(KeyringOp op, const ClusterKey& key,
+                           std::function<ControlResponse(const KeyringResult&)> format) {
+  deferred_ = true;
+  gossip_->ChangeKeyring(op, key, [reply = current_reply_, format = std::move(format)](const KeyringResult& result) {
+    reply(format(result));
+  });
 }
 
 // SIGHUP: the log level, the handlers, the recursors and recursion-allow from the options

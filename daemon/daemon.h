@@ -17,6 +17,7 @@
 
 #include "daemon/control_format.h"
 #include "daemon/options.h"
+#include "replicate/gossip.h"
 #include "store/store.h"
 
 namespace basefs {
@@ -34,6 +35,12 @@ class DaemonHooks {
   virtual nlohmann::ordered_json Members() = 0;
   // Extra `basefs status` fields (ports, members, counters, bad files).
   virtual nlohmann::ordered_json StatusJson() = 0;
+  // Cluster-key rotation (`basefs keyring`): runs `op` with `key` on every
+  // live member (replicate/gossip.h, ChangeKeyring). The command's answer
+  // is then `format(result)`, sent when every member has answered or a few
+  // seconds have passed; what the command itself returns is not sent.
+  virtual void RotateKeyring(KeyringOp op, const ClusterKey& key,
+                             std::function<ControlResponse(const KeyringResult&)> format) = 0;
 };
 
 // Runs one control-socket request (a command line with the client's

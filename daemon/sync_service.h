@@ -101,6 +101,8 @@ class SyncService {
   ~SyncService();
   // Starts a session with `addr` now (unless one with it is running).
   void SyncWith(const std::string& addr);
+  // Seals the sessions that start from now on with `keyring` (a rotation).
+  void SetKeyring(const Keyring& keyring) { options_.keyring = keyring; }
   uint64_t sessions_completed() const { return completed_; }
   uint64_t sessions_failed() const { return failed_; }
   // Failed on the cluster key (counted in sessions_failed too).

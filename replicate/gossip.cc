@@ -230,13 +230,43 @@ void Gossip::OnDatagram(const std::string& from, std::string_view datagram) {
   counters_.bytes_in += datagram.size();
   std::string opened;
   if (keyring_.enabled()) {
-    auto r = keyring_.Open(datagram);
+    size_t index = 0;
+    auto r = keyring_.Open(datagram, &index);
     if (!r.ok()) {
       ++counters_.dropped_unauthenticated;
+      const uint64_t now = clock_->NowMs();
+      if (last_unopened_log_ms_ == 0 || now - last_unopened_log_ms_ >= 60000) {
+        last_unopened_log_ms_ = now;
+        LogWarn(
+            "gossip from {} is not sealed with any cluster key this node holds: dropped (if the cluster key was "
+            "rotated while this node was away, put the current key in its --cluster-key file)",
+            from);
+      }
       return;
     }
     opened = std::move(r).value();
     datagram = opened;
+    if (index > 0) {
+      // The sender seals with a key we hold but no longer seal with: it
+      // missed a rotation. Send it our keyring (in its key), at most every
+      // 10 s; it takes it if it is newer than its own.
+      const uint64_t now = clock_->NowMs();
+      auto last = keyring_synced_.find(from);
+      if ((last == keyring_synced_.end() || now - last->second >= 10000) && keyring_synced_.size() < 256) {
+        keyring_synced_[from] = now;
+        KeyringPart sync;
+        sync.op = KeyringOp::kSync;
+        sync.generation = keyring_.generation();
+        for (size_t i = 0; i < keyring_.keys().size() && i < kMaxKeyringKeys; ++i)
+          sync.keys.push_back(keyring_.keys()[i]);
+        DatagramBuilder b;
+        b.Add(EncodePart(sync));
+        const std::string wire = keyring_.SealWith(b.Finish(), index);
+        ++counters_.datagrams_out;
+        counters_.bytes_out += wire.size();
+        transport_->Send(from, wire);
+      }
+    }
   }
   if (datagram.size() >= 2 && static_cast<uint8_t>(datagram[0]) == kGossipMagic &&
       static_cast<uint8_t>(datagram[1]) == kGossipVersionUnsigned) {
@@ -355,6 +385,29 @@ void Gossip::HandlePart(const std::string& from, const Part& part, bool trusted,
     ApplyObservation(*m);
   } else if (const auto* sm = std::get_if<SignedMemberPart>(&part)) {
     ApplySigned(*sm);
+  } else if (const auto* kp = std::get_if<KeyringPart>(&part)) {
+    if (!keyring_.enabled()) return;  // only ever sealed
+    const Status st = ApplyKeyring(*kp);
+    if (kp->op == KeyringOp::kSync) return;
+    KeyringReplyPart reply;
+    reply.id = kp->id;
+    reply.ok = st.ok();
+    reply.error = st.message();
+    for (size_t i = 0; i < keyring_.keys().size() && i < kMaxKeyringKeys; ++i) reply.keys.push_back(keyring_.keys()[i]);
+    replies->push_back(EncodePart(reply));
+  } else if (const auto* kr = std::get_if<KeyringReplyPart>(&part)) {
+    auto run = keyring_runs_.find(kr->id);
+    if (run == keyring_runs_.end()) return;
+    for (auto it = run->second.waiting.begin(); it != run->second.waiting.end(); ++it) {
+      if (it->second != from) continue;
+      if (kr->ok)
+        run->second.result.keys[it->first] = kr->keys;
+      else
+        run->second.result.errors[it->first] = kr->error;
+      run->second.waiting.erase(it);
+      break;
+    }
+    if (run->second.waiting.empty()) FinishKeyring(kr->id);
   } else if (const auto* e = std::get_if<EntryPart>(&part)) {
     ++counters_.entries_in;
     auto r = sink_->OfferEntry(e->bytes);
@@ -746,6 +799,95 @@ void Gossip::ReapTick() {
       ++it;
     }
   }
+}
+
+Status Gossip::ApplyKeyring(const KeyringPart& p) {
+  Keyring next = keyring_;
+  Status st = Status::Ok();
+  switch (p.op) {
+    case KeyringOp::kInstall: st = next.Install(p.keys.at(0)); break;
+    case KeyringOp::kUse: st = next.Use(p.keys.at(0)); break;
+    case KeyringOp::kRemove: st = next.Remove(p.keys.at(0)); break;
+    case KeyringOp::kList: return Status::Ok();
+    case KeyringOp::kSync: {
+      if (p.generation <= keyring_.generation()) return Status::Ok();  // ours is as new
+      next = Keyring();
+      for (const auto& k : p.keys) next.Add(k);
+      LogInfo("cluster keyring: took generation {} from a member ({} keys); this node had missed a rotation",
+              p.generation, p.keys.size());
+      break;
+    }
+  }
+  if (!st.ok()) return st;
+  next.set_generation(std::max(p.generation, keyring_.generation()));
+  if (next == keyring_ && next.generation() == keyring_.generation()) return Status::Ok();
+  if (keyring_listener_) BASEFS_RETURN_IF_ERROR(keyring_listener_(next));
+  keyring_ = std::move(next);
+  return Status::Ok();
+}
+
+void Gossip::ChangeKeyring(KeyringOp op, const ClusterKey& key, std::function<void(const KeyringResult&)> done,
+                           uint64_t timeout_ms) {
+  KeyringResult result;
+  if (!keyring_.enabled()) {
+    result.asked = 1;
+    result.errors[options_.node_name] = "this cluster has no cluster key (--cluster-key): nothing to rotate";
+    done(result);
+    return;
+  }
+  uint32_t id = NextSeq();
+  while (id == 0 || keyring_runs_.count(id)) id = NextSeq();
+  KeyringRun& run = keyring_runs_[id];
+  run.part.id = id;
+  run.part.op = op;
+  if (op != KeyringOp::kList) run.part.keys = {key};
+  // Newer than any this node knows (wall time would do, but a member's
+  // clock may be behind: one more than ours is enough).
+  run.part.generation = op == KeyringOp::kList ? keyring_.generation() : keyring_.generation() + 1;
+  run.done = std::move(done);
+  // Here first: `use` then seals with the new key, which the others hold
+  // if the install went everywhere.
+  const Status st = ApplyKeyring(run.part);
+  run.result.asked = 1;
+  if (st.ok())
+    run.result.keys[options_.node_name] = keyring_.keys();
+  else
+    run.result.errors[options_.node_name] = st.message();
+  for (const auto& [name, m] : members_)
+    if (name != options_.node_name && (m.state == MemberState::kAlive || m.state == MemberState::kSuspect))
+      run.waiting[name] = m.addr;
+  run.result.asked += run.waiting.size();
+  if (!st.ok() || run.waiting.empty()) {
+    FinishKeyring(id);
+    return;
+  }
+  KeyringTick(id, clock_->NowMs() + timeout_ms);
+}
+
+void Gossip::KeyringTick(uint32_t id, uint64_t deadline_ms) {
+  auto it = keyring_runs_.find(id);
+  if (it == keyring_runs_.end()) return;
+  if (clock_->NowMs() >= deadline_ms) {
+    for (const auto& [name, addr] : it->second.waiting)
+      it->second.result.errors[name] =
+          "no answer (down, or it holds no key this node seals with: it catches up when it is back, or gets the "
+          "key by hand)";
+    it->second.waiting.clear();
+    FinishKeyring(id);
+    return;
+  }
+  const std::string part = EncodePart(it->second.part);
+  for (const auto& [name, addr] : it->second.waiting) Send(addr, {part}, false);
+  const uint64_t next = std::min<uint64_t>(1000, deadline_ms - clock_->NowMs());
+  After(clock_, alive_, next, [this, id, deadline_ms] { KeyringTick(id, deadline_ms); });
+}
+
+void Gossip::FinishKeyring(uint32_t id) {
+  auto it = keyring_runs_.find(id);
+  if (it == keyring_runs_.end()) return;
+  KeyringRun run = std::move(it->second);
+  keyring_runs_.erase(it);
+  if (run.done) run.done(run.result);
 }
 
 void Gossip::Disseminate(const std::string& entry_bytes, const std::vector<std::string>& blocks, bool local,

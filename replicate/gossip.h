@@ -128,6 +128,13 @@ struct Member {
   std::string signed_part;  // its latest signed statement, encoded (relayed as it is)
 };
 
+// What a keyring operation found on each live member (ChangeKeyring).
+struct KeyringResult {
+  size_t asked = 0;                                     // live members asked, this node included
+  std::map<std::string, std::vector<ClusterKey>> keys;  // member -> its keyring after it, primary first
+  std::map<std::string, std::string> errors;            // member -> why it did not
+};
+
 struct GossipCounters {
   uint64_t datagrams_in = 0, datagrams_out = 0, bytes_in = 0, bytes_out = 0;
   uint64_t dropped_malformed = 0, dropped_unauthenticated = 0;
@@ -177,6 +184,17 @@ class Gossip {
   // Asks `admit` again about every member (the keys' grants changed):
   // members it refuses are dropped (reported as left) and stay out.
   void Recheck();
+
+  // Online rotation of the cluster key (sealed clusters only): runs `op`
+  // with `key` on this node, then on every live member (asked again every
+  // second), and calls `done` when all have answered or after `timeout_ms`.
+  void ChangeKeyring(KeyringOp op, const ClusterKey& key, std::function<void(const KeyringResult&)> done,
+                     uint64_t timeout_ms = 5000);
+  // Called with the keyring whenever it changes (an operation, or catching
+  // up with a newer one from a member); the daemon writes the key file and
+  // reseals sync. An error undoes the change and is the member's answer.
+  void set_keyring_listener(std::function<Status(const Keyring&)> fn) { keyring_listener_ = std::move(fn); }
+  const Keyring& keyring() const { return keyring_; }
   const PublicKey& public_key() const { return options_.node_key.public_key; }
 
  private:
@@ -235,7 +253,7 @@ class Gossip {
   Transport* transport_;
   Random* random_;
   EntrySink* sink_;
-  Keyring keyring_;
+  Keyring keyring_;                        // changes only by rotation (ChangeKeyring, or a newer one from a member)
   std::map<std::string, Member> members_;  // includes self
   std::vector<std::string> probe_order_;
   size_t probe_index_ = 0;
@@ -265,6 +283,21 @@ class Gossip {
   GossipCounters counters_;
   std::function<void(const Member&)> member_listener_;
   uint64_t last_old_version_log_ms_ = 0;
+  uint64_t last_unopened_log_ms_ = 0;
+  // Keyring operations this node runs, by id.
+  struct KeyringRun {
+    KeyringPart part;
+    std::map<std::string, std::string> waiting;  // member -> address, not answered yet
+    KeyringResult result;
+    std::function<void(const KeyringResult&)> done;
+  };
+  std::map<uint32_t, KeyringRun> keyring_runs_;
+  std::map<std::string, uint64_t> keyring_synced_;  // address -> when we last sent it our keyring
+  std::function<Status(const Keyring&)> keyring_listener_;
+  // Applies a keyring operation here (the listener may refuse it).
+  Status ApplyKeyring(const KeyringPart& p);
+  void KeyringTick(uint32_t id, uint64_t deadline_ms);
+  void FinishKeyring(uint32_t id);
   // Set in the destructor so that timers that still fire do nothing.
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };

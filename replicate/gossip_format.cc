@@ -2,6 +2,8 @@
 
 #include <sodium.h>
 
+#include <algorithm>
+#include <cstdlib>
 #include <cstring>
 
 #include "store/codec.h"
@@ -48,7 +50,33 @@ struct Encoder {
     for (const Hash& h : p.hashes) o->append(AsView(h));
   }
   void operator()(const PushPullPart& p) { PutU8(o, p.reply_wanted ? 1 : 0); }
+  void Keys(const std::vector<ClusterKey>& keys) {
+    assert(keys.size() <= kMaxKeyringKeys);
+    PutU8(o, static_cast<uint8_t>(keys.size()));
+    for (const auto& k : keys) o->append(reinterpret_cast<const char*>(k.data()), k.size());
+  }
+  void operator()(const KeyringPart& p) {
+    PutU32(o, p.id);
+    PutU8(o, static_cast<uint8_t>(p.op));
+    PutU64(o, p.generation);
+    Keys(p.keys);
+  }
+  void operator()(const KeyringReplyPart& p) {
+    PutU32(o, p.id);
+    PutU8(o, p.ok ? 1 : 0);
+    PutStr8(o, p.error.substr(0, 255));
+    Keys(p.keys);
+  }
 };
+
+bool ReadKeys(ByteReader* in, std::vector<ClusterKey>* keys) {
+  uint8_t n;
+  if (!in->U8(&n) || n > kMaxKeyringKeys) return false;
+  keys->resize(n);
+  for (auto& k : *keys)
+    if (!in->Array(&k)) return false;
+  return true;
+}
 
 bool ReadMember(ByteReader* in, MemberPart* p) {
   uint8_t st;
@@ -96,6 +124,25 @@ Result<Part> DecodePart(PartType type, std::string_view payload) {
       SignedMemberPart p;
       if (!ReadMember(&in, &p.member) || !in.Array(&p.key) || !in.Array(&p.sig) || !in.done()) return bad;
       if (p.member.state != MemberState::kAlive && p.member.state != MemberState::kLeft) return bad;
+      return Part(p);
+    }
+    case PartType::kKeyring: {
+      KeyringPart p;
+      uint8_t op;
+      if (!in.U32(&p.id) || !in.U8(&op) || op < 1 || op > 5 || !in.U64(&p.generation) || !ReadKeys(&in, &p.keys) ||
+          !in.done())
+        return bad;
+      p.op = static_cast<KeyringOp>(op);
+      const size_t want = p.op == KeyringOp::kList ? 0 : 1;
+      if (p.op == KeyringOp::kSync ? p.keys.empty() : p.keys.size() != want) return bad;
+      return Part(p);
+    }
+    case PartType::kKeyringReply: {
+      KeyringReplyPart p;
+      uint8_t ok;
+      if (!in.U32(&p.id) || !in.U8(&ok) || ok > 1 || !in.Str8(255, &p.error) || !ReadKeys(&in, &p.keys) || !in.done())
+        return bad;
+      p.ok = ok == 1;
       return Part(p);
     }
     case PartType::kEntry:
@@ -188,7 +235,7 @@ Result<std::vector<Part>> DecodeDatagram(std::string_view b) {
     const size_t len = (static_cast<uint8_t>(b[pos + 1]) << 8) | static_cast<uint8_t>(b[pos + 2]);
     pos += 3;
     if (b.size() - pos < len) return Invalid("truncated gossip part");
-    if (type < 1 || type > 9) return Invalid("unknown gossip part type " + std::to_string(type));
+    if (type < 1 || type > 11) return Invalid("unknown gossip part type " + std::to_string(type));
     auto part = DecodePart(static_cast<PartType>(type), b.substr(pos, len));
     if (!part.ok()) return part.status();
     parts.push_back(std::move(part).value());
@@ -206,6 +253,10 @@ Result<Keyring> Keyring::Parse(std::string_view text) {
     std::string_view line = text.substr(pos, end - pos);
     pos = end + 1;
     while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.remove_suffix(1);
+    if (constexpr std::string_view kGen = "# generation "; line.substr(0, kGen.size()) == kGen) {
+      ring.generation_ = std::strtoull(std::string(line.substr(kGen.size())).c_str(), nullptr, 10);
+      continue;
+    }
     if (line.empty() || line[0] == '#') continue;
     std::array<uint8_t, kKeyBytes> key{};
     size_t len = 0;
@@ -216,7 +267,7 @@ Result<Keyring> Keyring::Parse(std::string_view text) {
       return Invalid(
           "cluster key file: each line must be 32 bytes of base64 (e.g. from 'head -c32 /dev/urandom | base64')");
     ring.Add(key);
-    if (ring.keys_.size() > 255) return Invalid("cluster key file: at most 255 keys");
+    if (ring.keys_.size() > kMaxKeyringKeys) return Invalid("cluster key file: at most 16 keys");
   }
   if (!ring.enabled()) return Invalid("cluster key file holds no key");
   return ring;
@@ -226,8 +277,10 @@ namespace {
 constexpr unsigned char kAd[] = "basefs-gossip-v1";
 }
 
-std::string Keyring::Seal(std::string_view plaintext) const {
-  assert(enabled() && plaintext.size() <= kMaxPlaintextBytes);
+std::string Keyring::Seal(std::string_view plaintext) const { return SealWith(plaintext, 0); }
+
+std::string Keyring::SealWith(std::string_view plaintext, size_t index) const {
+  assert(index < keys_.size() && plaintext.size() <= kMaxPlaintextBytes);
   std::string out(kSealOverheadBytes + plaintext.size(), '\0');
   auto* o = reinterpret_cast<unsigned char*>(out.data());
   o[0] = kGossipSealed;
@@ -235,12 +288,13 @@ std::string Keyring::Seal(std::string_view plaintext) const {
   randombytes_buf(o + 2, 24);
   unsigned long long clen = 0;
   crypto_aead_xchacha20poly1305_ietf_encrypt(o + 26, &clen, reinterpret_cast<const unsigned char*>(plaintext.data()),
-                                             plaintext.size(), kAd, sizeof(kAd) - 1, nullptr, o + 2, keys_[0].data());
+                                             plaintext.size(), kAd, sizeof(kAd) - 1, nullptr, o + 2,
+                                             keys_[index].data());
   out.resize(26 + clen);
   return out;
 }
 
-Result<std::string> Keyring::Open(std::string_view sealed) const {
+Result<std::string> Keyring::Open(std::string_view sealed, size_t* index) const {
   if (sealed.size() < kSealOverheadBytes || sealed.size() > kMaxDatagramBytes ||
       static_cast<uint8_t>(sealed[0]) != kGossipSealed)
     return Invalid("not a sealed datagram");
@@ -255,10 +309,45 @@ Result<std::string> Keyring::Open(std::string_view sealed) const {
                                                    s + 26, sealed.size() - 26, kAd, sizeof(kAd) - 1, s + 2,
                                                    keys_[k].data()) == 0) {
       plain.resize(plen);
+      if (index) *index = k;
       return plain;
     }
   }
   return PermissionDenied("datagram not sealed with a cluster key");
+}
+
+Status Keyring::Install(const Key& key) {
+  if (std::find(keys_.begin(), keys_.end(), key) != keys_.end()) return Status::Ok();
+  if (keys_.size() >= kMaxKeyringKeys) return Invalid("the keyring holds 16 keys already: remove one first");
+  keys_.push_back(key);
+  return Status::Ok();
+}
+
+Status Keyring::Use(const Key& key) {
+  auto it = std::find(keys_.begin(), keys_.end(), key);
+  if (it == keys_.end()) return NotFound("that key is not installed here: install it first");
+  std::rotate(keys_.begin(), it, it + 1);
+  return Status::Ok();
+}
+
+Status Keyring::Remove(const Key& key) {
+  auto it = std::find(keys_.begin(), keys_.end(), key);
+  if (it == keys_.end()) return NotFound("that key is not installed here");
+  if (it == keys_.begin()) return Invalid("that key is the primary here: use another key first");
+  keys_.erase(it);
+  return Status::Ok();
+}
+
+std::string Keyring::Text() const {
+  std::string out = "# basefs cluster keys, primary first (basefs keyring NAME --list)\n# generation " +
+                    std::to_string(generation_) + "\n";
+  for (const auto& k : keys_) {
+    char b64[sodium_base64_ENCODED_LEN(kKeyBytes, sodium_base64_VARIANT_ORIGINAL)];
+    sodium_bin2base64(b64, sizeof(b64), k.data(), k.size(), sodium_base64_VARIANT_ORIGINAL);
+    out += b64;
+    out += '\n';
+  }
+  return out;
 }
 
 }  // namespace basefs

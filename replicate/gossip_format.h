@@ -48,6 +48,8 @@ enum class PartType : uint8_t {
   kWant = 7,
   kPushPull = 8,
   kSignedMember = 9,
+  kKeyring = 10,
+  kKeyringReply = 11,
 };
 
 enum class MemberState : uint8_t { kAlive = 1, kSuspect = 2, kFailed = 3, kLeft = 4 };
@@ -107,8 +109,29 @@ struct SignedMemberPart {
   Signature sig{};
 };
 
+// Online cluster-key rotation (`basefs keyring`), in sealed clusters only:
+// an operation on the receiver's keyring, answered by a KeyringReplyPart
+// with the same id. `kSync` carries the sender's whole keyring (primary
+// first) to a member that sealed with a key the sender holds but does not
+// seal with: that member missed a rotation and catches up.
+enum class KeyringOp : uint8_t { kInstall = 1, kUse = 2, kRemove = 3, kList = 4, kSync = 5 };
+inline constexpr size_t kMaxKeyringKeys = 16;  // per part (a keyring file may hold more; sync sends the first 16)
+using ClusterKey = std::array<uint8_t, 32>;
+struct KeyringPart {
+  uint32_t id = 0;
+  KeyringOp op = KeyringOp::kList;
+  uint64_t generation = 0;       // of the keyring the operation makes (or, for sync, carries)
+  std::vector<ClusterKey> keys;  // one for install/use/remove, none for list, the keyring for sync
+};
+struct KeyringReplyPart {
+  uint32_t id = 0;
+  bool ok = false;
+  std::string error;             // when not ok (at most 255 bytes)
+  std::vector<ClusterKey> keys;  // the keyring after the operation, primary first
+};
+
 using Part = std::variant<PingPart, AckPart, PingReqPart, MemberPart, EntryPart, BlockPart, WantPart, PushPullPart,
-                          SignedMemberPart>;
+                          SignedMemberPart, KeyringPart, KeyringReplyPart>;
 
 // "basefs-member-v1" | the member part's payload (as in type 4).
 std::string MemberSigningBytes(const MemberPart& m);
@@ -145,6 +168,7 @@ Result<std::vector<Part>> DecodeDatagram(std::string_view plaintext);
 class Keyring {
  public:
   static constexpr size_t kKeyBytes = 32;
+  using Key = ClusterKey;
   Keyring() = default;
   // Parses a key file: one base64 key of 32 bytes per line, primary first.
   static Result<Keyring> Parse(std::string_view text);
@@ -154,11 +178,30 @@ class Keyring {
   const std::vector<std::array<uint8_t, kKeyBytes>>& keys() const { return keys_; }
   // Seals a plaintext datagram with the primary key (random nonce).
   std::string Seal(std::string_view plaintext) const;
-  // Opens a sealed datagram; fails if no key opens it.
-  Result<std::string> Open(std::string_view sealed) const;
+  // Seals with the key at `index` (to answer a member in its own key).
+  std::string SealWith(std::string_view plaintext, size_t index) const;
+  // Opens a sealed datagram; fails if no key opens it. `index` (if given)
+  // gets the position of the key that opened it (0: the primary).
+  Result<std::string> Open(std::string_view sealed, size_t* index = nullptr) const;
+
+  // Rotation, one step at a time: install a key (last; already there is
+  // fine), make an installed key the primary, remove an installed key
+  // that is not the primary.
+  Status Install(const Key& key);
+  Status Use(const Key& key);
+  Status Remove(const Key& key);
+  // The key file's text: one base64 key per line, primary first.
+  std::string Text() const;
+  bool operator==(const Keyring& other) const { return keys_ == other.keys_; }
+  // Rises with every rotation step, so that a member that missed one takes
+  // the newer keyring and never the older (kept in the key file as a
+  // "# generation N" line).
+  uint64_t generation() const { return generation_; }
+  void set_generation(uint64_t g) { generation_ = g; }
 
  private:
   std::vector<std::array<uint8_t, kKeyBytes>> keys_;
+  uint64_t generation_ = 0;
 };
 
 }  // namespace basefs

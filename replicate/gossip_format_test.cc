@@ -32,7 +32,9 @@ std::vector<Part> AllParts() {
           BlockPart{std::string(1024, 'b')},
           WantPart{{HashBytes("a"), HashBytes("b")}},
           PushPullPart{true},
-          SignedMember(MemberState::kAlive)};
+          SignedMember(MemberState::kAlive),
+          KeyringPart{5, KeyringOp::kUse, 7, {ClusterKey{1}}},
+          KeyringReplyPart{5, false, "that key is not installed here", {ClusterKey{2}, ClusterKey{3}}}};
 }
 
 TEST(GossipFormatTest, EveryPartRoundTrips) {
@@ -134,6 +136,36 @@ TEST(GossipFormatTest, EachMemberStateHasItsPartType) {
   // Version 1 is refused whatever it holds.
   std::string v1 = std::string("\x42\x01") + EncodePart(AckPart{1, "n"});
   EXPECT_FALSE(DecodeDatagram(v1).ok());
+}
+
+// Rotation steps on one keyring, and its file keeps keys, order and
+// generation.
+TEST(GossipFormatTest, KeyringStepsAndItsFile) {
+  Keyring ring;
+  const ClusterKey k1{1}, k2{2}, k3{3};
+  ring.Add(k1);
+  EXPECT_TRUE(ring.Install(k2).ok());
+  EXPECT_TRUE(ring.Install(k2).ok());  // already there: fine, once
+  EXPECT_EQ(ring.keys(), (std::vector<ClusterKey>{k1, k2}));
+  EXPECT_FALSE(ring.Use(k3).ok());     // not installed
+  EXPECT_FALSE(ring.Remove(k1).ok());  // the primary
+  EXPECT_FALSE(ring.Remove(k3).ok());
+  EXPECT_TRUE(ring.Use(k2).ok());
+  EXPECT_EQ(ring.keys(), (std::vector<ClusterKey>{k2, k1}));
+  EXPECT_TRUE(ring.Remove(k1).ok());
+  EXPECT_EQ(ring.keys(), std::vector<ClusterKey>{k2});
+  ring.set_generation(42);
+  auto again = Keyring::Parse(ring.Text());
+  ASSERT_TRUE(again.ok()) << again.status().message();
+  EXPECT_EQ(*again, ring);
+  EXPECT_EQ(again->generation(), 42u);
+  for (int i = 0; i < 15; ++i) ASSERT_TRUE(ring.Install(ClusterKey{static_cast<uint8_t>(10 + i)}).ok());
+  EXPECT_FALSE(ring.Install(ClusterKey{99}).ok()) << "at most 16 keys";
+  // A datagram sealed with the second key opens, and says which key it was.
+  const std::string sealed = ring.SealWith("\x42\x02", 1);
+  size_t index = 9;
+  ASSERT_TRUE(ring.Open(sealed, &index).ok());
+  EXPECT_EQ(index, 1u);
 }
 
 TEST(GossipFormatTest, SealedDatagramsOpenOnlyWithAClusterKey) {

@@ -520,5 +520,76 @@ TEST_F(GossipTest, AMadeUpMemberGetsOnlyPings) {
   EXPECT_LE(largest, 200u);
 }
 
+// Online rotation in a sealed cluster: each step reaches every live member
+// and goes through its listener (the daemon's key file); a member that was
+// down during two steps catches up from the first member that hears it
+// seal with the older key; a listener that fails is that member's answer.
+TEST_F(GossipTest, KeyringRotationReachesEveryMemberAndALateOneCatchesUp) {
+  const ClusterKey k1{1}, k2{2};
+  Keyring ring;
+  ring.Add(k1);
+  std::map<std::string, std::vector<ClusterKey>> files;  // what each node's listener wrote
+  for (int i = 0; i < 4; ++i) {
+    Node& n = AddNode(ring);
+    n.gossip->set_keyring_listener([&files, i](const Keyring& k) {
+      if (i == 2 && k.keys().size() > 2) return IOError("disk full");
+      files["node-" + std::to_string(i)] = k.keys();
+      return Status::Ok();
+    });
+  }
+  for (auto& n : nodes_) n->gossip->Start({nodes_[0]->ep->address()});
+  ASSERT_TRUE(RunUntil([&] { return EveryoneSeesAllAlive(); }, 10000));
+  auto step = [&](size_t at, KeyringOp op, const ClusterKey& key) {
+    std::optional<KeyringResult> out;
+    nodes_[at]->gossip->ChangeKeyring(op, key, [&out](const KeyringResult& r) { out = r; });
+    EXPECT_TRUE(RunUntil([&] { return out.has_value(); }, 10000));
+    return out.value_or(KeyringResult{});
+  };
+
+  // node-3 is away for the install and the switch.
+  net_.SetDown(nodes_[3]->ep->address(), true);
+  ASSERT_TRUE(RunUntil([&] { return AllSee(3, "node-3", MemberState::kFailed); }, 30000));
+  KeyringResult r = step(0, KeyringOp::kInstall, k2);
+  EXPECT_EQ(r.asked, 3u);
+  EXPECT_TRUE(r.errors.empty());
+  r = step(1, KeyringOp::kUse, k2);
+  EXPECT_EQ(r.keys.size(), 3u);
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(nodes_[i]->gossip->keyring().keys(), (std::vector<ClusterKey>{k2, k1})) << i;
+    EXPECT_EQ(files["node-" + std::to_string(i)], (std::vector<ClusterKey>{k2, k1})) << i;
+  }
+  EXPECT_EQ(nodes_[3]->gossip->keyring().keys(), std::vector<ClusterKey>{k1});
+
+  // Back: it seals with k1, which the others hold; they send it theirs.
+  net_.SetDown(nodes_[3]->ep->address(), false);
+  ASSERT_TRUE(RunUntil([&] { return nodes_[3]->gossip->keyring().keys() == std::vector<ClusterKey>{k2, k1}; }, 30000));
+  EXPECT_EQ(files["node-3"], (std::vector<ClusterKey>{k2, k1}));
+  ASSERT_TRUE(RunUntil([&] { return EveryoneSeesAllAlive(); }, 30000));
+  // An older keyring never replaces a newer one: node-3's own generation is
+  // the newest now, and the others keep theirs.
+  clock_.RunFor(20000);
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(nodes_[i]->gossip->keyring().keys(), (std::vector<ClusterKey>{k2, k1})) << i;
+
+  // A listener that cannot write: that member answers with its error and
+  // keeps its keyring; the others take the step.
+  r = step(0, KeyringOp::kInstall, ClusterKey{3});
+  EXPECT_EQ(r.asked, 4u);
+  ASSERT_EQ(r.errors.size(), 1u);
+  EXPECT_EQ(r.errors.begin()->first, "node-2");
+  EXPECT_EQ(r.errors.begin()->second, "disk full");
+  EXPECT_EQ(nodes_[2]->gossip->keyring().keys().size(), 2u);
+  EXPECT_EQ(nodes_[1]->gossip->keyring().keys().size(), 3u);
+}
+
+// Without a cluster key there is nothing to rotate, and the answer says so.
+TEST_F(GossipTest, KeyringStepsNeedAClusterKey) {
+  StartAll(2);
+  std::optional<KeyringResult> out;
+  nodes_[0]->gossip->ChangeKeyring(KeyringOp::kList, ClusterKey{}, [&out](const KeyringResult& r) { out = r; });
+  ASSERT_TRUE(out.has_value());
+  ASSERT_EQ(out->errors.size(), 1u);
+  EXPECT_NE(out->errors.begin()->second.find("no cluster key"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace basefs

@@ -181,6 +181,91 @@ TEST_F(ClusterTest, AClusterKeySealsSyncAndRefusesStrangers) {
   EXPECT_EQ(Cli(1, "cat demo /secret").out, "port = 8080\n") << testing::Slurp(Log(1));
 }
 
+// Online rotation of the cluster key with gossip and sync flowing: install
+// a new key everywhere, seal with it, remove the old one — each step
+// answered by every member and written to every key file. A node down
+// during a rotation catches up when it comes back (it still holds a key
+// the others hold); one that is believed alive but does not answer is
+// named in the command's error.
+TEST_F(ClusterTest, KeyringRotatesTheClusterKeyOnline) {
+  auto key_file = [&](int i) { return (root_ / ("cluster" + std::to_string(i) + ".key")).string(); };
+  const std::string k1 = Cli(0, "genkey --cluster").out.substr(0, 44);
+  for (int i = 0; i < 3; ++i) ASSERT_EQ(RunShell("echo " + k1 + " > " + key_file(i)).code, 0);
+  const std::string seed = Start(0, "", {"--cluster-key", key_file(0)});
+  Start(1, seed, {"--cluster-key", key_file(1)});
+  Start(2, seed, {"--cluster-key", key_file(2)});
+  auto all_alive = [&] {
+    auto m = Members(0);
+    return m["n1"] == "alive" && m["n2"] == "alive" && Members(2)["n0"] == "alive";
+  };
+  ASSERT_TRUE(testing::WaitFor(all_alive, 20s));
+  auto keys_in = [&](int i) {  // the key lines of node i's file, primary first
+    std::vector<std::string> keys;
+    std::istringstream in(testing::Slurp(key_file(i)));
+    for (std::string line; std::getline(in, line);)
+      if (!line.empty() && line[0] != '#') keys.push_back(line);
+    return keys;
+  };
+  int writes = 0;
+  auto flows = [&](int from, int to) {  // a write on `from` is read on `to`
+    const std::string path = "/w" + std::to_string(++writes);
+    if (RunShell("echo x | " + std::string(BASEFS_BIN) + " --data-dir " + Dir(from) + " write demo " + path).code != 0)
+      return false;
+    return testing::WaitFor([&] { return Cli(to, "cat demo " + path).out == "x\n"; }, 10s);
+  };
+  ASSERT_TRUE(flows(0, 2));
+
+  const std::string k2 = Cli(0, "genkey --cluster").out.substr(0, 44);
+  auto r = Cli(0, "keyring demo --install " + k2);
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("installed on 3 of 3 members"), std::string::npos) << r.out;
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(keys_in(i), (std::vector<std::string>{k1, k2})) << i;
+  r = Cli(1, "keyring demo --use " + k2);  // any member can run a step
+  ASSERT_EQ(r.code, 0) << r.out;
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(keys_in(i), (std::vector<std::string>{k2, k1})) << i;
+  ASSERT_TRUE(flows(1, 0));
+  ASSERT_TRUE(flows(2, 1));
+  r = Cli(0, "keyring demo --remove " + k1);
+  ASSERT_EQ(r.code, 0) << r.out;
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(keys_in(i), std::vector<std::string>{k2}) << i;
+  r = Cli(0, "keyring demo --list");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_EQ(r.out, k2 + "  installed on 3 of 3 members, primary on 3\n");
+  ASSERT_TRUE(flows(0, 2));
+
+  // n2 is down (stopped) while k3 goes in and becomes the primary.
+  testing::Stop(pids_[2]);
+  pids_[2] = -1;
+  ASSERT_TRUE(testing::WaitFor([&] { return Members(0)["n2"] == "left"; }, 10s));
+  const std::string k3 = Cli(0, "genkey --cluster").out.substr(0, 44);
+  ASSERT_EQ(Cli(0, "keyring demo --install " + k3).code, 0);
+  ASSERT_EQ(Cli(0, "keyring demo --use " + k3).code, 0);
+  EXPECT_EQ(keys_in(2), std::vector<std::string>{k2});
+  // Back with only k2: the others hold k2 still, see it seal with it, and
+  // send it the newer keyring; it writes it and talks k3 from then on.
+  Start(2, seed, {"--cluster-key", key_file(2)});
+  ASSERT_TRUE(testing::WaitFor(
+      [&] {
+        return keys_in(2) == std::vector<std::string>{k3, k2};
+      },
+      20s))
+      << testing::Slurp(Log(2));
+  ASSERT_TRUE(testing::WaitFor(all_alive, 20s));
+  ASSERT_TRUE(flows(0, 2));
+  r = Cli(2, "keyring demo --remove " + k2);
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("removed on 3 of 3 members"), std::string::npos) << r.out;
+
+  // n1 dies without a word: until it is found failed, a step names it.
+  testing::Stop(pids_[1], SIGKILL);
+  pids_[1] = -1;
+  const std::string k4 = Cli(0, "genkey --cluster").out.substr(0, 44);
+  r = RunShell("{ " + std::string(BASEFS_BIN) + " --data-dir " + Dir(0) + " keyring demo --install " + k4 + " 2>&1; }");
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_NE(r.out.find("installed on 2 of 3 members"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("n1: no answer"), std::string::npos) << r.out;
+}
+
 // SIGTERM in the middle of writes through the control socket: the node
 // stops within 5 s, the others see it "left" (not "failed"), and after a
 // restart every write that was acknowledged is there.
