@@ -18,6 +18,17 @@ Status CheckAdvertise(const std::string& v) {
 }
 Status CheckRecursor(const std::string& v) { return ParseHostPort(v, {.default_port = 53}).status(); }
 Status CheckAddressBlock(const std::string& v) { return ParseAddressList({v}).status(); }
+Status CheckOwner(const std::string& v) {
+  const size_t colon = v.find(':');
+  if (v.empty() || colon == 0 || (colon != std::string::npos && colon + 1 == v.size()))
+    return Invalid("expected USER or USER:GROUP, not '" + v + "'");
+  return Status::Ok();
+}
+Status CheckUmask(const std::string& v) {
+  if (v.empty() || v.size() > 4 || v.find_first_not_of("01234567") != std::string::npos)
+    return Invalid("expected an octal mode such as 022 or 0077, not '" + v + "'");
+  return Status::Ok();
+}
 Status CheckLogLevel(const std::string& v) { return ParseLogLevel(v).status(); }
 Status CheckHandler(const std::string& v) {
   const size_t eq = v.find('=');
@@ -57,6 +68,10 @@ const std::vector<OptionSpec>& RunOptionSpecs() {
       {"mount", "mount the filesystem at DIR", +[](O& o) { return &o.mount.dir; }, nullptr, 0, true},
       {"read-only", "mount read-only: every change through the mount fails with EROFS",
        +[](O& o) { return &o.mount.read_only; }},
+      {"mount-owner", "USER[:GROUP] shown as the owner of every file (default: the daemon's user)",
+       +[](O& o) { return &o.mount.owner; }, CheckOwner},
+      {"mount-umask", "permission bits taken from 0666 (files) and 0777 (directories, executables); default 022",
+       +[](O& o) { return &o.mount.umask; }, CheckUmask},
       {"latency-hold",
        "while the mount gets 32 requests per MS ms, keep idle CPUs quick to wake (default 20; 0: never; needs root)",
        +[](O& o) { return &o.mount.latency_hold_ms; }, nullptr, 60000},

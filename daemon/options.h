@@ -44,6 +44,10 @@ struct MountConfig {
   // --latency-hold MS: while the mount gets 32 requests per MS ms, idle
   // CPUs wake at once (daemon/latency_hold.h); 0: never.
   uint64_t latency_hold_ms = 20;
+  // --mount-owner USER[:GROUP]: shown as the owner of everything (default:
+  // the daemon's user); --mount-umask MODE: taken from 0666/0777.
+  std::string owner;
+  std::string umask = "022";
 };
 
 struct DaemonOptions {

@@ -49,6 +49,8 @@ dns-rate-limit = 0
 mount = "/srv/basefs"
 read-only = true
 latency-hold = 0
+mount-owner = "www-data:adm"
+mount-umask = "027"
 )",
                     &o)
                   .ok());
@@ -70,8 +72,10 @@ latency-hold = 0
   EXPECT_EQ(o.mount.dir, "/srv/basefs");
   EXPECT_TRUE(o.mount.read_only);
   EXPECT_EQ(o.mount.latency_hold_ms, 0u);
+  EXPECT_EQ(o.mount.owner, "www-data:adm");
+  EXPECT_EQ(o.mount.umask, "027");
   // The test sets every key there is.
-  EXPECT_EQ(RunOptionSpecs().size(), 18u);
+  EXPECT_EQ(RunOptionSpecs().size(), 20u);
 }
 
 TEST_F(ConfigFileTest, FlagsOnTheCommandLineWin) {
@@ -105,6 +109,8 @@ TEST_F(ConfigFileTest, WrongTypesAndBadValuesAreRefusedWithTheKey) {
       {"log-level = \"verbose\"", ":1: key 'log-level': bad log level"},
       {"handler = [\"no equals sign\"]", ":1: key 'handler': expected 'GLOB=CMD'"},
       {"recursion-allow = [\"10.0.0.0/33\"]", ":1: key 'recursion-allow': bad prefix length"},
+      {"mount-umask = \"0999\"", ":1: key 'mount-umask': expected an octal mode"},
+      {"mount-owner = \":adm\"", ":1: key 'mount-owner': expected USER or USER:GROUP"},
       {"axfr-allow = [\"everyone\"]", ":1: key 'axfr-allow': bad address block 'everyone'"},
       {"bind = [", "basefs.toml:"},
       {"[dns]\nlisten = \"127.0.0.1:53\"", ":1: key 'dns': must be a string"},

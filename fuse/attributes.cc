@@ -43,7 +43,7 @@ struct stat Attributes::OfNode(uint64_t ino, const PathNode* n) const {
   st.st_atim = st.st_mtim = st.st_ctim = t;
   switch (s.kind) {
     case Kind::kDir:
-      st.st_mode = S_IFDIR | 0755;
+      st.st_mode = S_IFDIR | owner_.DirMode();
       st.st_nlink = 2;
       break;
     case Kind::kSymlink:
@@ -56,7 +56,7 @@ struct stat Attributes::OfNode(uint64_t ino, const PathNode* n) const {
     case Kind::kNone: {
       const PathNode* r = HardLinks::Resolve(*store_, n);
       const bool exec = r ? r->state().exec : false;
-      st.st_mode = S_IFREG | (exec ? 0755 : 0644);
+      st.st_mode = S_IFREG | owner_.FileMode(exec);
       st.st_nlink = 1;
       st.st_size = r ? static_cast<off_t>(Store::ContentSize(r)) : 0;
       break;
@@ -68,7 +68,7 @@ struct stat Attributes::OfNode(uint64_t ino, const PathNode* n) const {
 
 struct stat Attributes::OfOpen(uint64_t ino, const OpenFile& f) const {
   struct stat st = owner_.Base(ino);
-  st.st_mode = S_IFREG | (f.exec ? 0755 : 0644);
+  st.st_mode = S_IFREG | owner_.FileMode(f.exec);
   st.st_nlink = 1;
   st.st_size = static_cast<off_t>(!f.loaded && f.reader ? f.reader->size() : f.data.size());
   st.st_blocks = (st.st_size + 511) / 512;

@@ -27,10 +27,16 @@ namespace basefs {
 
 // The owner of everything in the mount, and the attributes every inode
 // starts from.
+// Who owns what the mount shows, and the permission bits it shows: files
+// 0666, executables and directories 0777, less `umask` (the log keeps no
+// owners or modes beyond the exec bit yet: docs/fuse.md).
 struct Owner {
   unsigned uid = 0;
   unsigned gid = 0;
+  unsigned umask = 022;
   struct stat Base(uint64_t ino) const;
+  unsigned FileMode(bool exec) const { return (exec ? 0777u : 0666u) & ~umask; }
+  unsigned DirMode() const { return 0777u & ~umask; }
 };
 
 class Attributes {

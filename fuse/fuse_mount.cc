@@ -14,6 +14,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
+#include <fstream>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -36,10 +37,23 @@ FuseMount::FuseMount(event_base* base, Store* store, std::optional<KeyPair> key,
       on_unmounted_(std::move(on_unmounted)),
       buf_(std::make_unique<fuse_buf>()),
       inodes_(kFirstDynamicIno),
-      attrs_(store, Owner{::geteuid(), ::getegid()}),
+      attrs_(store, options_.owner),
       files_(store, options_.max_buffered_bytes, options_.max_file_bytes),
       links_(store),
       status_(&options_.status_files, attrs_.owner()) {}
+
+bool AllowOtherPossible(std::string* why) {
+  if (::geteuid() == 0) return true;
+  std::ifstream conf("/etc/fuse.conf");
+  for (std::string line; std::getline(conf, line);) {
+    const size_t start = line.find_first_not_of(" \t");
+    if (start != std::string::npos && line.compare(start, 16, "user_allow_other") == 0) return true;
+  }
+  *why =
+      "the mount is for this user only: other users (a service running as its own user) get EACCES; run the "
+      "daemon as root, or add user_allow_other to /etc/fuse.conf";
+  return false;
+}
 
 Result<std::unique_ptr<FuseMount>> FuseMount::Mount(event_base* base, Store* store, std::optional<KeyPair> key,
                                                     MountOptions options, std::function<void()> on_unmounted) {
@@ -62,6 +76,7 @@ Result<std::unique_ptr<FuseMount>> FuseMount::Mount(event_base* base, Store* sto
   if (!m->key_) m->options_.read_only = true;
   std::string opts = "fsname=basefs:" + store->name() + ",subtype=basefs,default_permissions";
   if (m->options_.read_only) opts += ",ro";
+  if (m->options_.allow_other) opts += ",allow_other";
   // libfuse copies the arguments.
   std::vector<std::string> argv_s = {"basefs", "-o", opts};
   std::vector<char*> argv;

@@ -35,6 +35,8 @@
 // destructor unmounts.
 #pragma once
 
+#include <unistd.h>
+
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -98,7 +100,18 @@ struct MountOptions {
   // The files of `.basefs/` (at most kMaxStatusFiles).
   std::vector<StatusFile> status_files;
   static constexpr size_t kMaxStatusFiles = 16;
+  // Let other users in (FUSE's allow_other; the kernel checks the modes
+  // shown, default_permissions). Needs root, or user_allow_other in
+  // /etc/fuse.conf (AllowOtherPossible).
+  bool allow_other = false;
+  // Owner, group and umask of everything shown (attributes.h, Owner).
+  Owner owner{static_cast<unsigned>(::geteuid()), static_cast<unsigned>(::getegid()), 022};
 };
+
+// Whether this process may mount with allow_other: as root, or when
+// /etc/fuse.conf says user_allow_other. When not, `why` says so and what
+// to do.
+bool AllowOtherPossible(std::string* why);
 
 class FuseMount {
  public:

@@ -425,6 +425,7 @@ fuse_lowlevel_ops FuseMount::Ops::Table() {
   ops.setattr = Setattr;
   ops.readlink = Readlink;
   ops.mkdir = Mkdir;
+  ops.mknod = Mknod;
   ops.unlink = Unlink;
   ops.rmdir = Rmdir;
   ops.symlink = Symlink;

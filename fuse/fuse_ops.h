@@ -117,6 +117,9 @@ class FuseMount::Ops {
 
   // --- Names (fuse_ops_names.cc) ------------------------------------------
   static void Mkdir(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode);
+  // Regular files only (an empty file); FIFOs, devices and sockets have no
+  // place in replicated configuration: EPERM (docs/fuse.md).
+  static void Mknod(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, dev_t rdev);
   static void Unlink(fuse_req_t req, fuse_ino_t parent, const char* name);
   static void Rmdir(fuse_req_t req, fuse_ino_t parent, const char* name);
   static void Symlink(fuse_req_t req, const char* link, fuse_ino_t parent, const char* name);

@@ -21,6 +21,21 @@ void FuseMount::Ops::Mkdir(fuse_req_t req, fuse_ino_t parent, const char* name, 
   ReplyMade(req, m, path, m->store_->Mkdir(*m->key_, path, false));
 }
 
+void FuseMount::Ops::Mknod(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, dev_t) {
+  if (!S_ISREG(mode)) {
+    fuse_reply_err(req, EPERM);
+    return;
+  }
+  FuseMount* m = Self(req);
+  std::string path;
+  if (int e = NewChild(m, parent, name, &path)) {
+    fuse_reply_err(req, e);
+    return;
+  }
+  LocalOp local(m);
+  ReplyMade(req, m, path, m->store_->WriteFile(*m->key_, path, ""));
+}
+
 void FuseMount::Ops::Unlink(fuse_req_t req, fuse_ino_t parent, const char* name) {
   FuseMount* m = Self(req);
   std::string path;

@@ -333,6 +333,51 @@ TEST_F(FuseTest, ErrorsTheToolsExpect) {
   EXPECT_NE(::setxattr((m + "/f").c_str(), "user.basefs.hash", "x", 1, 0), 0);
 }
 
+// Services that read their configuration rarely run as the daemon's user.
+// A root daemon mounts with allow_other and the kernel checks the modes it
+// shows: `nobody` reads what the mode allows and gets EACCES for the rest;
+// --mount-owner and --mount-umask set what is shown. Special files are
+// refused with EPERM, a regular mknod makes an empty file.
+TEST_F(FuseTest, OtherUsersReadWhatTheModesAllow) {
+  ASSERT_EQ(::geteuid(), 0u) << "this test runs the mount as root and a reader as nobody (CI runs as root)";
+  MOUNT_OR_SKIP(addr, 0);
+  const std::string m = Mnt(0);
+  // Everything on the way to the mount point must let nobody through.
+  for (fs::path p = m; p != p.root_path(); p = p.parent_path())
+    fs::permissions(p, fs::perms::others_exec, fs::perm_options::add);
+  const std::string as_nobody = "setpriv --reuid=65534 --regid=65534 --clear-groups ";
+  ASSERT_EQ(Run("mkdir " + m + "/etc && echo 'listen 80;' > " + m + "/etc/nginx.conf").code, 0);
+  Sh r = Run(as_nobody + "cat " + m + "/etc/nginx.conf");
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, "listen 80;\n");
+  r = Run(as_nobody + "sh -c 'echo x > " + m + "/etc/nginx.conf'");
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.err.find("Permission denied"), std::string::npos) << r.err;
+  r = Run(as_nobody + "touch " + m + "/etc/new");
+  EXPECT_NE(r.err.find("Permission denied"), std::string::npos) << r.err;
+  EXPECT_EQ(Run("stat -c '%U %a' " + m + "/etc/nginx.conf " + m + "/etc").out, "root 644\nroot 755\n");
+
+  // Special files: EPERM; a regular mknod: an empty file.
+  r = Run("mkfifo " + m + "/fifo");
+  EXPECT_NE(r.err.find("Operation not permitted"), std::string::npos) << r.err;
+  r = Run("mknod " + m + "/dev c 1 3");
+  EXPECT_NE(r.err.find("Operation not permitted"), std::string::npos) << r.err;
+  ASSERT_EQ(Run("python3 -c \"import os,stat; os.mknod('" + m + "/plain', 0o644 | stat.S_IFREG)\"").code, 0);
+  EXPECT_EQ(Run("stat -c %s " + m + "/plain").out, "0\n");
+
+  // Owned by nobody, with a tighter umask: nobody may write, others not read.
+  testing::Stop(last_pid_);
+  ASSERT_FALSE(IsMounted(m));
+  MOUNT_OR_SKIP(again, 0, {"--mount-owner", "nobody:nogroup", "--mount-umask", "027"});
+  EXPECT_EQ(Run("stat -c '%U:%G %a' " + m + "/etc/nginx.conf " + m + "/etc").out,
+            "nobody:nogroup 640\nnobody:nogroup 750\n");
+  r = Run(as_nobody + "sh -c 'echo \"listen 8080;\" > " + m + "/etc/nginx.conf'");
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(Run("cat " + m + "/etc/nginx.conf").out, "listen 8080;\n");
+  r = Run("setpriv --reuid=65533 --regid=65533 --clear-groups cat " + m + "/etc/nginx.conf");
+  EXPECT_NE(r.err.find("Permission denied"), std::string::npos) << r.err;
+}
+
 TEST_F(FuseTest, KeyWithoutGrantGetsPermissionDenied) {
   const std::string other = (root_ / "other.key").string();
   Sh gen = Run(Cli(0, "genkey --key " + other));
