@@ -107,6 +107,10 @@ int main(int argc, char** argv) {
       Datagram({SignMember(left, n2)}),
       Datagram({EntryPart{entries.back()}, WantPart{{HashBytes(entries.front())}}}),
       Datagram({BlockPart{blocks.empty() ? std::string("x") : blocks.front()}}),
+      Datagram({KeyringPart{7, KeyringOp::kInstall, 2, {ClusterKey{4}}}}),
+      Datagram({KeyringPart{8, KeyringOp::kList, 2, {}}}),
+      Datagram({KeyringPart{0, KeyringOp::kSync, 9, {ClusterKey{4}, ClusterKey{1, 2, 3}}}}),
+      Datagram({KeyringReplyPart{7, true, "", {ClusterKey{4}}}}),
   };
   for (char sealed : {'\0', '\1'}) {
     std::string all(1, sealed);
