@@ -359,15 +359,18 @@ void Gossip::HandlePart(const std::string& from, const Part& part, bool trusted,
     }
     if (auto c = confirming_.find(ack->seq); c != confirming_.end()) {
       auto m = members_.find(c->second.name);
-      if (m != members_.end() && m->second.addr == from) {
+      // From the member itself, or relayed by a member we asked to ping it.
+      const bool direct = m != members_.end() && m->second.addr == from;
+      if (m != members_.end() && (direct || ack->from_name == c->second.name)) {
         // It answers: the claim is wrong (or stale). Drop it, and tell the
         // member, so that it refutes the claim for everyone.
         ++counters_.claims_refuted;
-        Verify(from);
+        if (direct) Verify(from);
         const std::string claim = EncodePart(c->second);
+        const std::string addr = m->second.addr;
         confirming_names_.erase(c->second.name);
         confirming_.erase(c);
-        Send(from, {claim}, false);
+        Send(addr, {claim}, false);
       }
     }
     auto relay = relays_.find(ack->seq);
@@ -571,8 +574,21 @@ void Gossip::Confirm(const MemberPart& claim) {
   const uint32_t seq = NextSeq();
   confirming_[seq] = claim;
   confirming_names_.insert(claim.name);
+  // As a probe of our own: a direct ping, then (no ack within the probe
+  // timeout) pings through `indirect_checks` other members; believed only
+  // if nothing answers within the probe interval. On a lossy network a
+  // single lost ping must not make a forged claim stick.
   Send(it->second.addr, {EncodePart(PingPart{seq, claim.name, options_.node_name, options_.advertise_addr})}, false);
   After(clock_, alive_, options_.probe_timeout_ms, [this, seq] {
+    auto c = confirming_.find(seq);
+    if (c == confirming_.end()) return;
+    auto m = members_.find(c->second.name);
+    if (m == members_.end()) return;
+    const std::string part = EncodePart(PingReqPart{seq, c->second.name, m->second.addr});
+    for (const Member* r : RandomMembers(static_cast<size_t>(options_.indirect_checks), {c->second.name}))
+      Send(r->addr, {part}, false);
+  });
+  After(clock_, alive_, options_.probe_interval_ms - 1, [this, seq] {
     auto c = confirming_.find(seq);
     if (c == confirming_.end()) return;
     const MemberPart claim_now = c->second;

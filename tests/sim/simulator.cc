@@ -34,6 +34,7 @@ struct Node {
   std::unique_ptr<Gossip> gossip;
   KeyPair key;           // its node key, kept across restarts as the key file is
   bool live = false;     // running (not crashed, not left)
+  bool leaving = false;  // told to leave (its `left` is real)
   bool gone = false;     // left for good
   uint64_t born_ms = 0;  // joined the cluster (fresh nodes join late)
   int sessions = 0;
@@ -102,6 +103,14 @@ class Sim {
     n.gossip->set_member_listener([this, np](const Member& m) {
       // As the daemon does: reconcile at once with a member back from failed.
       auto& before = np->seen[m.name];
+      // Membership taken from a forgery: a live node seen failed (possible
+      // for real on a lossy or cut network, never on a clean one), or seen
+      // left when it did not leave (never).
+      for (const auto& other : nodes_) {
+        if (other->addr != m.name || !other->live) continue;
+        if (m.state == MemberState::kFailed) ++live_seen_failed_;
+        if (m.state == MemberState::kLeft && !other->leaving) ++forged_left_taken_;
+      }
       const bool returning = before == MemberState::kFailed && m.state == MemberState::kAlive;
       before = m.state;
       if (returning) StartSync(*np, m.name);
@@ -251,6 +260,7 @@ class Sim {
       ++fresh_;
     } else if (live.size() > 2) {
       Node* n = live[1 + rng_() % (live.size() - 1)];
+      n->leaving = true;
       n->gossip->Leave();
       ++leaves_;
       const int id = n->id;
@@ -265,7 +275,7 @@ class Sim {
   void Rogue() {
     // Forged entries: signed by a key never granted, and tampered copies of
     // real ones, sent straight to random nodes.
-    auto* ep = net_.Add("rogue");
+    auto* ep = rogue_ep_ = net_.Add("rogue");
     const Hash parent = HashBytes(genesis_);
     Entry e = testing::MakeEntry(rogue_, Action::kWrite, Relation::kChild, parent, "forged", "x", 1);
     rogue_hashes_.insert(e.ComputeHash());
@@ -279,6 +289,35 @@ class Sim {
     }
   }
 
+  // Forged membership, every second of the workload, from the rogue
+  // endpoint to three random live nodes: a `failed` claim about a live node
+  // at the incarnation it signed last (gossip tells anyone), and a `left`
+  // for it signed with the rogue's key.
+  void ForgeMembership(uint64_t until_ms) {
+    if (clock_.NowMs() >= until_ms) return;
+    clock_.Schedule(1000, [this, until_ms] { ForgeMembership(until_ms); });
+    std::vector<Node*> live = Live();
+    if (live.size() < 2) return;
+    Node* victim = live[rng_() % live.size()];
+    uint64_t inc = 0;
+    for (const Member& m : victim->gossip->Members())
+      if (m.name == victim->addr) inc = m.incarnation;
+    MemberPart failed;
+    failed.state = MemberState::kFailed;
+    failed.incarnation = inc;
+    failed.name = victim->addr;
+    failed.addr = victim->addr;
+    MemberPart left = failed;
+    left.state = MemberState::kLeft;
+    left.incarnation = inc + 1;
+    DatagramBuilder b;
+    b.Add(EncodePart(failed));
+    b.Add(EncodePart(SignMember(left, rogue_)));
+    const std::string d = b.Finish();
+    for (int i = 0; i < 3; ++i) rogue_ep_->Send(live[rng_() % live.size()]->addr, d);
+    ++forged_claims_;
+  }
+
   Scenario s_;
   ManualClock clock_;
   SimNetwork net_;
@@ -290,6 +329,8 @@ class Sim {
   std::vector<WriteRecord> writes_;
   std::map<Hash, size_t> by_hash_;
   std::set<Hash> rogue_hashes_;
+  SimNetwork::Endpoint* rogue_ep_ = nullptr;
+  uint64_t forged_claims_ = 0, live_seen_failed_ = 0, forged_left_taken_ = 0;
   std::map<int, uint64_t> ticks_;
   std::map<std::string, uint64_t> net_stream_bytes_;
   uint64_t sync_sessions_ = 0, sync_completed_ = 0, sync_timed_out_ = 0, sync_new_entries_ = 0, sync_differed_ = 0;
@@ -310,7 +351,11 @@ Report Sim::Run() {
   const uint64_t t_start = clock_.NowMs();
   std::map<std::string, SimNetwork::NodeStats> at_start = net_.sent();
 
-  if (s_.rogue) Rogue();
+  const uint64_t workload_ms = static_cast<uint64_t>(s_.writes) * s_.write_interval_ms;
+  if (s_.rogue) {
+    Rogue();
+    ForgeMembership(clock_.NowMs() + workload_ms);
+  }
   // Workload, with partition and churn events interleaved in time order.
   const uint64_t duration = static_cast<uint64_t>(s_.writes) * s_.write_interval_ms;
   if (s_.partition) {
@@ -443,9 +488,12 @@ Report Sim::Run() {
   out << traffic;
   out << "after healing: "
       << (converged ? "converged in " + Fmt(static_cast<double>(converged_after)) : "NOT converged") << "\n";
+  out << "membership forgeries: " << forged_claims_ << " sent; live nodes seen failed " << live_seen_failed_
+      << " times; a forged leave taken " << forged_left_taken_ << " times\n";
   out << "invariants: converged " << (converged ? "ok" : "FAILED") << ", no write lost "
-      << (all_delivered ? "ok" : "FAILED") << ", nothing forged " << (!forged ? "ok" : "FAILED") << ", bounded "
-      << (bounded ? "ok" : "FAILED") << " (max pending " << max_pending << ", max gossip queue " << max_queue << ")\n";
+      << (all_delivered ? "ok" : "FAILED") << ", nothing forged "
+      << (!forged && forged_left_taken_ == 0 ? "ok" : "FAILED") << ", bounded " << (bounded ? "ok" : "FAILED")
+      << " (max pending " << max_pending << ", max gossip queue " << max_queue << ")\n";
   if (std::getenv("BASEFS_SIM_DEBUG") && live.size() > 2) {
     SyncSession x(live[0]->store.get()), y(live[2]->store.get());
     x.Start();
@@ -469,7 +517,7 @@ Report Sim::Run() {
     }
   }
   Report r;
-  r.ok = converged && all_delivered && !forged && bounded;
+  r.ok = converged && all_delivered && !forged && forged_left_taken_ == 0 && bounded;
   out << (r.ok ? "PASS" : "FAIL") << " (replay: basefs-sim --seed " << s_.seed << " with the same options)\n";
   r.text = out.str();
   return r;
