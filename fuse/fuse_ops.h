@@ -30,6 +30,7 @@
 #include <sys/stat.h>
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -116,6 +117,10 @@ class FuseMount::Ops {
   static void Removexattr(fuse_req_t req, fuse_ino_t ino, const char* name);
 
   // --- Names (fuse_ops_names.cc) ------------------------------------------
+  // A new name under `parent`, made by `make` (signed with the mount's key),
+  // answered with its entry or the error.
+  static void MakeChild(fuse_req_t req, fuse_ino_t parent, const char* name,
+                        const std::function<Status(FuseMount*, const std::string&)>& make);
   static void Mkdir(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode);
   // Regular files only (an empty file); FIFOs, devices and sockets have no
   // place in replicated configuration: EPERM (docs/fuse.md).

@@ -10,7 +10,8 @@
 
 namespace basefs {
 
-void FuseMount::Ops::Mkdir(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t) {
+void FuseMount::Ops::MakeChild(fuse_req_t req, fuse_ino_t parent, const char* name,
+                               const std::function<Status(FuseMount*, const std::string&)>& make) {
   FuseMount* m = Self(req);
   std::string path;
   if (int e = NewChild(m, parent, name, &path)) {
@@ -18,7 +19,12 @@ void FuseMount::Ops::Mkdir(fuse_req_t req, fuse_ino_t parent, const char* name, 
     return;
   }
   LocalOp local(m);
-  ReplyMade(req, m, path, m->store_->Mkdir(*m->key_, path, false));
+  ReplyMade(req, m, path, make(m, path));
+}
+
+void FuseMount::Ops::Mkdir(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t) {
+  MakeChild(req, parent, name,
+            [](FuseMount* m, const std::string& path) { return m->store_->Mkdir(*m->key_, path, false); });
 }
 
 void FuseMount::Ops::Mknod(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, dev_t) {
@@ -26,14 +32,8 @@ void FuseMount::Ops::Mknod(fuse_req_t req, fuse_ino_t parent, const char* name, 
     fuse_reply_err(req, EPERM);
     return;
   }
-  FuseMount* m = Self(req);
-  std::string path;
-  if (int e = NewChild(m, parent, name, &path)) {
-    fuse_reply_err(req, e);
-    return;
-  }
-  LocalOp local(m);
-  ReplyMade(req, m, path, m->store_->WriteFile(*m->key_, path, ""));
+  MakeChild(req, parent, name,
+            [](FuseMount* m, const std::string& path) { return m->store_->WriteFile(*m->key_, path, ""); });
 }
 
 void FuseMount::Ops::Unlink(fuse_req_t req, fuse_ino_t parent, const char* name) {

@@ -368,7 +368,6 @@ void Gossip::HandlePart(const std::string& from, const Part& part, bool trusted,
         if (direct) Verify(from);
         const std::string claim = EncodePart(c->second);
         const std::string addr = m->second.addr;
-        confirming_names_.erase(c->second.name);
         confirming_.erase(c);
         Send(addr, {claim}, false);
       }
@@ -565,15 +564,14 @@ void Gossip::ApplyObservation(const MemberPart& m) {
 void Gossip::Confirm(const MemberPart& claim) {
   auto it = members_.find(claim.name);
   if (it == members_.end()) return;
-  if (confirming_names_.count(claim.name)) {
-    // One ping per member at a time; a failure claim outranks a suspicion.
-    for (auto& [seq, c] : confirming_)
-      if (c.name == claim.name && claim.state == MemberState::kFailed) c.state = MemberState::kFailed;
+  // One confirmation per member at a time; a failure claim outranks a suspicion.
+  for (auto& [seq, c] : confirming_) {
+    if (c.name != claim.name) continue;
+    if (claim.state == MemberState::kFailed) c.state = MemberState::kFailed;
     return;
   }
   const uint32_t seq = NextSeq();
   confirming_[seq] = claim;
-  confirming_names_.insert(claim.name);
   // As a probe of our own: a direct ping, then (no ack within the probe
   // timeout) pings through `indirect_checks` other members; believed only
   // if nothing answers within the probe interval. On a lossy network a
@@ -592,7 +590,6 @@ void Gossip::Confirm(const MemberPart& claim) {
     auto c = confirming_.find(seq);
     if (c == confirming_.end()) return;
     const MemberPart claim_now = c->second;
-    confirming_names_.erase(claim_now.name);
     confirming_.erase(c);
     ApplyClaim(claim_now);  // no answer in time: believe it
   });

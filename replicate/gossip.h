@@ -266,7 +266,6 @@ class Gossip {
   std::map<std::string, std::pair<Clock::TimerId, uint64_t>> suspicion_timers_;  // timer, incarnation
   // Claims being confirmed: our ping's seq -> the claim (one per member).
   std::map<uint32_t, MemberPart> confirming_;
-  std::set<std::string> confirming_names_;
   // Reaped members: name -> (incarnation, forget-until time).
   std::map<std::string, std::pair<uint64_t, uint64_t>> tombstones_;
   // Addresses that acked a ping of ours sent there, with when (at most
