@@ -4,7 +4,7 @@
 # Each folder's library, basefs_<folder>, lists the folders it may use in
 # its own CMakeLists.txt (target_link_libraries(basefs_<folder> ...
 # basefs_<other> ...)): that is the declared DAG of ../shared/DESIGN.md,
-#   base <- store <- replicate, zones, fuse <- dns <- daemon <- cli.
+#   base <- store <- replicate, zones, fuse <- api, dns <- daemon <- cli.
 # A file in a folder may include headers of its own folder and of the
 # folders its library links, directly or through them; any other include
 # of a project header — one that runs up or across the layering — is an
@@ -13,7 +13,7 @@
 # Usage: contrib/check-layers.sh [SOURCE_DIR]   exit 0: the graph matches
 set -euo pipefail
 cd "${1:-$(dirname "$0")/..}"
-folders=(base store replicate zones fuse dns daemon cli)
+folders=(base store replicate zones api fuse dns daemon cli)
 
 declare -A direct
 for f in "${folders[@]}"; do

@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <iostream>
 
 #include <event2/bufferevent.h>
@@ -29,7 +30,7 @@ struct HealthChecker::Probe {
   evhttp_connection* http = nullptr;
   pid_t pid = -1;
 
-  void Done(bool ok) {
+  void Done(bool ok, std::string output) {
     if (reported) return;
     reported = true;
     // The owner drops this probe later, outside libevent's callback.
@@ -39,7 +40,7 @@ struct HealthChecker::Probe {
       auto it = o->checks_.find(check_id);
       if (it != o->checks_.end() && it->second.probe.get() == this) it->second.probe.reset();
     });
-    o->Report(id, ok);
+    o->Report(id, ok, std::move(output));
   }
   ~Probe() {
     Clock* clock = owner->clock_;
@@ -78,10 +79,54 @@ void HealthChecker::SetChecks(const std::map<std::string, HealthCheck>& checks) 
   }
   for (const auto& [id, spec] : checks) {
     if (checks_.count(id)) continue;
-    checks_[id].spec = spec;
+    Check& c = checks_[id];
+    c.spec = spec;
+    if (spec.kind == HealthCheck::Kind::kTtl) {
+      c.result = {"critical", "TTL check: no status reported yet"};
+      changed |= failing_.insert(id).second;
+      continue;
+    }
     Schedule(id, 0);
   }
   if (changed) on_change_();
+}
+
+const HealthChecker::Result* HealthChecker::ResultOf(const std::string& id) const {
+  auto it = checks_.find(id);
+  return it == checks_.end() ? nullptr : &it->second.result;
+}
+
+bool HealthChecker::ReportTtl(const std::string& id, const std::string& status, const std::string& output) {
+  auto it = checks_.find(id);
+  if (it == checks_.end() || it->second.spec.kind != HealthCheck::Kind::kTtl) return false;
+  SetResult(it->second, id, status, output);
+  ArmTtl(id);
+  return true;
+}
+
+// Critical when the ttl passes without another report.
+void HealthChecker::ArmTtl(const std::string& id) {
+  Check& c = checks_.at(id);
+  if (c.next) clock_->Cancel(c.next);
+  c.next = clock_->Schedule(c.spec.interval_ms, [this, id] {
+    auto it = checks_.find(id);
+    if (it == checks_.end()) return;
+    it->second.next = 0;
+    SetResult(it->second, id, "critical", "TTL expired");
+  });
+}
+
+void HealthChecker::SetResult(Check& c, const std::string& id, std::string status, std::string output) {
+  const bool ok = status != "critical";
+  c.result = {std::move(status), std::move(output)};
+  const bool was_failing = failing_.count(id) > 0;
+  if (ok == !was_failing) return;
+  if (ok)
+    failing_.erase(id);
+  else
+    failing_.insert(id);
+  LogInfo("health check of {} {}", id, ok ? "passes again" : "fails");
+  on_change_();
 }
 
 void HealthChecker::Schedule(const std::string& id, uint64_t delay_ms) {
@@ -96,17 +141,11 @@ void HealthChecker::Schedule(const std::string& id, uint64_t delay_ms) {
   });
 }
 
-void HealthChecker::Report(const std::string& id, bool ok) {
-  if (!checks_.count(id)) return;
+void HealthChecker::Report(const std::string& id, bool ok, std::string output) {
+  auto it = checks_.find(id);
+  if (it == checks_.end()) return;
   ++(ok ? passes_ : fails_);
-  const bool was_failing = failing_.count(id) > 0;
-  if (ok == !was_failing) return;
-  if (ok)
-    failing_.erase(id);
-  else
-    failing_.insert(id);
-  LogInfo("health check of {} {}", id, ok ? "passes again" : "fails");
-  on_change_();
+  SetResult(it->second, id, ok ? "passing" : "critical", std::move(output));
 }
 
 // Reaps a check script by pid, polling every 20 ms: cheap for the few
@@ -117,7 +156,10 @@ void HealthChecker::PollScript(Probe* raw) {
     int status = 0;
     if (::waitpid(raw->pid, &status, WNOHANG) == raw->pid) {
       raw->pid = -1;
-      raw->Done(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+      const bool exited = WIFEXITED(status);
+      raw->Done(exited && WEXITSTATUS(status) == 0,
+                exited ? "script exited with status " + std::to_string(WEXITSTATUS(status))
+                       : "script killed by signal " + std::to_string(WTERMSIG(status)));
       return;
     }
     if (!raw->reported) PollScript(raw);
@@ -132,12 +174,13 @@ void HealthChecker::Run(const std::string& id) {
   p->id = id;
   Probe* raw = p.get();
   c.probe = std::move(p);
-  raw->timeout = clock_->Schedule(c.spec.timeout_ms, [raw] {
+  raw->timeout = clock_->Schedule(c.spec.timeout_ms, [raw, ms = c.spec.timeout_ms] {
     raw->timeout = 0;
-    raw->Done(false);
+    raw->Done(false, "timed out after " + std::to_string(ms) + " ms");
   });
   switch (c.spec.kind) {
-    case HealthCheck::Kind::kNone: raw->Done(true); return;
+    case HealthCheck::Kind::kNone:
+    case HealthCheck::Kind::kTtl: raw->Done(true, ""); return;
     case HealthCheck::Kind::kTcp: StartTcp(c.spec, raw); return;
     case HealthCheck::Kind::kHttp: StartHttp(c.spec, raw); return;
     case HealthCheck::Kind::kScript: StartScript(c.spec, raw); return;
@@ -150,16 +193,19 @@ void HealthChecker::StartTcp(const HealthCheck& spec, Probe* raw) {
   socklen_t len = 0;
   auto ss = endpoint.ok() ? ParseSockaddr(endpoint->Address(), &len) : Result<sockaddr_storage>(endpoint.status());
   if (!ss.ok()) {
-    raw->Done(false);
+    raw->Done(false, ss.status().message());
     return;
   }
   raw->bev = bufferevent_socket_new(base_, -1, BEV_OPT_CLOSE_ON_FREE);
   bufferevent_setcb(
       raw->bev, nullptr, nullptr,
-      [](bufferevent*, short what, void* arg) { static_cast<Probe*>(arg)->Done((what & BEV_EVENT_CONNECTED) != 0); },
+      [](bufferevent*, short what, void* arg) {
+        const bool ok = (what & BEV_EVENT_CONNECTED) != 0;
+        static_cast<Probe*>(arg)->Done(ok, ok ? "TCP connect: Success" : "TCP connect: refused or failed");
+      },
       raw);
   if (bufferevent_socket_connect(raw->bev, reinterpret_cast<sockaddr*>(&*ss), static_cast<int>(len)) != 0)
-    raw->Done(false);
+    raw->Done(false, std::string("TCP connect: ") + std::strerror(errno));
 }
 
 // Passes on a 2xx or 3xx answer to a GET. Numeric hosts only
@@ -167,24 +213,26 @@ void HealthChecker::StartTcp(const HealthCheck& spec, Probe* raw) {
 void HealthChecker::StartHttp(const HealthCheck& spec, Probe* raw) {
   auto endpoint = ParseCheckEndpoint(spec);
   if (!endpoint.ok()) {
-    raw->Done(false);
+    raw->Done(false, endpoint.status().message());
     return;
   }
   raw->http = evhttp_connection_base_new(base_, nullptr, endpoint->host.c_str(), endpoint->port);
   if (!raw->http) {
-    raw->Done(false);
+    raw->Done(false, "HTTP GET: cannot connect");
     return;
   }
   evhttp_connection_set_retries(raw->http, 0);
   evhttp_request* req = evhttp_request_new(
       [](evhttp_request* r, void* arg) {
         const int code = r ? evhttp_request_get_response_code(r) : 0;
-        static_cast<Probe*>(arg)->Done(code >= 200 && code < 400);
+        static_cast<Probe*>(arg)->Done(code >= 200 && code < 400,
+                                       code ? "HTTP GET: " + std::to_string(code) : "HTTP GET: no answer");
       },
       raw);
   evhttp_add_header(evhttp_request_get_output_headers(req), "Host", endpoint->Address().c_str());
   evhttp_add_header(evhttp_request_get_output_headers(req), "User-Agent", "basefs-health-check");
-  if (evhttp_make_request(raw->http, req, EVHTTP_REQ_GET, endpoint->path.c_str()) != 0) raw->Done(false);
+  if (evhttp_make_request(raw->http, req, EVHTTP_REQ_GET, endpoint->path.c_str()) != 0)
+    raw->Done(false, "HTTP GET: cannot send");
 }
 
 // Passes when `sh -c TARGET` exits 0; it runs in a process group of its
@@ -204,7 +252,7 @@ void HealthChecker::StartScript(const HealthCheck& spec, Probe* raw) {
   posix_spawn_file_actions_destroy(&fa);
   posix_spawnattr_destroy(&attr);
   if (rc != 0) {
-    raw->Done(false);
+    raw->Done(false, std::string("cannot start the script: ") + std::strerror(rc));
     return;
   }
   raw->pid = pid;

@@ -4,9 +4,11 @@
 // failing instance ids in its gossip meta, never in the log.
 //
 // A check passes until its first result; then each run replaces the
-// result. Scripts run through /bin/sh in their own process group, are
-// killed at their timeout and reaped by pid (never waitpid(-1), so other
-// children of the daemon are left alone).
+// result. A ttl check (Consul's TTL checks) is run by nobody: the service
+// reports its status (ReportTtl, through the HTTP API); it starts critical
+// and turns critical again when no report arrives within its ttl. Scripts run through /bin/sh in their own process
+// group, are killed at their timeout and reaped by pid (never waitpid(-1), so other children of the daemon are left
+// alone).
 //
 // Thread-safety: loop thread only. The event_base and Clock must outlive it.
 #pragma once
@@ -38,6 +40,17 @@ class HealthChecker {
   // and schedule; removed ones stop (and their failure is forgotten).
   void SetChecks(const std::map<std::string, HealthCheck>& checks);
   const std::set<std::string>& failing() const { return failing_; }
+  // The last result of a check: "passing", "warning" or "critical", and
+  // what the check said; null for an id without a check.
+  struct Result {
+    std::string status = "passing";
+    std::string output;
+  };
+  const Result* ResultOf(const std::string& id) const;
+  // A ttl check's report: `status` is passing, warning or critical (a
+  // warning does not take the instance out of DNS, as in Consul). False
+  // when `id` has no ttl check.
+  bool ReportTtl(const std::string& id, const std::string& status, const std::string& output);
   size_t check_count() const { return checks_.size(); }
   // Results of every run so far.
   uint64_t passes() const { return passes_; }
@@ -47,7 +60,8 @@ class HealthChecker {
   struct Probe;
   struct Check {
     HealthCheck spec;
-    Clock::TimerId next = 0;
+    Result result;
+    Clock::TimerId next = 0;  // the next run; for ttl, the expiry
     std::unique_ptr<Probe> probe;
   };
   void Schedule(const std::string& id, uint64_t delay_ms);
@@ -55,7 +69,9 @@ class HealthChecker {
   void StartTcp(const HealthCheck& spec, Probe* raw);
   void StartHttp(const HealthCheck& spec, Probe* raw);
   void StartScript(const HealthCheck& spec, Probe* raw);
-  void Report(const std::string& id, bool ok);
+  void Report(const std::string& id, bool ok, std::string output);
+  void SetResult(Check& c, const std::string& id, std::string status, std::string output);
+  void ArmTtl(const std::string& id);
   void PollScript(Probe* probe);
 
   event_base* base_;

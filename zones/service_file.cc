@@ -103,7 +103,11 @@ Status ValidateServiceInstance(const ServiceInstance& s) {
     txt_total += k.size() + 2 + v.size();
   }
   if (txt_total > 8192) return Invalid("txt records longer than 8192 bytes in all");
-  if (s.check.kind != HealthCheck::Kind::kNone) {
+  if (s.check.kind == HealthCheck::Kind::kTtl) {
+    if (!s.check.target.empty()) return Invalid("a ttl check has no target");
+    if (s.check.interval_ms < kMinCheckIntervalMs || s.check.interval_ms > kMaxCheckIntervalMs)
+      return Invalid("check ttl must be 1s..1h");
+  } else if (s.check.kind != HealthCheck::Kind::kNone) {
     if (s.check.target.empty() || s.check.target.size() > 1024) return Invalid("check target must be 1..1024 bytes");
     if (s.check.interval_ms < kMinCheckIntervalMs || s.check.interval_ms > kMaxCheckIntervalMs)
       return Invalid("check interval must be 1s..1h");
@@ -205,13 +209,22 @@ Result<ServiceInstance> ParseServiceFile(std::string_view text) {
                        : k == "http" ? HealthCheck::Kind::kHttp
                                      : HealthCheck::Kind::kScript;
         s.check.target = *value.value<std::string>();
+      } else if (k == "ttl") {
+        ++kinds;
+        s.check.kind = HealthCheck::Kind::kTtl;
       } else if (k != "interval" && k != "timeout") {
         return Invalid("unknown key 'check." + std::string(k) + "'");
       }
     }
-    if (kinds != 1) return Invalid("check needs exactly one of tcp, http or script");
-    BASEFS_ASSIGN_OR_RETURN(s.check.interval_ms, DurationField(*c, "interval", 10000));
-    BASEFS_ASSIGN_OR_RETURN(s.check.timeout_ms, DurationField(*c, "timeout", 2000));
+    if (kinds != 1) return Invalid("check needs exactly one of tcp, http, script or ttl");
+    if (s.check.kind == HealthCheck::Kind::kTtl) {
+      if (c->get("interval") || c->get("timeout")) return Invalid("a ttl check takes no interval or timeout");
+      BASEFS_ASSIGN_OR_RETURN(s.check.interval_ms, DurationField(*c, "ttl", 0));
+      s.check.timeout_ms = s.check.interval_ms;
+    } else {
+      BASEFS_ASSIGN_OR_RETURN(s.check.interval_ms, DurationField(*c, "interval", 10000));
+      BASEFS_ASSIGN_OR_RETURN(s.check.timeout_ms, DurationField(*c, "timeout", 2000));
+    }
   }
   BASEFS_RETURN_IF_ERROR(ValidateServiceInstance(s));
   return s;
@@ -235,7 +248,9 @@ std::string FormatServiceFile(const ServiceInstance& s) {
     o << "[txt]\n";
     for (const auto& [k, v] : s.txt) o << Quote(k) << " = " << Quote(v) << "\n";
   }
-  if (s.check.kind != HealthCheck::Kind::kNone) {
+  if (s.check.kind == HealthCheck::Kind::kTtl) {
+    o << "[check]\nttl = \"" << s.check.interval_ms << "ms\"\n";
+  } else if (s.check.kind != HealthCheck::Kind::kNone) {
     static const char* const kNames[] = {"", "tcp", "http", "script"};
     o << "[check]\n"
       << kNames[static_cast<int>(s.check.kind)] << " = " << Quote(s.check.target) << "\n"

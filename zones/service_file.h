@@ -25,9 +25,11 @@ inline constexpr uint32_t kMinCheckIntervalMs = 1000;
 inline constexpr uint32_t kMaxCheckIntervalMs = 3600 * 1000;
 
 struct HealthCheck {
-  enum class Kind { kNone, kTcp, kHttp, kScript };
+  enum class Kind { kNone, kTcp, kHttp, kScript, kTtl };
   Kind kind = Kind::kNone;
-  std::string target;  // host:port, URL or shell command
+  std::string target;  // host:port, URL or shell command; empty for ttl
+  // The period of the checks; for ttl, how long a reported status holds
+  // (`ttl = "30s"`: critical unless reported passing within it).
   uint32_t interval_ms = 10000;
   uint32_t timeout_ms = 2000;
   bool operator==(const HealthCheck&) const = default;

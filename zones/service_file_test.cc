@@ -72,6 +72,9 @@ TEST(ServiceFileTest, RejectsNonsenseWithReason) {
       {"port = 80\n[check]\ntcp = \"127.0.0.1\"", "HOST:PORT"},
       {"port = 80\n[check]\ntcp = \"127.0.0.1:99999\"", "1..65535"},
       {"port = 80\n[check]\nhttp = \"https://127.0.0.1/\"", "http://"},
+      {"port = 80\n[check]\nttl = \"10s\"\ntcp = \"127.0.0.1:1\"", "exactly one"},
+      {"port = 80\n[check]\nttl = \"10s\"\ninterval = \"5s\"", "no interval"},
+      {"port = 80\n[check]\nttl = \"2h\"", "1s..1h"},
   };
   for (const auto& c : cases) {
     auto s = ParseServiceFile(c.text);
@@ -124,6 +127,18 @@ TEST(ServiceFileTest, FormatRoundTrips) {
   auto back = ParseServiceFile(FormatServiceFile(s));
   ASSERT_TRUE(back.ok()) << back.status().message() << "\n" << FormatServiceFile(s);
   EXPECT_EQ(*back, s);
+}
+
+// A ttl check (Consul's TTL checks): the service reports its own status.
+TEST(ServiceFileTest, TtlCheckRoundTrips) {
+  auto s = ParseServiceFile("port = 80\n[check]\nttl = \"30s\"\n");
+  ASSERT_TRUE(s.ok()) << s.status().message();
+  EXPECT_EQ(s->check.kind, HealthCheck::Kind::kTtl);
+  EXPECT_EQ(s->check.interval_ms, 30000u);
+  EXPECT_TRUE(s->check.target.empty());
+  auto back = ParseServiceFile(FormatServiceFile(*s));
+  ASSERT_TRUE(back.ok()) << back.status().message();
+  EXPECT_EQ(*back, *s);
 }
 
 TEST(ServiceFileTest, Durations) {
