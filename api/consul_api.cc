@@ -422,9 +422,9 @@ HttpResponse UpdateCheck(const std::string& verb, const std::string& check_id, c
   const std::string prefix = "service:";
   const CatalogInstance* inst =
       check_id.rfind(prefix, 0) == 0 ? OwnInstance(b.catalog(), check_id.substr(prefix.size())) : nullptr;
-  if (!inst || inst->spec.check.kind != HealthCheck::Kind::kTtl ||
-      !b.ReportTtl(InstanceId(inst->service, inst->id), status, output))
+  if (!inst || inst->spec.check.kind != HealthCheck::Kind::kTtl)
     return Error(404, "Unknown check ID \"" + check_id + "\" (a TTL check of a service on this node)");
+  b.ReportTtl(InstanceId(inst->service, inst->id), inst->spec.check.interval_ms, status, output);
   return HttpResponse{};
 }
 
@@ -773,6 +773,9 @@ HttpResponse Route(const HttpRequest& req, ConsulBackend& b) {
     if (req.Has(p) && !req.Get(p).empty() && req.Get(p) != "default")
       return Error(400, std::string(p) + " '" + req.Get(p) + "': basefs has only the default namespace and partition");
   const std::string rest = req.path.substr(4);
+  if (req.cross_site && !read) return Error(403, "a request from another web site may not change state");
+  if (req.cross_site && (rest.rfind("agent/service/deregister/", 0) == 0 || rest.rfind("agent/check/", 0) == 0))
+    return Error(403, "a request from another web site may not change state");
   if (rest.rfind("kv", 0) == 0 && (rest.size() == 2 || rest[2] == '/')) {
     auto key = ParseKey(rest.size() > 3 ? rest.substr(3) : "", read || m == "DELETE");
     if (!key.ok()) return Failed(key.status());
@@ -799,12 +802,15 @@ HttpResponse Route(const HttpRequest& req, ConsulBackend& b) {
       if (auto bad = method(write, "PUT")) return *bad;
       return Register(req, b);
     }
+    // Consul before 1.0 took GET here, and clients still send it
+    // (python3-consul); never from another site (cross_site).
+    const bool legacy_get = m == "GET" && !req.cross_site;
     if (what == "service" && p.size() > 3 && p[2] == "deregister") {
-      if (auto bad = method(write, "PUT")) return *bad;
+      if (auto bad = method(write || legacy_get, "PUT")) return *bad;
       return Deregister(p[3], b);
     }
     if (what == "check" && p.size() > 3 && (p[2] == "pass" || p[2] == "warn" || p[2] == "fail" || p[2] == "update")) {
-      if (auto bad = method(write, "PUT")) return *bad;
+      if (auto bad = method(write || (legacy_get && p[2] != "update"), "PUT")) return *bad;
       return UpdateCheck(p[2], p[3], req, b);
     }
     if (auto bad = method(read, "GET")) return *bad;

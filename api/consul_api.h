@@ -37,6 +37,9 @@ struct HttpRequest {
   std::string path;    // decoded, "/v1/..."
   std::multimap<std::string, std::string> query;
   std::string body;
+  // Sent by a browser on behalf of another site (Origin, Referer or
+  // Sec-Fetch-Site say so): such a request may read, never change state.
+  bool cross_site = false;
   bool Has(const std::string& k) const { return query.count(k) > 0; }
   std::string Get(const std::string& k) const {
     auto it = query.find(k);
@@ -72,8 +75,10 @@ class ConsulBackend {
   virtual Status WriteFile(const std::string& path, const std::string& content) = 0;
   virtual Status Mkdir(const std::string& path) = 0;  // with parents
   virtual Status Remove(const std::string& path, bool recursive) = 0;
-  // A ttl check's status (InstanceId of an instance this node owns).
-  virtual bool ReportTtl(const std::string& instance_id, const std::string& status, const std::string& output) = 0;
+  // A ttl check's status: InstanceId of an instance this node owns, with
+  // a ttl check of `ttl_ms`.
+  virtual void ReportTtl(const std::string& instance_id, uint32_t ttl_ms, const std::string& status,
+                         const std::string& output) = 0;
 };
 
 HttpResponse HandleConsulRequest(const HttpRequest& req, ConsulBackend& backend);

@@ -34,9 +34,8 @@ class FakeBackend : public ConsulBackend {
   }
   Status Mkdir(const std::string& path) override { return store_->Mkdir(key_, path, true); }
   Status Remove(const std::string& path, bool recursive) override { return store_->Remove(key_, path, recursive); }
-  bool ReportTtl(const std::string& id, const std::string& status, const std::string& output) override {
+  void ReportTtl(const std::string& id, uint32_t, const std::string& status, const std::string& output) override {
     local_[id] = {status, output};
-    return true;
   }
 
   testing::MemStoreFactory factory_;
@@ -260,6 +259,32 @@ TEST_F(ConsulApiTest, BadInputIsRefusedAndChangesNothing) {
     EXPECT_EQ(r.body.find('\n'), r.body.size() - 1) << "one line: " << r.body;
   }
   EXPECT_EQ(b_.store_->view().entry_count(), entries) << "a refused request wrote something";
+}
+
+// python3-consul deregisters and reports TTL checks with GET, as Consul
+// before 1.0 took; a browser sent by another site may not.
+TEST_F(ConsulApiTest, LegacyGetWritesButNeverCrossSite) {
+  Register(R"({"Name": "job", "ID": "job-1", "Port": 9, "Check": {"TTL": "5s"}})");
+  HttpRequest pass{"GET", "/v1/agent/check/pass/service:job-1", {}, ""};
+  pass.cross_site = true;
+  EXPECT_EQ(HandleConsulRequest(pass, b_).status, 403);
+  pass.cross_site = false;
+  EXPECT_EQ(HandleConsulRequest(pass, b_).status, 200);
+  HttpRequest dereg{"GET", "/v1/agent/service/deregister/job-1", {}, ""};
+  dereg.cross_site = true;
+  EXPECT_EQ(HandleConsulRequest(dereg, b_).status, 403);
+  EXPECT_TRUE(b_.store_->Stat("/services/job/job-1").ok());
+  HttpRequest put{"PUT", "/v1/kv/x", {}, "1"};
+  put.cross_site = true;
+  EXPECT_EQ(HandleConsulRequest(put, b_).status, 403);
+  EXPECT_FALSE(b_.store_->Stat("/x").ok());
+  dereg.cross_site = false;
+  EXPECT_EQ(HandleConsulRequest(dereg, b_).status, 200);
+  EXPECT_FALSE(b_.store_->Stat("/services/job/job-1").ok());
+  // A cross-site read is still a read.
+  HttpRequest read{"GET", "/v1/catalog/services", {}, ""};
+  read.cross_site = true;
+  EXPECT_EQ(HandleConsulRequest(read, b_).status, 200);
 }
 
 TEST_F(ConsulApiTest, AgentAndStatus) {

@@ -12,6 +12,7 @@
 
 #include "base/cluster_config.h"
 #include "cli/command.h"
+#include "cli/version.h"
 #include "zones/projection.h"
 #include "zones/sources.h"
 
@@ -179,6 +180,7 @@ std::set<std::string> GivenFlags(const CLI::App* sub, bool is_run) {
 OptionsSource RunOptionsSource(const CLI::App* sub, const NodeArgs& a, const DataDir& data_dir, bool is_run) {
   DaemonOptions flags = a.run;
   flags.data_dir = data_dir;
+  flags.version = std::string(BASEFS_VERSION) + " (commit " + BASEFS_COMMIT + ")";
   if (a.config.empty()) return [flags]() -> Result<DaemonOptions> { return flags; };
   return [flags, given = GivenFlags(sub, is_run), config = a.config]() -> Result<DaemonOptions> {
     DaemonOptions o = flags;

@@ -21,11 +21,13 @@
 #include "base/keyfile.h"
 #include "base/log.h"
 #include "base/wall_clock.h"
+#include "daemon/api_backend.h"
 #include "daemon/clone.h"
 #include "daemon/control_server.h"
 #include "daemon/dns_service.h"
 #include "daemon/event_seams.h"
 #include "daemon/handler_runner.h"
+#include "daemon/http_api.h"
 #include "daemon/latency_hold.h"
 #include "daemon/member_sync.h"
 #include "daemon/metrics.h"
@@ -92,6 +94,7 @@ class Daemon : public DaemonHooks {
       : opts_(std::move(opts)), run_command_(std::move(run_command)), reload_(std::move(reload)) {}
   ~Daemon() override {
     // Members that hold callbacks into the loop go first.
+    http_.reset();
     metrics_.reset();
     mount_.reset();
     latency_hold_.reset();
@@ -132,6 +135,7 @@ class Daemon : public DaemonHooks {
     BASEFS_RETURN_IF_ERROR(StartHandlers());
     BASEFS_RETURN_IF_ERROR(StartMount());
     BASEFS_RETURN_IF_ERROR(StartMetrics());
+    BASEFS_RETURN_IF_ERROR(StartHttp());
     sigint_ = evsignal_new(base_, SIGINT, &Daemon::OnSignal, this);
     sigterm_ = evsignal_new(base_, SIGTERM, &Daemon::OnSignal, this);
     event_add(sigint_, nullptr);
@@ -142,6 +146,7 @@ class Daemon : public DaemonHooks {
             dns_->local_address());
     if (mount_) LogInfo("mounted at {}", mount_->dir());
     if (metrics_) LogInfo("metrics on http://{}/metrics", metrics_->local_address());
+    if (http_) LogInfo("HTTP API on http://{}/v1/", http_->local_address());
     // systemd (Type=notify): gossip, sync, DNS and the mount are up. A
     // no-op without $NOTIFY_SOCKET.
     sd_notifyf(0, "READY=1\nSTATUS=serving '%s' as %s, DNS on %s", opts_.name.c_str(), node_name_.c_str(),
@@ -168,6 +173,14 @@ class Daemon : public DaemonHooks {
   Status StartHandlers();
   Status StartMount();
   Status StartMetrics();
+  Status StartHttp();
+  std::string RenderNodeMetrics();
+  // The view, membership or health changed: what the API shows may differ.
+  void ApiChanged() {
+    if (!http_) return;
+    api_backend_->Invalidate();
+    http_->OnChange(WallClockMs());
+  }
   std::vector<std::string> Seeds() const;
   // The keys holding a grant in the view (the root key included), computed
   // again after a change to grants (--members-need-grant).
@@ -203,6 +216,8 @@ class Daemon : public DaemonHooks {
   std::unique_ptr<LatencyHold> latency_hold_;  // pokes come from mount_
   std::unique_ptr<FuseMount> mount_;
   std::unique_ptr<MetricsServer> metrics_;
+  std::unique_ptr<NodeApiBackend> api_backend_;
+  std::unique_ptr<HttpApi> http_;
   std::chrono::steady_clock::time_point last_change_ = std::chrono::steady_clock::now();
   event* sigint_ = nullptr;
   event* sigterm_ = nullptr;
@@ -273,6 +288,7 @@ Status Daemon::StartGossip() {
   gossip_->set_member_listener([this](const Member& m) {
     LogTrace("trace member {} {} {}", m.name, MemberStateName(m.state), WallClockUs());
     if (dns_) dns_->OnMembership();
+    ApiChanged();
     if (sync_ && member_sync_.OnMember(m.name, m.state, clock_->NowMs())) sync_->SyncWith(m.addr);
   });
   return Status::Ok();
@@ -408,19 +424,44 @@ Status Daemon::StartMount() {
 // Prometheus text on --metrics ADDR:PORT, GET /metrics.
 Status Daemon::StartMetrics() {
   if (opts_.metrics.empty()) return Status::Ok();
-  BASEFS_ASSIGN_OR_RETURN(metrics_, MetricsServer::Start(base_, opts_.metrics, [this] {
-                            MetricsSources s;
-                            s.store = store_.get();
-                            s.gossip = gossip_.get();
-                            s.sync = sync_.get();
-                            s.dns = dns_.get();
-                            s.handlers = handlers_.get();
-                            s.mount = mount_.get();
-                            s.latency_hold = latency_hold_.get();
-                            s.root_digest_age_s =
-                                std::chrono::duration<double>(std::chrono::steady_clock::now() - last_change_).count();
-                            return RenderMetrics(s);
-                          }));
+  BASEFS_ASSIGN_OR_RETURN(metrics_, MetricsServer::Start(base_, opts_.metrics, [this] { return RenderNodeMetrics(); }));
+  return Status::Ok();
+}
+
+std::string Daemon::RenderNodeMetrics() {
+  MetricsSources s;
+  s.store = store_.get();
+  s.gossip = gossip_.get();
+  s.sync = sync_.get();
+  s.dns = dns_.get();
+  s.handlers = handlers_.get();
+  s.mount = mount_.get();
+  s.latency_hold = latency_hold_.get();
+  s.http = http_.get();
+  s.root_digest_age_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - last_change_).count();
+  return RenderMetrics(s);
+}
+
+// The Consul-compatible HTTP API on --http ADDR:PORT.
+Status Daemon::StartHttp() {
+  if (opts_.http.listen.empty()) return Status::Ok();
+  NodeApiSources src;
+  src.store = store_.get();
+  src.gossip = gossip_.get();
+  src.dns = dns_.get();
+  src.self = node_name_;
+  src.datacenter = opts_.name;
+  src.version = opts_.version;
+  if (auto k = LoadKey(opts_.data_dir.KeyPath()); k.ok()) src.key = *k;
+  src.metrics = [this] { return RenderNodeMetrics(); };
+  api_backend_ = std::make_unique<NodeApiBackend>(std::move(src));
+  HttpApiOptions ho;
+  ho.listen = opts_.http.listen;
+  ho.token = opts_.http.token;
+  ho.open_reads = opts_.http.open_reads;
+  BASEFS_ASSIGN_OR_RETURN(http_, HttpApi::Start(base_, clock_.get(), ho, api_backend_.get(), WallClockMs()));
+  change_watchers_.push_back([this](const Change&) { ApiChanged(); });
+  dns_->set_health_listener([this] { ApiChanged(); });
   return Status::Ok();
 }
 
@@ -438,7 +479,8 @@ std::vector<StatusFile> Daemon::MountStatusFiles(const std::optional<KeyPair>& k
                      {"sync", bound_},
                      {"advertise", advertise_},
                      {"dns", dns_->local_address()},
-                     {"metrics", metrics_ ? metrics_->local_address() : ""}}
+                     {"metrics", metrics_ ? metrics_->local_address() : ""},
+                     {"http", http_ ? http_->local_address() : ""}}
                     .dump(2) +
                 "\n";
        }},
@@ -493,6 +535,14 @@ json Daemon::StatusJson() {
   // What the last DNS rebuild skipped (the command would compute it anew).
   j["bad_files"] = BadFilesJson(dns_->bad_files());
   if (metrics_) j["metrics"] = metrics_->local_address();
+  if (http_) {
+    const HttpApiCounters& h = http_->counters();
+    j["http"] = json{{"address", http_->local_address()},
+                     {"index", http_->index()},
+                     {"requests", h.requests},
+                     {"held", http_->held()},
+                     {"unauthorized", h.unauthorized}};
+  }
   if (latency_hold_) {
     j["fuse_latency_hold"] = opts_.mount.latency_hold_ms == 0 ? "off"
                              : !latency_hold_->available()    ? "unavailable"

@@ -81,6 +81,9 @@ class DnsService {
   const DnsServer& server() const { return *server_; }
   const Forwarder& forwarder() const { return *forwarder_; }
   const HealthChecker& health() const { return *health_; }
+  HealthChecker& mutable_health() { return *health_; }
+  // Called (on the loop) after this node's health results change.
+  void set_health_listener(std::function<void()> fn) { health_->set_result_listener(std::move(fn)); }
   uint64_t rebuilds() const { return rebuilds_; }
   const Histogram& rebuild_seconds() const { return rebuild_seconds_; }
 

@@ -82,8 +82,16 @@ void HealthChecker::SetChecks(const std::map<std::string, HealthCheck>& checks) 
     Check& c = checks_[id];
     c.spec = spec;
     if (spec.kind == HealthCheck::Kind::kTtl) {
-      c.result = {"critical", "TTL check: no status reported yet"};
-      changed |= failing_.insert(id).second;
+      auto report = ttl_reports_.find(id);
+      const uint64_t now = clock_->NowMs();
+      if (report != ttl_reports_.end() && report->second.expires_ms > now) {
+        c.result = report->second.result;
+        if (c.result.status == "critical") changed |= failing_.insert(id).second;
+        ArmTtl(id, report->second.expires_ms - now);
+      } else {
+        c.result = {"critical", "TTL check: no status reported yet"};
+        changed |= failing_.insert(id).second;
+      }
       continue;
     }
     Schedule(id, 0);
@@ -91,24 +99,34 @@ void HealthChecker::SetChecks(const std::map<std::string, HealthCheck>& checks) 
   if (changed) on_change_();
 }
 
-const HealthChecker::Result* HealthChecker::ResultOf(const std::string& id) const {
+const HealthChecker::CheckResult* HealthChecker::ResultOf(const std::string& id) const {
   auto it = checks_.find(id);
   return it == checks_.end() ? nullptr : &it->second.result;
 }
 
-bool HealthChecker::ReportTtl(const std::string& id, const std::string& status, const std::string& output) {
+std::map<std::string, HealthChecker::CheckResult> HealthChecker::Results() const {
+  std::map<std::string, CheckResult> out;
+  for (const auto& [id, c] : checks_) out.emplace(id, c.result);
+  return out;
+}
+
+void HealthChecker::ReportTtl(const std::string& id, uint32_t ttl_ms, const std::string& status,
+                              const std::string& output) {
+  const uint64_t now = clock_->NowMs();
+  for (auto it = ttl_reports_.begin(); it != ttl_reports_.end();)
+    it = it->second.expires_ms <= now ? ttl_reports_.erase(it) : std::next(it);
+  ttl_reports_[id] = TtlReport{{status, output}, now + ttl_ms};
   auto it = checks_.find(id);
-  if (it == checks_.end() || it->second.spec.kind != HealthCheck::Kind::kTtl) return false;
+  if (it == checks_.end() || it->second.spec.kind != HealthCheck::Kind::kTtl) return;
   SetResult(it->second, id, status, output);
-  ArmTtl(id);
-  return true;
+  ArmTtl(id, it->second.spec.interval_ms);
 }
 
 // Critical when the ttl passes without another report.
-void HealthChecker::ArmTtl(const std::string& id) {
+void HealthChecker::ArmTtl(const std::string& id, uint64_t delay_ms) {
   Check& c = checks_.at(id);
   if (c.next) clock_->Cancel(c.next);
-  c.next = clock_->Schedule(c.spec.interval_ms, [this, id] {
+  c.next = clock_->Schedule(delay_ms, [this, id] {
     auto it = checks_.find(id);
     if (it == checks_.end()) return;
     it->second.next = 0;
@@ -118,7 +136,10 @@ void HealthChecker::ArmTtl(const std::string& id) {
 
 void HealthChecker::SetResult(Check& c, const std::string& id, std::string status, std::string output) {
   const bool ok = status != "critical";
-  c.result = {std::move(status), std::move(output)};
+  if (c.result.status != status || c.result.output != output) {
+    c.result = {std::move(status), std::move(output)};
+    if (on_result_) on_result_();
+  }
   const bool was_failing = failing_.count(id) > 0;
   if (ok == !was_failing) return;
   if (ok)

@@ -42,15 +42,19 @@ class HealthChecker {
   const std::set<std::string>& failing() const { return failing_; }
   // The last result of a check: "passing", "warning" or "critical", and
   // what the check said; null for an id without a check.
-  struct Result {
+  struct CheckResult {
     std::string status = "passing";
     std::string output;
   };
-  const Result* ResultOf(const std::string& id) const;
+  const CheckResult* ResultOf(const std::string& id) const;
+  std::map<std::string, CheckResult> Results() const;
+  // Called (on the loop) whenever a result's status or output changes.
+  void set_result_listener(std::function<void()> fn) { on_result_ = std::move(fn); }
   // A ttl check's report: `status` is passing, warning or critical (a
-  // warning does not take the instance out of DNS, as in Consul). False
-  // when `id` has no ttl check.
-  bool ReportTtl(const std::string& id, const std::string& status, const std::string& output);
+  // warning does not take the instance out of DNS, as in Consul); it holds
+  // for `ttl_ms`. A report may come before SetChecks names the check (a
+  // service that registers and reports at once): it is kept until then.
+  void ReportTtl(const std::string& id, uint32_t ttl_ms, const std::string& status, const std::string& output);
   size_t check_count() const { return checks_.size(); }
   // Results of every run so far.
   uint64_t passes() const { return passes_; }
@@ -60,7 +64,7 @@ class HealthChecker {
   struct Probe;
   struct Check {
     HealthCheck spec;
-    Result result;
+    CheckResult result;
     Clock::TimerId next = 0;  // the next run; for ttl, the expiry
     std::unique_ptr<Probe> probe;
   };
@@ -71,12 +75,18 @@ class HealthChecker {
   void StartScript(const HealthCheck& spec, Probe* raw);
   void Report(const std::string& id, bool ok, std::string output);
   void SetResult(Check& c, const std::string& id, std::string status, std::string output);
-  void ArmTtl(const std::string& id);
+  void ArmTtl(const std::string& id, uint64_t delay_ms);
+  struct TtlReport {
+    CheckResult result;
+    uint64_t expires_ms = 0;
+  };
+  std::map<std::string, TtlReport> ttl_reports_;  // the last report of each ttl check
   void PollScript(Probe* probe);
 
   event_base* base_;
   Clock* clock_;
   std::function<void()> on_change_;
+  std::function<void()> on_result_;
   std::map<std::string, Check> checks_;
   std::set<std::string> failing_;
   uint64_t passes_ = 0, fails_ = 0;

@@ -12,6 +12,7 @@
 #include "base/host_port.h"
 #include "daemon/dns_service.h"
 #include "daemon/handler_runner.h"
+#include "daemon/http_api.h"
 #include "daemon/latency_hold.h"
 #include "daemon/prometheus.h"
 #include "daemon/sync_service.h"
@@ -158,6 +159,22 @@ void MountMetrics(PrometheusWriter& w, const FuseMount& mount, const LatencyHold
   }
 }
 
+void HttpMetrics(PrometheusWriter& w, const HttpApi& api) {
+  const HttpApiCounters& c = api.counters();
+  w.Counter("basefs_http_requests_total", "HTTP API requests", static_cast<double>(c.requests));
+  w.Family("basefs_http_errors_total", "counter", "HTTP API answers with an error status, by class");
+  w.Sample("basefs_http_errors_total", {{"class", "4xx"}}, static_cast<double>(c.errors_4xx));
+  w.Sample("basefs_http_errors_total", {{"class", "5xx"}}, static_cast<double>(c.errors_5xx));
+  w.Counter("basefs_http_unauthorized_total", "HTTP API requests refused for a missing or wrong token",
+            static_cast<double>(c.unauthorized));
+  w.Gauge("basefs_http_blocking_held", "Blocking queries held now", static_cast<double>(api.held()));
+  w.Family("basefs_http_blocking_total", "counter", "Blocking queries held, by how they ended");
+  w.Sample("basefs_http_blocking_total", {{"result", "changed"}}, static_cast<double>(c.held_answered_change));
+  w.Sample("basefs_http_blocking_total", {{"result", "waited"}}, static_cast<double>(c.held_answered_wait));
+  w.Sample("basefs_http_blocking_total", {{"result", "gone"}}, static_cast<double>(c.held_gone));
+  w.Sample("basefs_http_blocking_total", {{"result", "refused"}}, static_cast<double>(c.held_refused));
+}
+
 }  // namespace
 
 std::string RenderMetrics(const MetricsSources& s) {
@@ -172,13 +189,12 @@ std::string RenderMetrics(const MetricsSources& s) {
               static_cast<double>(s.handlers->failures() + s.handlers->spawn_failures()));
   }
   if (s.mount) MountMetrics(w, *s.mount, s.latency_hold);
+  if (s.http) HttpMetrics(w, *s.http);
   return w.text();
 }
 
 Result<std::unique_ptr<MetricsServer>> MetricsServer::Start(event_base* base, const std::string& listen,
                                                             std::function<std::string()> render) {
-  auto hp = ParseHostPort(listen, {.allow_port_zero = true});
-  if (!hp.ok()) return Invalid("--metrics: " + hp.status().message());
   std::unique_ptr<MetricsServer> m(new MetricsServer());
   m->render_ = std::move(render);
   m->http_ = evhttp_new(base);
@@ -188,15 +204,7 @@ Result<std::unique_ptr<MetricsServer>> MetricsServer::Start(event_base* base, co
   evhttp_set_max_body_size(m->http_, 0);
   evhttp_set_timeout(m->http_, 10);
   evhttp_set_gencb(m->http_, &MetricsServer::OnRequest, m.get());
-  evhttp_bound_socket* sock = evhttp_bind_socket_with_handle(m->http_, hp->host.c_str(), hp->port);
-  if (!sock)
-    return Status(errno == EADDRINUSE ? Code::kBusy : Code::kIO,
-                  "cannot listen for metrics on " + listen + ": " + std::strerror(errno) +
-                      (errno == EADDRINUSE ? " (another process has that port; choose another --metrics)" : ""));
-  sockaddr_storage ss{};
-  socklen_t len = sizeof(ss);
-  if (::getsockname(evhttp_bound_socket_get_fd(sock), reinterpret_cast<sockaddr*>(&ss), &len) == 0)
-    m->local_address_ = FormatSockaddr(reinterpret_cast<const sockaddr*>(&ss));
+  BASEFS_ASSIGN_OR_RETURN(m->local_address_, BindHttp(m->http_, listen, "metrics", "--metrics"));
   return m;
 }
 

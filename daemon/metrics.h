@@ -30,6 +30,7 @@ class DnsService;
 class HandlerRunner;
 class FuseMount;
 class LatencyHold;
+class HttpApi;
 
 // What the exporter reads; the optional subsystems may be null.
 struct MetricsSources {
@@ -40,6 +41,7 @@ struct MetricsSources {
   const HandlerRunner* handlers = nullptr;
   const FuseMount* mount = nullptr;
   const LatencyHold* latency_hold = nullptr;
+  const HttpApi* http = nullptr;
   double root_digest_age_s = 0;  // since the view last changed (or since start)
 };
 

@@ -29,6 +29,12 @@ Status CheckUmask(const std::string& v) {
     return Invalid("expected an octal mode such as 022 or 0077, not '" + v + "'");
   return Status::Ok();
 }
+Status CheckToken(const std::string& v) {
+  if (v.size() < 16 || v.size() > 256) return Invalid("an http-token must be 16..256 characters");
+  for (char c : v)
+    if (c <= ' ' || c > '~') return Invalid("an http-token must be printable ASCII without spaces");
+  return Status::Ok();
+}
 Status CheckLogLevel(const std::string& v) { return ParseLogLevel(v).status(); }
 Status CheckHandler(const std::string& v) {
   const size_t eq = v.find('=');
@@ -50,6 +56,11 @@ const std::vector<OptionSpec>& RunOptionSpecs() {
        CheckHandler},
       {"recursor", "upstream resolver ADDR[:PORT] (repeatable)", +[](O& o) { return &o.dns.recursors; }, CheckRecursor},
       {"metrics", "ADDR:PORT serving Prometheus metrics at /metrics", +[](O& o) { return &o.metrics; }, CheckAddress},
+      {"http", "ADDR:PORT serving the Consul-compatible HTTP API under /v1/ (off unless given)",
+       +[](O& o) { return &o.http.listen; }, CheckAddress},
+      {"http-token", "token the HTTP API needs for writes (X-Consul-Token), and for reads off loopback",
+       +[](O& o) { return &o.http.token; }, CheckToken},
+      {"http-open-reads", "HTTP API reads need no token even off loopback", +[](O& o) { return &o.http.open_reads; }},
       {"log-level", "trace, debug, info, warn or error (default info)", +[](O& o) { return &o.log_level; },
        CheckLogLevel},
       {"cluster-key", "file with the cluster key(s): seals gossip and sync",

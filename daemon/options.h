@@ -50,6 +50,13 @@ struct MountConfig {
   std::string umask = "022";
 };
 
+// The HTTP API (daemon/http_api.h, docs/http.md), off when `listen` is empty.
+struct HttpOptions {
+  std::string listen;       // --http ADDR:PORT
+  std::string token;        // --http-token: needed for writes (and reads off loopback)
+  bool open_reads = false;  // --http-open-reads: reads need no token off loopback
+};
+
 struct DaemonOptions {
   std::string name;  // the filesystem served (NAME)
   DataDir data_dir;  // --data-dir, --key
@@ -58,7 +65,9 @@ struct DaemonOptions {
   MountConfig mount;
   std::vector<std::string> handlers;  // --handler 'GLOB=CMD', repeatable
   std::string metrics;                // --metrics ADDR:PORT: Prometheus text at /metrics ("" = off)
-  std::string log_level = "info";     // --log-level trace|debug|info|warn|error
+  HttpOptions http;
+  std::string version;             // what --version prints (set by the command line; not an option)
+  std::string log_level = "info";  // --log-level trace|debug|info|warn|error
 };
 
 // One option of `run`/`mount`: its flag (--NAME) and its key in a --config

@@ -51,6 +51,9 @@ read-only = true
 latency-hold = 0
 mount-owner = "www-data:adm"
 mount-umask = "027"
+http = "127.0.0.1:8500"
+http-token = "0123456789abcdef0123"
+http-open-reads = true
 )",
                     &o)
                   .ok());
@@ -74,8 +77,11 @@ mount-umask = "027"
   EXPECT_EQ(o.mount.latency_hold_ms, 0u);
   EXPECT_EQ(o.mount.owner, "www-data:adm");
   EXPECT_EQ(o.mount.umask, "027");
+  EXPECT_EQ(o.http.listen, "127.0.0.1:8500");
+  EXPECT_EQ(o.http.token, "0123456789abcdef0123");
+  EXPECT_TRUE(o.http.open_reads);
   // The test sets every key there is.
-  EXPECT_EQ(RunOptionSpecs().size(), 20u);
+  EXPECT_EQ(RunOptionSpecs().size(), 23u);
 }
 
 TEST_F(ConfigFileTest, FlagsOnTheCommandLineWin) {
