@@ -15,7 +15,7 @@ struct ServiceArgs {
   std::string name, service, instance;
   ServiceInstance inst;
   std::vector<std::string> txt;
-  std::string check_tcp, check_http, check_script, check_interval = "10s", check_timeout = "2s";
+  std::string check_tcp, check_http, check_script, check_ttl, check_interval = "10s", check_timeout = "2s";
 };
 
 // The instance the flags describe, normalised as the projection reads it.
@@ -30,9 +30,12 @@ ServiceInstance InstanceFromFlags(const ServiceArgs& a) {
   inst.node = Lowercase(inst.node);
   inst.protocol = Lowercase(inst.protocol);
   for (auto& t : inst.tags) t = Lowercase(t);
-  const int checks = !a.check_tcp.empty() + !a.check_http.empty() + !a.check_script.empty();
-  if (checks > 1) Fail(Invalid("give at most one of --check-tcp, --check-http, --check-script"));
-  if (checks == 1) {
+  const int checks = !a.check_tcp.empty() + !a.check_http.empty() + !a.check_script.empty() + !a.check_ttl.empty();
+  if (checks > 1) Fail(Invalid("give at most one of --check-tcp, --check-http, --check-script, --check-ttl"));
+  if (!a.check_ttl.empty()) {
+    inst.check.kind = HealthCheck::Kind::kTtl;
+    inst.check.interval_ms = inst.check.timeout_ms = OrDie(ParseDuration(a.check_ttl));
+  } else if (checks == 1) {
     inst.check.kind = !a.check_tcp.empty()    ? HealthCheck::Kind::kTcp
                       : !a.check_http.empty() ? HealthCheck::Kind::kHttp
                                               : HealthCheck::Kind::kScript;
@@ -94,6 +97,8 @@ void AddServiceCommands(CLI::App& app, Context& c, std::vector<Subcommand>* out)
   publish->add_option("--check-tcp", a->check_tcp, "health check: HOST:PORT accepts a connection");
   publish->add_option("--check-http", a->check_http, "health check: URL answers 2xx or 3xx");
   publish->add_option("--check-script", a->check_script, "health check: command exits 0");
+  publish->add_option("--check-ttl", a->check_ttl,
+                      "health check the service reports itself through the HTTP API within this time (e.g. 30s)");
   publish->add_option("--check-interval", a->check_interval, "health check interval (e.g. 10s)");
   publish->add_option("--check-timeout", a->check_timeout, "health check timeout (e.g. 2s)");
   out->push_back(Subcommand::OnStore(publish, name, [&c, a] { return CmdPublish(c, *a); }));

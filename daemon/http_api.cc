@@ -116,6 +116,17 @@ bool CrossSite(evkeyvalq* headers) {
 
 }  // namespace
 
+Status ParseRequestTarget(std::string_view target, HttpRequest* out) {
+  const size_t qmark = target.find('?');
+  auto path = Decode(target.substr(0, qmark), false);
+  if (!path.ok()) return Invalid("the path: " + path.status().message());
+  auto query = ParseQuery(qmark == std::string_view::npos ? std::string_view() : target.substr(qmark + 1));
+  if (!query.ok()) return Invalid("the query: " + query.status().message());
+  out->path = std::move(*path);
+  out->query = std::move(*query);
+  return Status::Ok();
+}
+
 Result<std::string> BindHttp(evhttp* http, const std::string& listen, const std::string& what,
                              const std::string& flag) {
   auto hp = ParseHostPort(listen, {.allow_port_zero = true});
@@ -218,14 +229,7 @@ void HttpApi::Handle(evhttp_request* req) {
     case EVHTTP_REQ_DELETE: r.method = "DELETE"; break;
     default: return fail(405, "method not allowed");
   }
-  const std::string_view full(uri);
-  const size_t qmark = full.find('?');
-  auto path = Decode(full.substr(0, qmark), false);
-  if (!path.ok()) return fail(400, "the path: " + path.status().message());
-  auto query = ParseQuery(qmark == std::string_view::npos ? std::string_view() : full.substr(qmark + 1));
-  if (!query.ok()) return fail(400, "the query: " + query.status().message());
-  r.path = std::move(*path);
-  r.query = std::move(*query);
+  if (Status st = ParseRequestTarget(uri, &r); !st.ok()) return fail(400, st.message());
   if (r.path == "/" || r.path == "/ui" || r.path.rfind("/ui/", 0) == 0)
     return fail(404, "the web console is not built yet; the API is under /v1/");
 

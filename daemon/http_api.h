@@ -108,6 +108,10 @@ class HttpApi {
   uint64_t jitter_seed_ = 0x9e3779b97f4a7c15ull;
 };
 
+// The path (percent-decoded) and query parameters (decoded, '+' a space;
+// a bare name is a flag: ?raw) of a request target "/v1/kv/a?raw".
+Status ParseRequestTarget(std::string_view target, HttpRequest* out);
+
 // Binds an evhttp server to ADDR:PORT; returns the address it got. `what`
 // and `flag` name it in errors ("metrics", "--metrics").
 Result<std::string> BindHttp(evhttp* http, const std::string& listen, const std::string& what, const std::string& flag);

@@ -219,6 +219,25 @@ int main(int argc, char** argv) {
             "bind = \"0.0.0.0:7400\"\njoin = [\"192.0.2.1:7400\"]\nno-recursion = false\n"
             "recursion-allow = [\"localhost\", \"10.0.0.0/8\"]\nlatency-hold = 20\nlog-level = \"info\"\n");
   seeds.Add("config", "dns = \"127.0.0.1:5354\"\nhandler = [\"/services/**=true\"]\n[table]\nx = 1\n");
+  // http: what Consul clients send (the first line, then the body).
+  for (const char* req : {
+           "GET /v1/agent/self",
+           "GET /v1/catalog/service/web?tag=primary&filter=ServiceMeta.version%20%3D%3D%20%222%22",
+           "GET /v1/health/service/web?passing=1&index=12&wait=5s&near=_agent",
+           "GET /v1/health/state/critical",
+           "GET /v1/kv/app/?keys&separator=/",
+           "GET /v1/kv/app?recurse",
+           "PUT /v1/kv/app/config?cas=0\nhost=db1",
+           "DELETE /v1/kv/app?recurse",
+           "PUT /v1/agent/service/register\n{\"Name\": \"web\", \"ID\": \"web-1\", \"Port\": 8080, \"Tags\": "
+           "[\"v1\"], \"Meta\": {\"k\": \"v\"}, \"Check\": {\"HTTP\": \"http://127.0.0.1:8080/\", "
+           "\"Interval\": \"5s\"}}",
+           "PUT /v1/agent/service/register\n{\"name\": \"db\", \"port\": 5432, \"check\": {\"ttl\": \"10s\"}}",
+           "GET /v1/agent/check/pass/service:db?note=ok",
+           "PUT /v1/agent/check/update/service:db\n{\"Status\": \"warning\", \"Output\": \"slow\"}",
+           "GET /v1/agent/service/deregister/web-1",
+       })
+    seeds.Add("http", req);
   std::printf("seeds written to %s\n", argv[1]);
   return 0;
 }
