@@ -198,13 +198,33 @@ void HttpApi::OnChange(uint64_t wall_ms) {
   });
 }
 
-uint64_t HttpApi::IndexOf(const std::string& key, const std::string& body) {
-  const Hash h = HashBytes(body);
+// The answer to a request now. A blocking read's answer is remembered by
+// its key: its index moves only when its body does, and until the next
+// change anywhere (index_) the same body is served again without being
+// computed (bodies up to 64 KiB, 32 MiB in all).
+HttpApi::Evaluated HttpApi::Evaluate(const HttpRequest& r, const std::string& key) {
+  constexpr size_t kMaxCachedBody = 64 * 1024, kMaxCachedBytes = 32 << 20;
   auto it = answers_.find(key);
-  if (it != answers_.end() && it->second.body == h) return it->second.index;
-  if (answers_.size() >= kMaxRememberedAnswers) answers_.clear();  // correct, only less precise
-  answers_[key] = Answered{h, index_};
-  return index_;
+  if (it != answers_.end() && it->second.at == index_ && it->second.body)
+    return Evaluated{it->second.status, it->second.content_type, it->second.body, true, it->second.index};
+  HttpResponse resp = HandleConsulRequest(r, *backend_);
+  Evaluated e{resp.status, std::move(resp.content_type), std::make_shared<const std::string>(std::move(resp.body)),
+              resp.blocking, 0};
+  if (!e.blocking) return e;
+  const Hash h = HashBytes(*e.body);
+  e.index = it != answers_.end() && it->second.hash == h ? it->second.index : index_;
+  if (it == answers_.end() && answers_.size() >= kMaxRememberedAnswers) {
+    answers_.clear();  // correct, only less precise: answers then report index_
+    cached_bytes_ = 0;
+  }
+  Answered& slot = answers_[key];
+  if (slot.body) cached_bytes_ -= slot.body->size();
+  slot = Answered{h, e.index, index_, e.status, e.content_type, nullptr};
+  if (e.body->size() <= kMaxCachedBody && cached_bytes_ + e.body->size() <= kMaxCachedBytes) {
+    slot.body = e.body;
+    cached_bytes_ += e.body->size();
+  }
+  return e;
 }
 
 void HttpApi::OnRequest(evhttp_request* req, void* arg) { static_cast<HttpApi*>(arg)->Handle(req); }
@@ -215,7 +235,7 @@ void HttpApi::Handle(evhttp_request* req) {
     HttpResponse r;
     r.status = status;
     r.body = ErrorBody(message);
-    Reply(req, r, 0);
+    Reply(req, r);
   };
   const char* uri = evhttp_request_get_uri(req);
   if (!uri) return fail(400, "no request URI");
@@ -256,16 +276,15 @@ void HttpApi::Handle(evhttp_request* req) {
   r.body.resize(n);
   if (n) evbuffer_copyout(in, r.body.data(), n);
 
-  HttpResponse resp = HandleConsulRequest(r, *backend_);
-  if (!resp.blocking) return Reply(req, resp, 0);
   const std::string key = BlockingKey(r);
-  const uint64_t index = IndexOf(key, resp.body);
-  if (!r.Has("index") || resp.status >= 500) return Reply(req, resp, index);
+  const Evaluated now = Evaluate(r, key);
+  if (!now.blocking || !r.Has("index") || now.status >= 500) return Send(req, now);
+  const uint64_t index = now.index;
   uint64_t asked = 0;
   const std::string idx = r.Get("index");
   auto [p, ec] = std::from_chars(idx.data(), idx.data() + idx.size(), asked);
   if (ec != std::errc() || p != idx.data() + idx.size()) return fail(400, "index must be a non-negative integer");
-  if (asked != index) return Reply(req, resp, index);  // changed since, or from before a restart
+  if (asked != index) return Send(req, now);  // changed since, or from before a restart
   uint64_t wait_ms = opts_.default_wait_ms;
   if (r.Has("wait")) {
     auto w = ParseWait(r.Get("wait"), opts_.max_wait_ms);
@@ -336,48 +355,75 @@ void HttpApi::Release(Held* h) {
 }
 
 void HttpApi::Answer(Held* h, bool on_change) {
-  HttpResponse resp = HandleConsulRequest(h->request, *backend_);
-  const uint64_t index = IndexOf(h->key, resp.body);
+  const Evaluated now = Evaluate(h->request, h->key);
   evhttp_request* req = h->req;
   ++(on_change ? counters_.held_answered_change : counters_.held_answered_wait);
   Release(h);
-  Reply(req, resp, index);
+  Send(req, now);
 }
 
 // Each distinct held query is answered once; its holders get that answer
-// if it changed.
+// (one body, shared by reference) if it changed. At most kAnswersPerTurn
+// replies per turn of the loop: the rest are answered on the next turns,
+// so 10,000 held queries never stall DNS, gossip or the mount.
 void HttpApi::Reevaluate() {
+  constexpr size_t kAnswersPerTurn = 256;
   std::map<std::string, std::vector<Held*>> by_key;
   for (const auto& [raw, h] : held_) by_key[h->key].push_back(raw);
+  size_t sent = 0;
+  bool more = false;
   for (auto& [key, holders] : by_key) {
-    HttpResponse resp = HandleConsulRequest(holders.front()->request, *backend_);
-    const uint64_t index = IndexOf(key, resp.body);
+    if (sent >= kAnswersPerTurn) {
+      more = true;
+      break;
+    }
+    const Evaluated now = Evaluate(holders.front()->request, key);
     for (Held* h : holders) {
-      if (h->index == index) continue;
+      if (h->index == now.index) continue;
+      if (sent >= kAnswersPerTurn) {
+        more = true;
+        break;
+      }
       evhttp_request* req = h->req;
       ++counters_.held_answered_change;
+      ++sent;
       Release(h);
-      Reply(req, resp, index);
+      Send(req, now);
     }
   }
+  if (more && !reevaluate_)
+    reevaluate_ = clock_->Schedule(0, [this] {
+      reevaluate_ = 0;
+      Reevaluate();
+    });
 }
 
-void HttpApi::Reply(evhttp_request* req, const HttpResponse& r, uint64_t index) {
-  if (r.status >= 500)
+void HttpApi::Reply(evhttp_request* req, const HttpResponse& r) {
+  Send(req, Evaluated{r.status, r.content_type, std::make_shared<const std::string>(r.body), false, 0});
+}
+
+void HttpApi::Send(evhttp_request* req, const Evaluated& e) {
+  const int status = e.status;
+  const std::shared_ptr<const std::string>& body = e.body;
+  if (status >= 500)
     ++counters_.errors_5xx;
-  else if (r.status >= 400)
+  else if (status >= 400)
     ++counters_.errors_4xx;
   evkeyvalq* out = evhttp_request_get_output_headers(req);
-  evhttp_add_header(out, "Content-Type", r.content_type.c_str());
-  if (index) {
-    evhttp_add_header(out, "X-Consul-Index", std::to_string(index).c_str());
+  evhttp_add_header(out, "Content-Type", e.content_type.c_str());
+  if (e.blocking) {
+    evhttp_add_header(out, "X-Consul-Index", std::to_string(e.index).c_str());
     evhttp_add_header(out, "X-Consul-KnownLeader", "true");
     evhttp_add_header(out, "X-Consul-LastContact", "0");
   }
-  evbuffer* body = evbuffer_new();
-  evbuffer_add(body, r.body.data(), r.body.size());
-  evhttp_send_reply(req, r.status, Reason(r.status), body);
-  evbuffer_free(body);
+  evbuffer* buf = evbuffer_new();
+  // The bytes stay in `body` until the last connection has sent them.
+  auto* keep = new std::shared_ptr<const std::string>(body);
+  evbuffer_add_reference(
+      buf, body->data(), body->size(),
+      [](const void*, size_t, void* arg) { delete static_cast<std::shared_ptr<const std::string>*>(arg); }, keep);
+  evhttp_send_reply(req, status, Reason(status), buf);
+  evbuffer_free(buf);
 }
 
 }  // namespace basefs

@@ -80,9 +80,16 @@ class HttpApi {
   HttpApi(event_base* base, Clock* clock, HttpApiOptions options, ConsulBackend* backend);
   static void OnRequest(evhttp_request* req, void* arg);
   void Handle(evhttp_request* req);
-  // The index of an answer (by BlockingKey) whose body is `body` now.
-  uint64_t IndexOf(const std::string& key, const std::string& body);
-  void Reply(evhttp_request* req, const HttpResponse& r, uint64_t index);
+  struct Evaluated {
+    int status = 200;
+    std::string content_type;
+    std::shared_ptr<const std::string> body;
+    bool blocking = false;
+    uint64_t index = 0;  // of a blocking answer
+  };
+  Evaluated Evaluate(const HttpRequest& r, const std::string& key);
+  void Reply(evhttp_request* req, const HttpResponse& r);  // not a blocking answer
+  void Send(evhttp_request* req, const Evaluated& e);
   void Hold(evhttp_request* req, HttpRequest parsed, const std::string& client, uint64_t index, uint64_t wait_ms);
   void Release(Held* h);  // forgets a held request (not answered here)
   void Reevaluate();
@@ -97,10 +104,15 @@ class HttpApi {
   bool loopback_ = false;
   uint64_t index_ = 1;
   struct Answered {
-    Hash body{};
-    uint64_t index = 0;
+    Hash hash{};              // of the body
+    uint64_t index = 0;       // the answer's index
+    uint64_t at = 0;          // index_ when it was computed
+    int status = 200;
+    std::string content_type;
+    std::shared_ptr<const std::string> body;  // kept while small
   };
   std::unordered_map<std::string, Answered> answers_;  // by BlockingKey, bounded
+  size_t cached_bytes_ = 0;
   std::map<Held*, std::unique_ptr<Held>> held_;
   std::map<std::string, size_t> held_per_client_;
   Clock::TimerId reevaluate_ = 0;
