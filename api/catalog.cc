@@ -100,6 +100,7 @@ Catalog BuildCatalog(const CatalogInput& in) {
     n.incarnation = m.incarnation;
     n.key = m.key;
     n.alive = m.state == "alive" || m.state == "suspect";
+    n.state_since_ms = m.state_since_ms;
     cat.nodes.push_back(std::move(n));
   }
   std::sort(cat.nodes.begin(), cat.nodes.end(),

@@ -31,6 +31,7 @@ struct CatalogMemberInput {
   uint64_t incarnation = 0;
   std::string key;                // base64 node key ("" if unknown)
   std::set<std::string> failing;  // InstanceIds its checks report failing
+  uint64_t state_since_ms = 0;    // wall clock of its last state change (0: unknown)
 };
 
 // A file under /services, with the log's times of its first entry and of
@@ -64,6 +65,7 @@ struct CatalogNode {
   uint64_t incarnation = 0;
   std::string key;
   bool alive = false;  // alive or suspect
+  uint64_t state_since_ms = 0;
 };
 
 struct CatalogCheck {

@@ -853,6 +853,8 @@ HttpResponse Route(const HttpRequest& req, ConsulBackend& b) {
         if (n.alive) peers.push_back(n.addr);
       return Json(req, peers, false);
     }
+  } else if (group == "internal" && what == "ui" && p.size() == 3) {
+    return HandleConsoleRequest(p[2], req, b);
   } else {
     static const std::set<std::string> kUnsupported = {
         "acl",      "session", "query",     "connect",   "event",   "txn",      "operator",        "coordinate",

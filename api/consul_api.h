@@ -82,6 +82,8 @@ class ConsulBackend {
 };
 
 HttpResponse HandleConsulRequest(const HttpRequest& req, ConsulBackend& backend);
+// The web console's data, /v1/internal/ui/WHAT (api/console_api.cc).
+HttpResponse HandleConsoleRequest(const std::string& what, const HttpRequest& req, ConsulBackend& backend);
 
 // The request's API path with `index` and `wait` removed and the rest of
 // the query sorted: requests with the same key get the same answer.

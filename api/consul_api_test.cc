@@ -273,6 +273,45 @@ TEST_F(ConsulApiTest, AgentAndStatus) {
   EXPECT_EQ(Call("GET", "/v1/agent/metrics", {{"format", "prometheus"}}).body, "basefs_up 1\n");
 }
 
+// The console's data: the tree, a file's signed history with the grant
+// that allowed each entry, and a name that holds markup kept as data.
+TEST_F(ConsulApiTest, ConsoleShowsTheTreeAndEachFilesHistory) {
+  ASSERT_TRUE(b_.Mkdir("/etc").ok());
+  ASSERT_TRUE(b_.WriteFile("/etc/app.conf", "a=1\n").ok());
+  ASSERT_TRUE(b_.WriteFile("/etc/app.conf", "a=2\n").ok());
+  ASSERT_TRUE(b_.WriteFile("/etc/<script>alert(1)<", "x").ok());
+  ASSERT_TRUE(b_.WriteFile("/etc/blob", std::string("\x00\xff\x01", 3)).ok());
+  json tree = Get("/v1/internal/ui/tree", {{"path", "/etc"}});
+  ASSERT_EQ(tree["entries"].size(), 3u);
+  EXPECT_EQ(tree["entries"][0]["name"], "<script>alert(1)<");
+  EXPECT_EQ(tree["entries"][1]["name"], "app.conf");
+  EXPECT_EQ(tree["entries"][1]["revisions"], 2);
+
+  json file = Get("/v1/internal/ui/file", {{"path", "/etc/app.conf"}});
+  EXPECT_EQ(file["content"], "a=2\n");
+  EXPECT_FALSE(file["binary"].get<bool>());
+  ASSERT_EQ(file["history"].size(), 2u);
+  EXPECT_EQ(file["history"][0]["author"], ToBase64(b_.key_.public_key));
+  EXPECT_EQ(file["history"][0]["grant"], "/") << "the root key";
+  EXPECT_TRUE(file["history"][0]["in_view"].get<bool>());
+  const std::string older = file["history"][1]["hash"];
+  json old = Get("/v1/internal/ui/file", {{"path", "/etc/app.conf"}, {"rev", older}});
+  EXPECT_EQ(old["content"], "a=1\n");
+
+  json blob = Get("/v1/internal/ui/file", {{"path", "/etc/blob"}});
+  EXPECT_TRUE(blob["binary"].get<bool>());
+  EXPECT_EQ(blob["content"], "");
+  EXPECT_EQ(Call("GET", "/v1/internal/ui/file", {{"path", "/nothing"}}).status, 404);
+  EXPECT_EQ(Call("GET", "/v1/internal/ui/file", {{"path", "/etc/app.conf"}, {"rev", "00"}}).status, 404);
+  EXPECT_EQ(Call("PUT", "/v1/internal/ui/file", {{"path", "/etc/app.conf"}}, "x").status, 405);
+  json members = Get("/v1/internal/ui/members");
+  ASSERT_EQ(members.size(), 2u);
+  EXPECT_TRUE(members[0]["self"].get<bool>());
+  json grants = Get("/v1/internal/ui/grants");
+  ASSERT_EQ(grants.size(), 1u);
+  EXPECT_TRUE(grants[0]["root"].get<bool>());
+}
+
 TEST(ConsulFilterTest, Expressions) {
   const nlohmann::ordered_json row = nlohmann::ordered_json::parse(
       R"({"Node": "n1", "ServiceTags": ["a", "b"], "ServiceMeta": {"version": "2"}, "ServicePort": 80})");

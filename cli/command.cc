@@ -65,15 +65,4 @@ std::string FormatTime(uint64_t ms) {
   return buf;
 }
 
-const char* KindName(Kind k) {
-  switch (k) {
-    case Kind::kDir: return "dir";
-    case Kind::kFile: return "file";
-    case Kind::kSymlink: return "symlink";
-    case Kind::kLink: return "link";
-    case Kind::kNone: return "none";
-  }
-  return "none";
-}
-
 }  // namespace basefs

@@ -73,7 +73,6 @@ KeyPair SigningKey(const Context& c);
 // One line of JSON (invalid UTF-8 replaced), newline-terminated.
 void PrintJson(const Context& c, const json& j);
 std::string FormatTime(uint64_t ms);
-const char* KindName(Kind k);
 
 // One subcommand as Execute runs it.
 struct Subcommand {

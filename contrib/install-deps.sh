@@ -11,7 +11,9 @@ build_pkgs=(
   clang-format clang-tidy lintian systemd man-db
   clang libclang-rt-14-dev  # the fuzz targets (contrib/fuzz.sh)
 )
-runtime_pkgs=(fuse3 psmisc procps git curl prometheus)  # curl and promtool: tests/metrics_test
+runtime_pkgs=(fuse3 psmisc procps git curl prometheus  # curl and promtool: tests/metrics_test
+  python3 python3-consul                             # a real Consul client: tests/http_api_test
+  chromium chromium-driver python3-selenium)         # the console in a browser: tests/http_api_test
 
 want=("${build_pkgs[@]}" "${runtime_pkgs[@]}")
 missing=()

@@ -13,8 +13,8 @@ const Catalog& NodeApiBackend::catalog() {
   in.datacenter = s_.datacenter;
   for (const Member& m : s_.gossip->Members())
     in.members.push_back(CatalogMemberInput{m.name, m.addr, MemberStateName(m.state), m.incarnation,
-                                            IsZero(m.key) ? std::string() : ToBase64(m.key),
-                                            ParseNodeMeta(m.meta).down});
+                                            IsZero(m.key) ? std::string() : ToBase64(m.key), ParseNodeMeta(m.meta).down,
+                                            s_.wall_ms_at ? s_.wall_ms_at(m.state_since_ms) : 0});
   in.files = ServiceFilesOf(*s_.store);
   for (const auto& [id, r] : s_.dns->health().Results()) in.local_checks[id] = {r.status, r.output};
   catalog_ = BuildCatalog(in);

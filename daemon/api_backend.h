@@ -26,6 +26,8 @@ struct NodeApiSources {
   std::string self, datacenter, version;
   std::optional<KeyPair> key;  // none: every write is refused
   std::function<std::string()> metrics;
+  // The wall clock (ms) at a time of the gossip clock.
+  std::function<uint64_t(uint64_t)> wall_ms_at;
 };
 
 class NodeApiBackend : public ConsulBackend {

@@ -454,6 +454,10 @@ Status Daemon::StartHttp() {
   src.version = opts_.version;
   if (auto k = LoadKey(opts_.data_dir.KeyPath()); k.ok()) src.key = *k;
   src.metrics = [this] { return RenderNodeMetrics(); };
+  src.wall_ms_at = [this](uint64_t mono_ms) {
+    const uint64_t now = clock_->NowMs(), wall = WallClockMs();
+    return mono_ms >= now ? wall : wall - std::min(wall, now - mono_ms);
+  };
   api_backend_ = std::make_unique<NodeApiBackend>(std::move(src));
   HttpApiOptions ho;
   ho.listen = opts_.http.listen;

@@ -14,6 +14,7 @@
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 
+#include "api/console_assets.h"
 #include "base/host_port.h"
 #include "base/log.h"
 
@@ -250,8 +251,7 @@ void HttpApi::Handle(evhttp_request* req) {
     default: return fail(405, "method not allowed");
   }
   if (Status st = ParseRequestTarget(uri, &r); !st.ok()) return fail(400, st.message());
-  if (r.path == "/" || r.path == "/ui" || r.path.rfind("/ui/", 0) == 0)
-    return fail(404, "the web console is not built yet; the API is under /v1/");
+  if (r.path == "/" || r.path == "/ui" || r.path.rfind("/ui/", 0) == 0) return ServeConsole(req, r);
 
   // Who may do what (see the header).
   const bool read = r.method == "GET" || r.method == "HEAD";
@@ -301,6 +301,38 @@ void HttpApi::Handle(evhttp_request* req) {
     return fail(429, "too many blocking queries held (" + std::to_string(held_.size()) + "); retry later");
   }
   Hold(req, std::move(r), host, index, wait_ms);
+}
+
+// The web console's files (api/console_assets.h), read-only, with headers
+// that keep a browser from running anything but them: whatever the node's
+// data holds is shown as text by console.js, and no inline script runs.
+void HttpApi::ServeConsole(evhttp_request* req, const HttpRequest& r) {
+  evkeyvalq* out = evhttp_request_get_output_headers(req);
+  if (r.path == "/") {
+    evhttp_add_header(out, "Location", "/ui/");
+    evhttp_send_reply(req, 302, "Found", nullptr);
+    return;
+  }
+  const ConsoleAsset* asset = FindConsoleAsset(r.path);
+  if (!asset || (r.method != "GET" && r.method != "HEAD")) {
+    HttpResponse nf;
+    nf.status = asset ? 405 : 404;
+    nf.body = ErrorBody(asset ? "the console is read-only" : "no console file " + r.path);
+    return Reply(req, nf);
+  }
+  ++counters_.console_files;
+  evhttp_add_header(out, "Content-Type", std::string(asset->content_type).c_str());
+  evhttp_add_header(
+      out, "Content-Security-Policy",
+      "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+      "base-uri 'none'; form-action 'self'; frame-ancestors 'none'");
+  evhttp_add_header(out, "X-Content-Type-Options", "nosniff");
+  evhttp_add_header(out, "Referrer-Policy", "no-referrer");
+  evhttp_add_header(out, "Cache-Control", "no-cache");
+  evbuffer* buf = evbuffer_new();
+  evbuffer_add_reference(buf, asset->body.data(), asset->body.size(), nullptr, nullptr);
+  evhttp_send_reply(req, 200, "OK", buf);
+  evbuffer_free(buf);
 }
 
 void HttpApi::Hold(evhttp_request* req, HttpRequest parsed, const std::string& client, uint64_t index,

@@ -54,6 +54,7 @@ struct HttpApiOptions {
 };
 
 struct HttpApiCounters {
+  uint64_t console_files = 0;
   uint64_t requests = 0, errors_4xx = 0, errors_5xx = 0, unauthorized = 0;
   uint64_t held_total = 0, held_answered_change = 0, held_answered_wait = 0, held_gone = 0, held_refused = 0;
 };
@@ -88,6 +89,7 @@ class HttpApi {
     uint64_t index = 0;  // of a blocking answer
   };
   Evaluated Evaluate(const HttpRequest& r, const std::string& key);
+  void ServeConsole(evhttp_request* req, const HttpRequest& r);
   void Reply(evhttp_request* req, const HttpResponse& r);  // not a blocking answer
   void Send(evhttp_request* req, const Evaluated& e);
   void Hold(evhttp_request* req, HttpRequest parsed, const std::string& client, uint64_t index, uint64_t wait_ms);
@@ -104,9 +106,9 @@ class HttpApi {
   bool loopback_ = false;
   uint64_t index_ = 1;
   struct Answered {
-    Hash hash{};              // of the body
-    uint64_t index = 0;       // the answer's index
-    uint64_t at = 0;          // index_ when it was computed
+    Hash hash{};         // of the body
+    uint64_t index = 0;  // the answer's index
+    uint64_t at = 0;     // index_ when it was computed
     int status = 200;
     std::string content_type;
     std::shared_ptr<const std::string> body;  // kept while small

@@ -249,8 +249,30 @@ TEST_F(HttpApiServerTest, BadRequestsGetAnErrorAndTheServerGoesOn) {
   EXPECT_EQ(status("PUT", "/v1/kv/big", std::string(2 * 1024 * 1024, 'x')), 413);
   EXPECT_EQ(status("PUT", "/v1/kv/a", "x", "Origin: http://evil.example\r\n"), 403);
   EXPECT_EQ(status("GET", "/v1/agent/service/deregister/x", "", "Sec-Fetch-Site: cross-site\r\n"), 403);
-  EXPECT_EQ(status("GET", "/ui/", ""), 404);
+  EXPECT_EQ(status("GET", "/ui/nothing.js", ""), 404);
+  EXPECT_EQ(status("PUT", "/ui/console.js", "x"), 405);
   EXPECT_EQ(status("GET", "/v1/status/leader", ""), 200);
+}
+
+// The console's files come from the binary, with a policy that lets a
+// browser run nothing else.
+TEST_F(HttpApiServerTest, TheConsoleIsServedFromTheBinary) {
+  Start();
+  auto page = Get("/ui/");
+  ASSERT_TRUE(Pump([&] { return page->Done(); }));
+  EXPECT_EQ(page->status(), 200);
+  EXPECT_EQ(page->Header("Content-Type"), "text/html; charset=utf-8");
+  EXPECT_NE(page->Header("Content-Security-Policy").find("script-src 'self'"), std::string::npos);
+  EXPECT_EQ(page->Header("X-Content-Type-Options"), "nosniff");
+  EXPECT_NE(page->body().find("/ui/console.js"), std::string::npos);
+  auto js = Get("/ui/console.js");
+  ASSERT_TRUE(Pump([&] { return js->Done(); }));
+  EXPECT_EQ(js->Header("Content-Type"), "text/javascript; charset=utf-8");
+  EXPECT_NE(js->body().find("textContent"), std::string::npos);
+  auto root = Get("/");
+  ASSERT_TRUE(Pump([&] { return root->Done(); }));
+  EXPECT_EQ(root->status(), 302);
+  EXPECT_EQ(root->Header("Location"), "/ui/");
 }
 
 TEST(HttpRequestTargetTest, DecodesPathAndQuery) {

@@ -6,6 +6,17 @@
 
 namespace basefs {
 
+const char* KindName(Kind k) {
+  switch (k) {
+    case Kind::kDir: return "dir";
+    case Kind::kFile: return "file";
+    case Kind::kSymlink: return "symlink";
+    case Kind::kLink: return "link";
+    case Kind::kNone: return "none";
+  }
+  return "none";
+}
+
 namespace {
 
 // Folds one entry (anything but a revert, which needs the earlier states)

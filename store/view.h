@@ -67,6 +67,8 @@ struct ViewEntry {
 };
 
 enum class Kind : uint8_t { kNone = 0, kDir, kFile, kSymlink, kLink };
+// "dir", "file", "symlink", "link" or "none" (`basefs ls --json`, the console).
+const char* KindName(Kind k);
 
 // The state of a path after folding its chain.
 struct NodeState {

@@ -5,7 +5,7 @@ Run by tests/http_api_test.cc against real daemons; each phase exits 0 when
 everything it checks holds and prints what it measured. Waits are bounded
 polls with deadlines, never fixed sleeps.
 
-  consul_client.py client A_HTTP B_HTTP C_HTTP A_DNS_PORT
+  consul_client.py client A_HTTP B_HTTP C_HTTP A_DNS_PORT C_DNS_PORT
   consul_client.py gone C_HTTP C_DNS_PORT
 """
 import http.server
@@ -47,7 +47,7 @@ class Health(http.server.BaseHTTPRequestHandler):
         pass
 
 
-def client(a_port, b_port, c_port, a_dns):
+def client(a_port, b_port, c_port, a_dns, c_dns):
     a = consul.Consul(host="127.0.0.1", port=a_port)
     b = consul.Consul(host="127.0.0.1", port=b_port)
     c = consul.Consul(host="127.0.0.1", port=c_port)
@@ -74,6 +74,7 @@ def client(a_port, b_port, c_port, a_dns):
     wait_for("web-a in node A's DNS", lambda: str(health_port) in dig(a_dns, "SRV", "web.service.basefs."))
     # ...and on the other nodes, through replication and gossip.
     wait_for("web-a passing on node C", lambda: passing(c) == ["web-a"])
+    wait_for("web-a in node C's DNS", lambda: str(health_port) in dig(c_dns, "SRV", "web.service.basefs."))
     checks = {ch["CheckID"]: ch["Status"] for ch in a.health.service("web")[1][0]["Checks"]}
     assert checks == {"serfHealth": "passing", "service:web-a": "passing"}, checks
 
@@ -81,6 +82,7 @@ def client(a_port, b_port, c_port, a_dns):
     Health.failing = True
     wait_for("web-a failing on node C", lambda: passing(c) == [])
     wait_for("web-a out of DNS", lambda: dig(a_dns, "SRV", "web.service.basefs.") == "")
+    wait_for("web-a out of node C's DNS", lambda: dig(c_dns, "SRV", "web.service.basefs.") == "")
     state = a.health.state("critical")[1]
     assert any(ch["CheckID"] == "service:web-a" for ch in state), state
     Health.failing = False
@@ -166,7 +168,7 @@ def gone(c_port, c_dns):
 
 if __name__ == "__main__":
     if sys.argv[1] == "client":
-        client(*[int(x) for x in sys.argv[2:6]])
+        client(*[int(x) for x in sys.argv[2:7]])
     elif sys.argv[1] == "gone":
         gone(int(sys.argv[2]), int(sys.argv[3]))
     else:

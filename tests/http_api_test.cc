@@ -86,9 +86,22 @@ class HttpApiTest : public ::testing::Test {
     return n;
   }
 
-  testing::Output Python(const std::string& args) {
-    return RunShell("{ /usr/bin/python3 " + std::string(BASEFS_SOURCE_DIR) + "/tests/consul_client.py " + args +
+  testing::Output Python(const std::string& script, const std::string& args) {
+    return RunShell("{ /usr/bin/python3 " + std::string(BASEFS_SOURCE_DIR) + "/tests/" + script + " " + args +
                     " 2>&1; }");
+  }
+
+  // Starts all three and waits until n2 sees every one alive.
+  void StartCluster() {
+    nodes_.push_back(Start(0, ""));
+    for (int i = 1; i < kNodes; ++i) nodes_.push_back(Start(i, nodes_[0].gossip));
+    ASSERT_TRUE(testing::WaitFor(
+        [&] {
+          auto r = Cli(2, "members demo --json");
+          return r.code == 0 && std::count(r.out.begin(), r.out.end(), '{') == kNodes &&
+                 r.out.find("\"suspect\"") == std::string::npos && r.out.find("\"failed\"") == std::string::npos;
+        },
+        30s));
   }
 
   std::filesystem::path root_;
@@ -96,27 +109,34 @@ class HttpApiTest : public ::testing::Test {
 };
 
 TEST_F(HttpApiTest, AConsulClientWorksUnchangedAcrossThreeNodes) {
-  nodes_.push_back(Start(0, ""));
-  for (int i = 1; i < kNodes; ++i) nodes_.push_back(Start(i, nodes_[0].gossip));
-  ASSERT_TRUE(testing::WaitFor(
-      [&] {
-        auto r = Cli(2, "members demo --json");
-        return r.code == 0 && std::count(r.out.begin(), r.out.end(), '{') == kNodes &&
-               r.out.find("\"suspect\"") == std::string::npos && r.out.find("\"failed\"") == std::string::npos;
-      },
-      30s));
+  StartCluster();
 
-  const testing::Output client = Python("client " + nodes_[0].http_port + " " + nodes_[1].http_port + " " +
-                                        nodes_[2].http_port + " " + nodes_[0].dns_port);
+  const testing::Output client =
+      Python("consul_client.py", "client " + nodes_[0].http_port + " " + nodes_[1].http_port + " " +
+                                     nodes_[2].http_port + " " + nodes_[0].dns_port + " " + nodes_[2].dns_port);
   ASSERT_EQ(client.code, 0) << client.out << "\n--- n0:\n" << testing::Slurp(Log(0));
   std::cout << client.out;
 
   // kill -9 the node that owns web-a: its instance leaves ?passing and DNS.
   testing::Stop(nodes_[0].pid, SIGKILL);
   nodes_[0].pid = -1;
-  const testing::Output gone = Python("gone " + nodes_[2].http_port + " " + nodes_[2].dns_port);
+  const testing::Output gone = Python("consul_client.py", "gone " + nodes_[2].http_port + " " + nodes_[2].dns_port);
   ASSERT_EQ(gone.code, 0) << gone.out << "\n--- n2:\n" << testing::Slurp(Log(2));
   std::cout << gone.out;
+}
+
+// The web console in a real headless browser (chromium through
+// python3-selenium): members, a service appearing live, a file's history
+// and diff, markup shown as text, a kill -9 seen on the open page;
+// screenshots at desktop and phone width go to the build directory.
+TEST_F(HttpApiTest, TheConsoleShowsTheClusterLiveInABrowser) {
+  StartCluster();
+  const testing::Output browser =
+      Python("console_browser.py", nodes_[0].http_port + " " + nodes_[2].http_port + " " +
+                                       std::to_string(nodes_[2].pid) + " " + BASEFS_SCREENSHOT_DIR);
+  nodes_[2].pid = -1;  // killed by the script, as part of the test
+  ASSERT_EQ(browser.code, 0) << browser.out << "\n--- n0:\n" << testing::Slurp(Log(0));
+  std::cout << browser.out;
 }
 
 }  // namespace
