@@ -139,11 +139,13 @@ HttpResponse Tree(const HttpRequest& req, const Store& store) {
   const PathNode* dir = *n;
   if (!dir->exists()) return Fail(404, dir->FullPath() + " was removed");
   const size_t offset = req.Has("offset") ? std::strtoull(req.Get("offset").c_str(), nullptr, 10) : 0;
+  const size_t limit = std::clamp<size_t>(
+      req.Has("limit") ? std::strtoull(req.Get("limit").c_str(), nullptr, 10) : kConsolePage, 1, kConsolePage);
   json entries = json::array();
   size_t total = 0;
   for (const auto& [name, child] : dir->children()) {
     if (!child->exists()) continue;
-    if (total++ < offset || entries.size() >= kConsolePage) continue;
+    if (total++ < offset || entries.size() >= limit) continue;
     const NodeState& st = child->state();
     const ViewEntry* by = st.modified ? st.modified : st.head;
     entries.push_back(json{{"name", LooksLikeText(name) ? name : "(not UTF-8)"},

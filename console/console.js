@@ -251,7 +251,7 @@ function fileView(path, f) {
   } }, "Compare the two selected");
   const writes = f.history.filter((r) => r.action === "write");
   parts.push(el("h2", {}, `History (${f.history.length} entries${f.conflicts ? ", with conflicting branches" : ""})`));
-  if (f.conflicts) parts.push(el("p", {}, "Concurrent writes made branches; the view keeps the one the rules pick on every node (docs/view_rules.md): marked “in history”. The others are kept in the log."));
+  if (f.conflicts) parts.push(el("p", {}, "Concurrent writes made branches. Every node keeps the same winner, marked “in history”: the branch whose writers hold the grant nearest the root, then the one with the most writers, then the greatest entry hash (docs/view_rules.md §4). The losing entries stay in the log."));
   parts.push(table(["", "Entry", "Action", "Author", "Allowed by grant at", "Time", "Size", "State"],
     f.history.map((r) => {
       const box = r.action === "write" ? el("input", { type: "checkbox", "aria-label": "select " + r.hash.slice(0, 12) }) : null;
@@ -288,7 +288,7 @@ function files(path, offset) {
       live("/v1/internal/ui/file?path=" + encodeURIComponent(path), (f) => fileView(path, f));
       return;
     }
-    live("/v1/internal/ui/tree?path=" + encodeURIComponent(path) + "&offset=" + offset, (d) => {
+    live("/v1/internal/ui/tree?path=" + encodeURIComponent(path) + "&offset=" + offset + "&limit=" + PAGE, (d) => {
       view("Files " + d.path, crumbs(d.path),
         d.grants.length ? el("p", { class: "muted" }, "Granted here: ", d.grants.map((k) => el("code", { title: k }, short(k, 12) + " "))) : null,
         pager(d.total, d.offset, (o) => restart(() => files(path, o))),

@@ -9,6 +9,9 @@
 # `basefs publish`, then fetched from basefs by AXFR for NSD and Knot.
 #
 # Usage: contrib/bench/dns_bench.sh [SERVICES=1000] [SECONDS=10]   (env ROUNDS=3)
+# CONSOLE=1: basefs also serves --http, and a headless chromium keeps its
+# web console open on the services page for the whole run (its blocking
+# queries held), to show what an open console costs DNS.
 # Needs dnsperf, nsd, knot (installed with apt-get when missing and root).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -45,11 +48,13 @@ wait_for() {  # wait_for SECONDS CMD...
   done
 }
 
-P_BASEFS=$(free_port); P_NSD=$(free_port); P_KNOT=$(free_port)
+P_BASEFS=$(free_port); P_NSD=$(free_port); P_KNOT=$(free_port); P_HTTP=$(free_port)
+HTTP_FLAGS=()
+[ "${CONSOLE:-0}" = 1 ] && HTTP_FLAGS=(--http 127.0.0.1:$P_HTTP)
 export BASEFS_HOME=$W/a
 "$BASEFS" bootstrap bench >/dev/null
 taskset -c 0 "$BASEFS" run bench --bind 127.0.0.1:0 --dns 127.0.0.1:$P_BASEFS --node-name a --no-recursion --dns-rate-limit 0 \
-  >"$W/a.log" 2>&1 &
+  "${HTTP_FLAGS[@]}" >"$W/a.log" 2>&1 &
 PIDS+=($!)
 PID_BASEFS=$!
 wait_for 20 test -S "$W/a/bench/control.sock"
@@ -115,6 +120,18 @@ PID_KNOT=$!
 for p in $P_NSD $P_KNOT; do
   wait_for 20 sh -c "dig +short -p $p @127.0.0.1 SRV svc1.service.basefs. | grep -q svc1"
 done
+
+if [ "${CONSOLE:-0}" = 1 ]; then
+  # The console open in a browser (on dnsperf's CPU): it holds its
+  # blocking queries on the node for the whole run.
+  taskset -c 1 chromium --headless=new --no-sandbox --disable-gpu --user-data-dir="$W/chrome" \
+    "http://127.0.0.1:$P_HTTP/ui/#/services" >"$W/chrome.log" 2>&1 &
+  PIDS+=($!)
+  held() { curl -s "http://127.0.0.1:$P_HTTP/v1/agent/metrics?format=prometheus" | awk '/^basefs_http_blocking_held /{exit !($2 >= 1)}'; }
+  wait_for 60 held
+  echo "console: a headless chromium has http://127.0.0.1:$P_HTTP/ui/#/services open (blocking queries held on basefs)"
+fi
+echo "basefs threads: $(ls /proc/$PID_BASEFS/task | wc -l)"
 
 # One query file for everyone: service A, RFC 2782 SRV, instance TXT, NXDOMAIN.
 Q=$W/queries
