@@ -134,7 +134,8 @@ TEST_F(HttpApiTest, TheConsoleShowsTheClusterLiveInABrowser) {
   const testing::Output browser =
       Python("console_browser.py", nodes_[0].http_port + " " + nodes_[2].http_port + " " +
                                        std::to_string(nodes_[2].pid) + " " + BASEFS_SCREENSHOT_DIR);
-  nodes_[2].pid = -1;  // killed by the script, as part of the test
+  // The script kills n2 as part of the test (TearDown reaps it, and ends
+  // it if the script failed before).
   ASSERT_EQ(browser.code, 0) << browser.out << "\n--- n0:\n" << testing::Slurp(Log(0));
   std::cout << browser.out;
 }
