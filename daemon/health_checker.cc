@@ -66,7 +66,7 @@ HealthChecker::~HealthChecker() {
 }
 
 void HealthChecker::SetChecks(const std::map<std::string, HealthCheck>& checks) {
-  bool changed = false;
+  bool changed = false, results_changed = false;
   for (auto it = checks_.begin(); it != checks_.end();) {
     auto want = checks.find(it->first);
     if (want != checks.end() && want->second == it->second.spec) {
@@ -76,9 +76,11 @@ void HealthChecker::SetChecks(const std::map<std::string, HealthCheck>& checks) 
     if (it->second.next) clock_->Cancel(it->second.next);
     changed |= failing_.erase(it->first) > 0;
     it = checks_.erase(it);
+    results_changed = true;
   }
   for (const auto& [id, spec] : checks) {
     if (checks_.count(id)) continue;
+    results_changed = true;
     Check& c = checks_[id];
     c.spec = spec;
     if (spec.kind == HealthCheck::Kind::kTtl) {
@@ -97,6 +99,8 @@ void HealthChecker::SetChecks(const std::map<std::string, HealthCheck>& checks) 
     Schedule(id, 0);
   }
   if (changed) on_change_();
+  // Checks came or went (a ttl check may have taken an earlier report).
+  if (results_changed && on_result_) on_result_();
 }
 
 const HealthChecker::CheckResult* HealthChecker::ResultOf(const std::string& id) const {
@@ -107,6 +111,10 @@ const HealthChecker::CheckResult* HealthChecker::ResultOf(const std::string& id)
 std::map<std::string, HealthChecker::CheckResult> HealthChecker::Results() const {
   std::map<std::string, CheckResult> out;
   for (const auto& [id, c] : checks_) out.emplace(id, c.result);
+  // Reports of ttl checks not named yet (SetChecks will take them).
+  const uint64_t now = clock_->NowMs();
+  for (const auto& [id, r] : ttl_reports_)
+    if (r.expires_ms > now) out.emplace(id, r.result);
   return out;
 }
 

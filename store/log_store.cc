@@ -86,9 +86,7 @@ Status LogStore::Put(const std::vector<EntryRecord>& entries, const std::vector<
     batch.Put(SeqKey(seq++), std::string(AsView(e.hash)));
   }
   if (new_blocks) batch.Put(kBlockCountKey, std::to_string(block_count_ + new_blocks));
-  leveldb::WriteOptions wo;
-  wo.sync = sync;
-  BASEFS_RETURN_IF_ERROR(FromLevelDB(db_->Write(wo, &batch)));
+  BASEFS_RETURN_IF_ERROR(Write(sync, &batch));
   next_seq_ = seq;
   block_count_ += new_blocks;
   return Status::Ok();
@@ -137,9 +135,20 @@ std::optional<std::string> LogStore::GetMeta(const std::string& key) const {
 }
 
 Status LogStore::PutMeta(const std::string& key, const std::string& value) {
+  leveldb::WriteBatch batch;
+  batch.Put(std::string(1, kMetaPrefix) + "#" + key, value);
+  return Write(true, &batch);
+}
+
+Status LogStore::Write(bool sync, leveldb::WriteBatch* batch) {
+  if (!failed_.ok()) return failed_;
   leveldb::WriteOptions wo;
-  wo.sync = true;
-  return FromLevelDB(db_->Put(wo, std::string(1, kMetaPrefix) + "#" + key, value));
+  wo.sync = sync;
+  Status st = FromLevelDB(db_->Write(wo, batch));
+  if (!st.ok())
+    failed_ = Status(Code::kIO, "writing the log failed (" + st.message() +
+                                    "); this node takes no more writes until it is restarted");
+  return st;
 }
 
 void LogStore::Compact() { db_->CompactRange(nullptr, nullptr); }

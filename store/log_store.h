@@ -25,6 +25,7 @@
 
 namespace leveldb {
 class DB;
+class WriteBatch;
 class Env;
 }  // namespace leveldb
 
@@ -68,7 +69,15 @@ class LogStore {
 
  private:
   explicit LogStore(leveldb::DB* db);
+  // Every write goes through here: after one fails, none is tried again.
+  Status Write(bool sync, leveldb::WriteBatch* batch);
   leveldb::DB* db_;
+  // The first write error. LevelDB goes on appending to its log after a
+  // failed append (only a failed sync stops it), and a record written
+  // after a torn one makes the log unreadable at the next open; so the
+  // store stops writing at the first error (fail-stop) until it is opened
+  // again, and the torn record stays the log's tail, which recovery drops.
+  Status failed_;
   uint64_t next_seq_ = 0;
   uint64_t block_count_ = 0;
 };
