@@ -252,24 +252,51 @@ function fileView(path, f) {
   const writes = f.history.filter((r) => r.action === "write");
   parts.push(el("h2", {}, `History (${f.history.length} entries${f.conflicts ? ", with conflicting branches" : ""})`));
   if (f.conflicts) parts.push(el("p", {}, "Concurrent writes made branches. Every node keeps the same winner, marked “in history”: the branch whose writers hold the grant nearest the root, then the one with the most writers, then the greatest entry hash (docs/view_rules.md §4). The losing entries stay in the log."));
-  parts.push(table(["", "Entry", "Action", "Author", "Allowed by grant at", "Time", "Size", "State"],
-    f.history.map((r) => {
-      const box = r.action === "write" ? el("input", { type: "checkbox", "aria-label": "select " + r.hash.slice(0, 12) }) : null;
-      if (box) box.addEventListener("change", () => {
-        if (box.checked) picked.push(r.hash); else picked.splice(picked.indexOf(r.hash), 1);
-        while (picked.length > 2) picked.shift();
-        compare.disabled = picked.length !== 2;
-      });
-      return el("tr", { class: r.in_view ? "" : "lost", "data-revision": r.hash },
-        el("td", {}, box),
-        el("td", { class: "mono", title: r.hash }, r.hash.slice(0, 12)),
-        el("td", {}, r.action),
-        el("td", { class: "mono", title: r.author }, short(r.author, 12)),
-        el("td", { class: "mono" }, r.grant || "—"),
-        el("td", {}, when(r.timestamp)),
-        el("td", {}, size(r.size)),
-        el("td", {}, revisionState(r)));
-    })));
+  const row = (r) => {
+    const box = r.action === "write" ? el("input", { type: "checkbox", "aria-label": "select " + r.hash.slice(0, 12) }) : null;
+    if (box) box.addEventListener("change", () => {
+      if (box.checked) picked.push(r.hash); else picked.splice(picked.indexOf(r.hash), 1);
+      while (picked.length > 2) picked.shift();
+      compare.disabled = picked.length !== 2;
+    });
+    return el("tr", { class: r.in_view ? "" : "lost", "data-revision": r.hash },
+      el("td", {}, box),
+      el("td", { class: "mono", title: r.hash }, r.hash.slice(0, 12)),
+      el("td", {}, r.action),
+      el("td", { class: "mono", title: r.author }, short(r.author, 12)),
+      el("td", { class: "mono" }, r.grant || "—"),
+      el("td", {}, when(r.timestamp)),
+      el("td", {}, size(r.size)),
+      el("td", {}, revisionState(r)));
+  };
+  // The view's chain first (newest first), then each losing branch under
+  // the entry it forked from, with why it lost.
+  const rows = f.history.filter((r) => r.in_view).map(row);
+  const byHash = new Map(f.history.map((r) => [r.hash, r]));
+  const forkOf = (r) => {
+    let x = r;
+    while (x.parent && byHash.has(x.parent) && !byHash.get(x.parent).in_view) x = byHash.get(x.parent);
+    return x;
+  };
+  const branches = new Map();
+  for (const r of f.history.filter((h) => !h.in_view)) {
+    const start = forkOf(r);
+    if (!branches.has(start.hash)) branches.set(start.hash, { start, entries: [] });
+    branches.get(start.hash).entries.push(r);
+  }
+  const depth = (g) => (g === "/" ? 0 : g.split("/").length - 1);
+  for (const { start, entries } of branches.values()) {
+    const winner = f.history.find((h) => h.in_view && h.parent === start.parent);
+    let why;
+    if (!start.effective) why = "not authorised: its writer holds no grant covering this path";
+    else if (!winner) why = "lost to the branch in history";
+    else if (depth(start.grant) > depth(winner.grant)) why = `lost to ${winner.hash.slice(0, 12)}, whose writer holds a grant nearer the root (${winner.grant})`;
+    else why = `lost to ${winner.hash.slice(0, 12)}: equal authority, and that branch has more writers or the greater entry hash`;
+    rows.push(el("tr", { class: "branch" }, el("td", { colspan: 8 },
+      `Branch from ${start.parent ? start.parent.slice(0, 12) : "the path's start"}: ${why}`)));
+    rows.push(...entries.map(row));
+  }
+  parts.push(table(["", "Entry", "Action", "Author", "Allowed by grant at", "Time", "Size", "State"], rows));
   if (writes.length >= 2) {
     parts.push(el("p", {}, compare, " ",
       el("button", { type: "button", onclick: () => showDiff(path, writes[1].hash, writes[0].hash, diffArea) }, "Compare the last two writes")));
