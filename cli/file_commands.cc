@@ -1,4 +1,6 @@
 // File access without FUSE: ls, cat, write, mkdir, rm, log, revert, show.
+#include <algorithm>
+#include <cstdio>
 #include <fstream>
 #include <iterator>
 #include <memory>
@@ -12,7 +14,7 @@ namespace {
 
 struct FileArgs {
   std::string name, path, arg, content;
-  bool parents = false, recursive = false;
+  bool parents = false, recursive = false, long_format = false;
 };
 
 json EntryJson(const ViewEntry* ve) {
@@ -21,6 +23,31 @@ json EntryJson(const ViewEntry* ve) {
               {"author", ToBase64(ve->entry.author)},
               {"timestamp", ve->entry.timestamp_ms},
               {"size", ve->entry.size}};
+}
+
+// The permission bits `ls` shows: the stored ones, else the default the
+// mount shows with the default umask (0644, 0755 for executables and
+// directories, 0777 for links).
+unsigned ShownMode(const PathNode* n, const StoredAttrs& a) {
+  const NodeState& s = n->state();
+  if (s.kind == Kind::kSymlink || s.kind == Kind::kLink) return 0777;
+  if (a.perm) return *a.perm;
+  return s.kind == Kind::kDir || s.exec ? 0755 : 0644;
+}
+
+std::string Octal(unsigned mode) {
+  char buf[8];
+  std::snprintf(buf, sizeof buf, "%04o", mode);
+  return buf;
+}
+
+// "drwxr-sr-x", as ls -l writes it.
+std::string ModeString(Kind kind, unsigned mode) {
+  std::string out(1, kind == Kind::kDir ? 'd' : kind == Kind::kSymlink ? 'l' : '-');
+  const char* rwx = "rwx";
+  for (int i = 8; i >= 0; --i) out.push_back((mode >> i) & 1 ? rwx[(8 - i) % 3] : '-');
+  if (mode & kSetgidBit) out[6] = (mode & 010) ? 's' : 'S';
+  return out;
 }
 
 int CmdLs(const Context& c, const FileArgs& a) {
@@ -33,11 +60,23 @@ int CmdLs(const Context& c, const FileArgs& a) {
     items.push_back(n);
   json out = json::array();
   for (const PathNode* child : items) {
+    const StoredAttrs attrs = child->Attrs();
+    const unsigned mode = ShownMode(child, attrs);
+    const double mtime = static_cast<double>(attrs.mtime.seconds) + attrs.mtime.nanoseconds / 1e9;
     if (c.g.json) {
       out.push_back(json{{"name", child->name()},
                          {"type", KindName(child->state().kind)},
                          {"size", Store::ContentSize(child)},
-                         {"executable", child->state().exec}});
+                         {"executable", child->state().exec},
+                         {"mode", Octal(mode)},
+                         {"owner", attrs.owner ? json(*attrs.owner) : json(nullptr)},
+                         {"group", attrs.group ? json(*attrs.group) : json(nullptr)},
+                         {"mtime", mtime}});
+    } else if (a.long_format) {
+      c.io.out << ModeString(child->state().kind, mode) << " " << attrs.owner.value_or("-") << " "
+               << attrs.group.value_or("-") << " " << Store::ContentSize(child) << " "
+               << FormatTime(static_cast<uint64_t>(std::max<int64_t>(0, attrs.mtime.seconds)) * 1000) << " "
+               << child->name() << (child->state().kind == Kind::kDir ? "/" : "") << "\n";
     } else {
       c.io.out << child->name() << (child->state().kind == Kind::kDir ? "/" : "") << "\n";
     }
@@ -135,6 +174,8 @@ void AddFileCommands(CLI::App& app, Context& c, std::vector<Subcommand>* out) {
     out->push_back(Subcommand::OnStore(sub, name, std::move(run)));
   };
   auto* ls = app.add_subcommand("ls", "list a directory");
+  ls->add_flag("-l,--long", a->long_format,
+               "mode, owner and group as the log stores them ('-': none, the mount's), size, mtime, name");
   auto* cat = app.add_subcommand("cat", "print a file");
   auto* mkdir = app.add_subcommand("mkdir", "create a directory");
   mkdir->add_flag("-p,--parents", a->parents, "create missing parents, no error if it exists");

@@ -13,6 +13,7 @@ build_pkgs=(
 )
 runtime_pkgs=(fuse3 psmisc procps git curl prometheus  # curl and promtool: tests/metrics_test
   python3 python3-consul                             # a real Consul client: tests/http_api_test
+  rsync                                              # tools that set and compare times: tests/fuse_posix_test
   chromium chromium-driver python3-selenium)         # the console in a browser: tests/http_api_test
 
 want=("${build_pkgs[@]}" "${runtime_pkgs[@]}")

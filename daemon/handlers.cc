@@ -84,6 +84,7 @@ const char* EventTypeFor(const View& view, const Change& c) {
     case Action::kLink: return "link";
     case Action::kSlink: return "symlink";
     case Action::kMode: return "mode";
+    case Action::kAttr: return "attr";
     case Action::kAck: return "update";
     case Action::kWrite: {
       const PathNode* n = view.Lookup(c.path);

@@ -35,15 +35,40 @@ struct stat Owner::Base(uint64_t ino) const {
   return st;
 }
 
+namespace {
+
+timespec FromMtime(const Mtime& t) {
+  timespec ts{};
+  ts.tv_sec = static_cast<time_t>(t.seconds);
+  ts.tv_nsec = static_cast<long>(t.nanoseconds);
+  return ts;
+}
+
+}  // namespace
+
+unsigned Attributes::UidOf(const std::optional<std::string>& name) const {
+  if (!name) return owner_.uid;
+  return names_.Uid(*name).value_or(owner_.uid);
+}
+
+unsigned Attributes::GidOf(const std::optional<std::string>& name) const {
+  if (!name) return owner_.gid;
+  return names_.Gid(*name).value_or(owner_.gid);
+}
+
 struct stat Attributes::OfNode(uint64_t ino, const PathNode* n) const {
   struct stat st = owner_.Base(ino);
   const NodeState& s = n->state();
-  const ViewEntry* modified = s.modified ? s.modified : s.head;
-  const timespec t = FromMs(modified ? modified->entry.timestamp_ms : 0);
-  st.st_atim = st.st_mtim = st.st_ctim = t;
+  // A hard link shows its target: one file, several names.
+  const PathNode* shown = s.kind == Kind::kLink || s.kind == Kind::kNone ? HardLinks::Resolve(*store_, n) : n;
+  const StoredAttrs a = (shown ? shown : n)->Attrs();
+  st.st_mtim = st.st_atim = FromMtime(a.mtime);
+  st.st_ctim = FromMtime(a.changed);
+  st.st_uid = UidOf(a.owner);
+  st.st_gid = GidOf(a.group);
   switch (s.kind) {
     case Kind::kDir:
-      st.st_mode = S_IFDIR | owner_.DirMode();
+      st.st_mode = S_IFDIR | (a.perm ? *a.perm : owner_.DirMode());
       st.st_nlink = 2;
       break;
     case Kind::kSymlink:
@@ -54,11 +79,10 @@ struct stat Attributes::OfNode(uint64_t ino, const PathNode* n) const {
     case Kind::kFile:
     case Kind::kLink:
     case Kind::kNone: {
-      const PathNode* r = HardLinks::Resolve(*store_, n);
-      const bool exec = r ? r->state().exec : false;
-      st.st_mode = S_IFREG | owner_.FileMode(exec);
+      const bool exec = shown ? shown->state().exec : false;
+      st.st_mode = S_IFREG | (a.perm ? *a.perm : owner_.FileMode(exec));
       st.st_nlink = 1;
-      st.st_size = r ? static_cast<off_t>(Store::ContentSize(r)) : 0;
+      st.st_size = shown ? static_cast<off_t>(Store::ContentSize(shown)) : 0;
       break;
     }
   }
@@ -73,7 +97,46 @@ struct stat Attributes::OfOpen(uint64_t ino, const OpenFile& f) const {
   st.st_size = static_cast<off_t>(!f.loaded && f.reader ? f.reader->size() : f.data.size());
   st.st_blocks = (st.st_size + 511) / 512;
   st.st_atim = st.st_mtim = st.st_ctim = FromMs(f.created_ms);
+  Overlay(f.attrs, &st);
   return st;
+}
+
+void Attributes::Overlay(const AttrChange& change, struct stat* st) const {
+  if (change.mode) st->st_mode = (st->st_mode & S_IFMT) | *change.mode;
+  if (change.owner) st->st_uid = UidOf(change.owner);
+  if (change.group) st->st_gid = GidOf(change.group);
+  if (change.mtime) st->st_mtim = FromMtime(*change.mtime);
+}
+
+AttrChange Attributes::ForCreation(mode_t mode, bool dir, bool exec, unsigned uid, unsigned gid,
+                                   const PathNode* parent) const {
+  AttrChange c;
+  const StoredAttrs in = parent ? parent->Attrs() : StoredAttrs{};
+  const bool setgid_dir = in.perm && (*in.perm & kSetgidBit);
+  uint16_t perm = static_cast<uint16_t>(mode & (dir ? kStoredModeBits : 0777));
+  if (dir && setgid_dir) perm |= kSetgidBit;
+  const unsigned format_default = dir || exec ? 0755 : 0644;
+  const unsigned here_default = dir ? owner_.DirMode() : owner_.FileMode(exec);
+  if (perm != format_default || perm != here_default) c.mode = perm;
+  if (uid != owner_.uid) c.owner = names_.UserName(uid);
+  if (setgid_dir) {
+    c.group = in.group;  // BSD semantics: the directory's group
+  } else if (gid != owner_.gid) {
+    c.group = names_.GroupName(gid);
+  }
+  return c;
+}
+
+int Attributes::NameOwner(std::optional<unsigned> uid, std::optional<unsigned> gid, AttrChange* change) const {
+  if (uid) {
+    change->owner = names_.UserName(*uid);
+    if (!change->owner) return EINVAL;
+  }
+  if (gid) {
+    change->group = names_.GroupName(*gid);
+    if (!change->group) return EINVAL;
+  }
+  return 0;
 }
 
 int Attributes::Xattr(const std::string& path, const std::string& name, std::string* out) const {

@@ -1,15 +1,18 @@
 // Attributes: what stat(2) and getxattr(2) show for the paths of the view
-// and for the files open through the mount.
+// and for the files open through the mount, and what the mount stores
+// when a file is created or its attributes set.
 //
-// Nothing but a regular file's executable bit is stored: every path is
-// owned by the daemon's user and group (`Owner`), files show 0644 or 0755,
-// directories 0755, symlinks 0777, with a link count of 1 (2 for
-// directories), and the time of the entry that last changed the path. A
-// hard link shows its target's size and mode. The extended attributes
-// (`user.basefs.*`) are read-only and describe the path's current entry.
+// The log keeps permission bits, owner and group by name, and a tool-set
+// mtime (store/attrs.h); what it does not keep for a path, `Owner` gives:
+// the mount's owner and group, files 0666 and executables and directories
+// 0777 less the mount's umask. Names map to this host's ids (OwnerNames);
+// a name unknown here shows as the mount's owner or group. Symlinks are
+// 0777 with a link count of 1, directories have 2. A hard link shows its
+// target's attributes. The extended attributes (`user.basefs.*`) are
+// read-only and describe the path's current entry.
 //
-// Invariants: no state but the store it reads and the owner, both fixed at
-// construction; the same node gives the same attributes.
+// Invariants: no state but the store it reads, the owner (fixed at
+// construction) and the name cache.
 //
 // Thread-safety: none; the FUSE loop thread uses it (the store is not
 // thread-safe).
@@ -18,18 +21,18 @@
 #include <sys/stat.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "fuse/open_files.h"
+#include "fuse/owner_names.h"
 #include "store/store.h"
 
 namespace basefs {
 
-// The owner of everything in the mount, and the attributes every inode
-// starts from.
-// Who owns what the mount shows, and the permission bits it shows: files
-// 0666, executables and directories 0777, less `umask` (the log keeps no
-// owners or modes beyond the exec bit yet: docs/fuse.md).
+// Who owns what the mount shows and the permission bits it shows where the
+// log stores none: files 0666, executables and directories 0777, less
+// `umask` (docs/fuse.md).
 struct Owner {
   unsigned uid = 0;
   unsigned gid = 0;
@@ -47,8 +50,22 @@ class Attributes {
   const Owner& owner() const { return owner_; }
   // The attributes of view node `n` as inode `ino`.
   struct stat OfNode(uint64_t ino, const PathNode* n) const;
-  // The attributes of an open file's buffer (an unsaved file's, say).
+  // The attributes of an open file's buffer (an unsaved file's, say), with
+  // the attributes waiting to be stored with it.
   struct stat OfOpen(uint64_t ino, const OpenFile& f) const;
+  // Shows attributes not stored yet (`change`) in `st`.
+  void Overlay(const AttrChange& change, struct stat* st) const;
+
+  // What the log must keep for a file (or directory) created by user
+  // `uid`, group `gid` with `mode` (the caller's umask applied) in
+  // directory `parent`: the bits unless they are the default both here
+  // and in the format (0644, 0755), the owner and group when they are not
+  // the mount's; a directory with setgid gives its group (and, to
+  // directories, the bit).
+  AttrChange ForCreation(mode_t mode, bool dir, bool exec, unsigned uid, unsigned gid, const PathNode* parent) const;
+  // A setattr's owner and group as names; EINVAL for an id with no name
+  // here (the log keeps names). Returns an errno, 0 on success.
+  int NameOwner(std::optional<unsigned> uid, std::optional<unsigned> gid, AttrChange* change) const;
 
   // The read-only extended attribute `name` of `path`: its current entry's
   // author and hash, and how many revisions its chain has. Returns an errno
@@ -60,8 +77,12 @@ class Attributes {
   static const char* const kProbeXattr;
 
  private:
+  unsigned UidOf(const std::optional<std::string>& name) const;
+  unsigned GidOf(const std::optional<std::string>& name) const;
+
   const Store* store_;
   Owner owner_;
+  mutable OwnerNames names_;
 };
 
 }  // namespace basefs

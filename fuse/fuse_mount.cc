@@ -197,7 +197,7 @@ void FuseMount::OnChange(const Change& c) {
     }
   }
   if (c.path == "/") return;
-  if (!ino || (c.cause != Action::kWrite && c.cause != Action::kMode)) {
+  if (!ino || (c.cause != Action::kWrite && c.cause != Action::kMode && c.cause != Action::kAttr)) {
     if (auto parent = inodes_.Find(ParentOf(c.path))) {
       notifier_->Entry(*parent, NameOf(c.path));
       notifier_->Listing(*parent);

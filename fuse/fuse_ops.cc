@@ -5,11 +5,13 @@
 
 #include <sys/statvfs.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
 #include "fuse/errno_map.h"
 #include "fuse/notifier.h"
+#include "fuse/paths.h"
 
 namespace basefs {
 
@@ -38,9 +40,12 @@ int FuseMount::Ops::StatIno(FuseMount* m, uint64_t ino, struct stat* st) {
         if (auto n = m->store_->Stat(f->path); n.ok()) {
           const struct stat view = m->attrs_.OfNode(ino, *n);
           st->st_mode = view.st_mode;
+          st->st_uid = view.st_uid;
+          st->st_gid = view.st_gid;
           st->st_atim = view.st_atim;
           st->st_mtim = view.st_mtim;
           st->st_ctim = view.st_ctim;
+          m->attrs_.Overlay(f->attrs, st);
         }
       }
       return 0;
@@ -242,11 +247,18 @@ void FuseMount::Ops::Setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, 
     return;
   }
   const std::string path = f ? f->path : *p;
-  if (to_set & (FUSE_SET_ATTR_SIZE | FUSE_SET_ATTR_MODE)) {
+  constexpr int kStored = FUSE_SET_ATTR_SIZE | FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID |
+                          FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_MTIME_NOW;
+  if (to_set & kStored) {
     if (int e = Writable(m)) {
       fuse_reply_err(req, e);
       return;
     }
+  }
+  AttrChange change;
+  if (int e = AttrsOfSetattr(m, req, *attr, to_set, &change)) {
+    fuse_reply_err(req, e);
+    return;
   }
   if (to_set & FUSE_SET_ATTR_SIZE) {
     if (int e = Truncate(m, ino, f, path, static_cast<uint64_t>(attr->st_size), fi != nullptr)) {
@@ -254,19 +266,87 @@ void FuseMount::Ops::Setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, 
       return;
     }
   }
-  if (to_set & FUSE_SET_ATTR_MODE) {
-    if (int e = SetExec(m, f, path, (attr->st_mode & 0111) != 0)) {
-      fuse_reply_err(req, e);
-      return;
-    }
+  if (int e = SetAttrs(m, f, path, change)) {
+    fuse_reply_err(req, e);
+    return;
   }
-  // Owner, group and times are not stored: accepted and ignored.
+  // atime is not stored (noatime); ctime follows every stored change.
   struct stat st {};
   if (int e = StatIno(m, ino, &st)) {
     fuse_reply_err(req, e);
     return;
   }
   fuse_reply_attr(req, &st, m->options_.cache_timeout_s);
+}
+
+int FuseMount::Ops::AttrsOfSetattr(FuseMount* m, fuse_req_t req, const struct stat& attr, int to_set,
+                                   AttrChange* change) {
+  if (to_set & FUSE_SET_ATTR_MODE) {
+    // Set-uid and sticky are not kept (docs/fuse.md): masked, on every node.
+    change->mode = static_cast<uint16_t>(attr.st_mode & kStoredModeBits);
+  }
+  std::optional<unsigned> uid, gid;
+  if (to_set & FUSE_SET_ATTR_UID) uid = attr.st_uid;
+  if (to_set & FUSE_SET_ATTR_GID) gid = attr.st_gid;
+  if (uid || gid) {
+    // The kernel checked chown(2)'s rules (default_permissions); the
+    // daemon checks again, in case it is not the one mounting.
+    const fuse_ctx* ctx = fuse_req_ctx(req);
+    if (uid && ctx->uid != 0) return EPERM;
+    if (int e = m->attrs_.NameOwner(uid, gid, change)) return e;
+  }
+  if (to_set & (FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_MTIME_NOW)) {
+    timespec t = attr.st_mtim;
+    if (to_set & FUSE_SET_ATTR_MTIME_NOW) ::clock_gettime(CLOCK_REALTIME, &t);
+    // Like ext4, a time outside what is stored is clamped, not refused.
+    const int64_t sec = std::clamp<int64_t>(t.tv_sec, kMinMtimeSeconds, kMaxMtimeSeconds);
+    change->mtime = Mtime{sec, sec == t.tv_sec ? static_cast<uint32_t>(t.tv_nsec) : 0u};
+  }
+  return 0;
+}
+
+// The attribute part of a setattr: waits with the buffer of a file open
+// with unsaved content (stored with it: cp -p sets times before close),
+// otherwise stored now as one attr entry at the file a hard link names.
+int FuseMount::Ops::SetAttrs(FuseMount* m, OpenFile* f, const std::string& path, const AttrChange& change) {
+  if (change.empty()) return 0;
+  if (f && f->unlinked) return 0;  // Its name is gone (or names another file now): nothing to store.
+  if (f && (!f->stored || f->dirty)) {
+    AttrChange& a = f->attrs;
+    if (change.mode) {
+      a.mode = static_cast<uint16_t>(*change.mode & 0777);  // setgid: directories only
+      f->exec = (*change.mode & 0100) != 0;
+    }
+    if (change.owner) a.owner = change.owner;
+    if (change.group) a.group = change.group;
+    if (change.mtime) a.mtime = change.mtime;
+    return 0;
+  }
+  const std::string where = HardLinks::ContentPath(*m->store_, path);
+  auto n = m->store_->Stat(where);
+  if (!n.ok()) return ErrnoFor(n.status());
+  const Kind kind = (*n)->state().kind;
+  if (kind == Kind::kSymlink) return change.mode ? EOPNOTSUPP : 0;  // lchown: symlinks have no owner here
+  if (kind != Kind::kFile && kind != Kind::kDir) return EINVAL;
+  // Nothing to store when the log already says it.
+  AttrChange needed = change;
+  if (needed.mode && kind != Kind::kDir) *needed.mode &= 0777;  // setgid: directories only
+  const StoredAttrs now = (*n)->Attrs();
+  if (needed.mode && now.perm == needed.mode) needed.mode.reset();
+  if (needed.owner && now.owner == needed.owner) needed.owner.reset();
+  if (needed.group && now.group == needed.group) needed.group.reset();
+  if (needed.empty()) return 0;
+  LocalOp local(m);
+  Status st = m->store_->SetAttrs(*m->key_, where, needed);
+  if (!st.ok()) return ErrnoFor(st);
+  if (where != path) Stale(m, where);
+  return 0;
+}
+
+AttrChange FuseMount::Ops::CreationAttrs(FuseMount* m, fuse_req_t req, const std::string& path, mode_t mode, bool dir) {
+  const fuse_ctx* ctx = fuse_req_ctx(req);
+  const PathNode* parent = m->store_->view().Lookup(ParentOf(path));
+  return m->attrs_.ForCreation(mode, dir, (mode & 0111) != 0, ctx->uid, ctx->gid, parent);
 }
 
 // The size part of a setattr: of the open file `f`'s buffer if there is
@@ -296,28 +376,6 @@ int FuseMount::Ops::TruncateStored(FuseMount* m, const std::string& path, uint64
     Status st = m->store_->WriteFile(*m->key_, where, *content);
     if (!st.ok()) return ErrnoFor(st);
     if (where != path) Stale(m, where);
-  }
-  return 0;
-}
-
-// The mode part of a setattr: only the executable bit counts.
-int FuseMount::Ops::SetExec(FuseMount* m, OpenFile* f, const std::string& path, bool exec) {
-  if (f && !f->stored) {
-    f->exec = exec;
-    return 0;
-  }
-  if (f && f->unlinked) {
-    return 0;  // Its name is gone (or names another file now): nothing to store.
-  }
-  auto n = m->store_->Stat(path);
-  if (!n.ok()) return ErrnoFor(n.status());
-  const Kind kind = (*n)->state().kind;
-  // Only a regular file's executable bit is stored; other bits (and
-  // directories and links) keep the mode the view gives them.
-  if (kind == Kind::kFile && (*n)->state().exec != exec) {
-    LocalOp local(m);
-    Status st = m->store_->SetExec(*m->key_, path, exec);
-    if (!st.ok()) return ErrnoFor(st);
   }
   return 0;
 }

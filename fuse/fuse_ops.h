@@ -106,7 +106,12 @@ class FuseMount::Ops {
   static int Truncate(FuseMount* m, uint64_t ino, OpenFile* f, const std::string& path, uint64_t size,
                       bool by_descriptor);
   static int TruncateStored(FuseMount* m, const std::string& path, uint64_t size);
-  static int SetExec(FuseMount* m, OpenFile* f, const std::string& path, bool exec);
+  // The attribute part of a setattr (chmod, chown, utimensat) as one
+  // change; errno on failure.
+  static int AttrsOfSetattr(FuseMount* m, fuse_req_t req, const struct stat& attr, int to_set, AttrChange* change);
+  static int SetAttrs(FuseMount* m, OpenFile* f, const std::string& path, const AttrChange& change);
+  // What a new file or directory at `path` must store (Attributes::ForCreation).
+  static AttrChange CreationAttrs(FuseMount* m, fuse_req_t req, const std::string& path, mode_t mode, bool dir);
   static void Readlink(fuse_req_t req, fuse_ino_t ino);
   static void Statfs(fuse_req_t req, fuse_ino_t ino);
   static int XattrValue(FuseMount* m, uint64_t ino, const std::string& name, std::string* out);

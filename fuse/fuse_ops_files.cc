@@ -154,7 +154,9 @@ void FuseMount::Ops::Create(fuse_req_t req, fuse_ino_t parent, const char* name,
   }
   const uint64_t ino = m->inodes_.Ref(path);
   OpenCommon(m, ino, path, fi, true, (mode & 0111) != 0);
-  ReplyCreate(req, m, ino, m->attrs_.OfOpen(ino, *m->files_.Find(ino)), fi);
+  OpenFile* f = m->files_.Find(ino);
+  f->attrs = CreationAttrs(m, req, path, mode, false);
+  ReplyCreate(req, m, ino, m->attrs_.OfOpen(ino, *f), fi);
 }
 
 // The directory must exist and be writable by our key now, so that the

@@ -22,9 +22,10 @@ void FuseMount::Ops::MakeChild(fuse_req_t req, fuse_ino_t parent, const char* na
   ReplyMade(req, m, path, make(m, path));
 }
 
-void FuseMount::Ops::Mkdir(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t) {
-  MakeChild(req, parent, name,
-            [](FuseMount* m, const std::string& path) { return m->store_->Mkdir(*m->key_, path, false); });
+void FuseMount::Ops::Mkdir(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode) {
+  MakeChild(req, parent, name, [req, mode](FuseMount* m, const std::string& path) {
+    return m->store_->Mkdir(*m->key_, path, false, CreationAttrs(m, req, path, mode, true));
+  });
 }
 
 void FuseMount::Ops::Mknod(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, dev_t) {
@@ -32,8 +33,9 @@ void FuseMount::Ops::Mknod(fuse_req_t req, fuse_ino_t parent, const char* name, 
     fuse_reply_err(req, EPERM);
     return;
   }
-  MakeChild(req, parent, name,
-            [](FuseMount* m, const std::string& path) { return m->store_->WriteFile(*m->key_, path, ""); });
+  MakeChild(req, parent, name, [req, mode](FuseMount* m, const std::string& path) {
+    return m->store_->WriteFile(*m->key_, path, "", CreationAttrs(m, req, path, mode, false), (mode & 0111) != 0);
+  });
 }
 
 void FuseMount::Ops::Unlink(fuse_req_t req, fuse_ino_t parent, const char* name) {

@@ -211,17 +211,14 @@ int OpenFiles::Save(uint64_t ino, OpenFile* f, const std::optional<KeyPair>& key
   if (f->failed) return EFBIG;
   if (!f->dirty || f->unlinked) return 0;
   const std::string where = HardLinks::ContentPath(*store_, f->path);
-  Status st = store_->WriteFile(*key, where, f->data);
+  Status st = store_->WriteFile(*key, where, f->data, f->attrs, !f->stored && f->exec);
   if (!st.ok()) return ErrnoFor(st);
   if (where != f->path) stale(where);
   if (!f->stored) {
     f->stored = true;
     DropUnstored(f->path, ino);
-    if (f->exec) {
-      st = store_->SetExec(*key, f->path, true);
-      if (!st.ok()) return ErrnoFor(st);
-    }
   }
+  f->attrs = AttrChange{};
   f->dirty = false;
   f->written = false;
   return 0;

@@ -40,7 +40,11 @@ struct OpenFile {
   bool written = false;  // write() or truncate since the last save
   bool stored = true;    // false: created here, no entry yet
   bool unlinked = false;
-  bool exec = false;    // wanted executable bit of an unstored file
+  bool exec = false;  // wanted executable bit of an unstored file
+  // Attributes set while the content is unsaved (at creation, or by
+  // fchmod/fchown/futimens before close, as cp -p does): stored in the
+  // same batch as the content.
+  AttrChange attrs;
   bool failed = false;  // a write went past the size limit: never store
   int opens = 0;
   // Over the memory budget, reads go through this instead of `data`.
@@ -107,7 +111,8 @@ class OpenFiles {
   // Sets the buffer's size (ENOSPC over the budget). Returns an errno.
   int Truncate(OpenFile* f, uint64_t size);
   // Stores an open file's unsaved content as one write entry signed with
-  // `key` (plus a mode entry for a new executable file); a write through a
+  // `key` (plus a mode entry for a new executable file and an attr entry
+  // for its waiting attributes, in one batch); a write through a
   // hard link goes to its target, and `stale(target)` is called after it.
   // Returns an errno, 0 on success (also when there is nothing to save).
   int Save(uint64_t ino, OpenFile* f, const std::optional<KeyPair>& key,

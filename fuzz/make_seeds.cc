@@ -74,6 +74,12 @@ int main(int argc, char** argv) {
   (void)store->WriteFile(root, "/big", std::string(70000, 'b'));
   (void)store->Grant(root, "/services", other.public_key);
   (void)store->Revoke(root, "/services", other.public_key, false);
+  AttrChange attrs;
+  attrs.mode = 02750;
+  attrs.owner = "root";
+  attrs.group = "adm";
+  attrs.mtime = Mtime{1577836800, 5};
+  (void)store->SetAttrs(root, "/services/web", attrs);
   const std::vector<std::string> entries = testing::EntryBytes(*store);
   std::vector<std::string> blocks;
   (void)store->log().ForEachBlock([&](const Hash&, const std::string& b) {

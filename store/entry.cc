@@ -2,6 +2,7 @@
 
 #include <cstring>
 
+#include "store/attrs.h"
 #include "store/codec.h"
 
 namespace basefs {
@@ -25,6 +26,7 @@ const char* ActionName(Action a) {
     case Action::kLink: return "link";
     case Action::kSlink: return "slink";
     case Action::kMode: return "mode";
+    case Action::kAttr: return "attr";
   }
   return "unknown";
 }
@@ -133,6 +135,11 @@ Status ValidateFields(const Entry& e, uint64_t max_file_bytes) {
       if (e.content.size() != 1 || static_cast<uint8_t>(e.content[0]) > 1)
         return Invalid("mode entry needs one byte, 0 or 1");
       return want_size(0);
+    case Action::kAttr: {
+      auto change = DecodeAttrs(e.content);
+      if (!change.ok()) return change.status();
+      return want_size(0);
+    }
   }
   return Invalid("unknown action");
 }

@@ -1,4 +1,5 @@
-// The canonical binary encoding of a log entry, version 1. See
+// The canonical binary encoding of a log entry (entry version 1, log format
+// 2: format 2 added the attr action; every field is encoded as in format 1). See
 // docs/log_format.md for the byte-level description; the two must agree.
 //
 // Every field has exactly one encoding, so an entry has exactly one byte
@@ -24,8 +25,9 @@ enum class Action : uint8_t {
   kLink = 8,
   kSlink = 9,
   kMode = 10,
+  kAttr = 11,  // log format 2: permission bits, owner, group, mtime (store/attrs.h)
 };
-inline constexpr uint8_t kMaxAction = 10;
+inline constexpr uint8_t kMaxAction = 11;
 
 // How an entry relates to its parent entry.
 enum class Relation : uint8_t {

@@ -94,7 +94,7 @@ TEST_F(EntryTest, RejectsSignatureByAnotherKey) {
 TEST_F(EntryTest, RejectsUnknownActionAndVersion) {
   std::string bytes = MakeEntry(key_, Action::kMkdir, Relation::kChild, parent_, "d").Encode();
   std::string bad_action = bytes;
-  bad_action[1] = 11;
+  bad_action[1] = 12;
   EXPECT_NE(DecodeEntry(bad_action).status().message().find("unknown action"), std::string::npos);
   bad_action[1] = 0;
   EXPECT_NE(DecodeEntry(bad_action).status().message().find("unknown action"), std::string::npos);

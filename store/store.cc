@@ -383,7 +383,8 @@ Result<Store::Pending> Store::MakeEntry(const KeyPair& key, const Target& t, Act
   return MakeEntryAfter(key, t.dir->chain().back()->hash, Relation::kChild, action, t.name, size, std::move(content));
 }
 
-Status Store::WriteFile(const KeyPair& key, std::string_view path, std::string_view content) {
+Status Store::WriteFile(const KeyPair& key, std::string_view path, std::string_view content, const AttrChange& attrs,
+                        bool exec) {
   if (content.size() > options_.max_file_bytes)
     return Status(Code::kTooLarge, "file too large: " + std::to_string(content.size()) + " bytes, the limit is " +
                                        std::to_string(options_.max_file_bytes));
@@ -400,12 +401,26 @@ Status Store::WriteFile(const KeyPair& key, std::string_view path, std::string_v
     blocks = std::move(cc.blocks);
   }
   BASEFS_ASSIGN_OR_RETURN(Pending p, MakeEntry(key, t, Action::kWrite, content.size(), std::move(body)));
-  return Commit({std::move(p)}, blocks, true, true);
+  std::vector<Pending> batch;
+  batch.push_back(std::move(p));
+  const bool exec_after = t.node && t.node->state().kind == Kind::kFile && t.node->state().exec;
+  if (exec && !exec_after && !attrs.mode)
+    batch.push_back(
+        MakeEntryAfter(key, batch.back().hash, Relation::kRevision, Action::kMode, t.name, 0, std::string(1, 1)));
+  if (!attrs.empty())
+    batch.push_back(
+        MakeEntryAfter(key, batch.back().hash, Relation::kRevision, Action::kAttr, t.name, 0, EncodeAttrs(attrs)));
+  return Commit(std::move(batch), blocks, true, true);
 }
 
-Status Store::Mkdir(const KeyPair& key, std::string_view path, bool parents) {
+Status Store::Mkdir(const KeyPair& key, std::string_view path, bool parents, const AttrChange& attrs) {
   BASEFS_ASSIGN_OR_RETURN(std::vector<Pending> batch, PlanMkdir(key, path, parents));
   if (batch.empty()) return Status::Ok();
+  if (!attrs.empty()) {
+    const Pending& last = batch.back();
+    batch.push_back(
+        MakeEntryAfter(key, last.hash, Relation::kRevision, Action::kAttr, last.entry.name, 0, EncodeAttrs(attrs)));
+  }
   return Commit(std::move(batch), {}, true, true);
 }
 
@@ -534,13 +549,25 @@ Status Store::Rename(const KeyPair& key, std::string_view from, std::string_view
                                                    : Action::kLink;
   BASEFS_ASSIGN_OR_RETURN(Pending moved, MakeEntry(key, dst, action, shown.size, shown.content));
   std::vector<Pending> batch;
-  const Hash moved_hash = moved.hash;
   batch.push_back(std::move(moved));
   // A write keeps the executable bit of the file it revises (view rules).
   const bool exec_after = dst_exists && dst.node->state().kind == Kind::kFile && dst.node->state().exec;
   if (s.kind == Kind::kFile && s.exec != exec_after)
-    batch.push_back(MakeEntryAfter(key, moved_hash, Relation::kRevision, Action::kMode, dst.name, 0,
+    batch.push_back(MakeEntryAfter(key, batch.back().hash, Relation::kRevision, Action::kMode, dst.name, 0,
                                    std::string(1, s.exec ? 1 : 0)));
+  if (s.kind == Kind::kFile) {
+    // The new name has exactly the old one's attributes and mtime (a write
+    // would keep those of the file it replaces, and take its own time).
+    const StoredAttrs a = src.node->Attrs();
+    AttrChange change;
+    change.reset = true;
+    change.mode = a.perm;
+    change.owner = a.owner;
+    change.group = a.group;
+    change.mtime = a.mtime;
+    batch.push_back(
+        MakeEntryAfter(key, batch.back().hash, Relation::kRevision, Action::kAttr, dst.name, 0, EncodeAttrs(change)));
+  }
   batch.push_back(
       MakeEntryAfter(key, src.node->chain().back()->hash, Relation::kRevision, Action::kDelete, src.name, 0, ""));
   return Commit(std::move(batch), {}, true, true);
@@ -550,6 +577,18 @@ Status Store::SetExec(const KeyPair& key, std::string_view path, bool exec) {
   BASEFS_ASSIGN_OR_RETURN(Target t, Resolve(path));
   if (!t.node || !t.node->exists()) return NotFound("no such file or directory: " + t.path);
   BASEFS_ASSIGN_OR_RETURN(Pending p, MakeEntry(key, t, Action::kMode, 0, std::string(1, exec ? 1 : 0)));
+  return Commit({std::move(p)}, {}, true, true);
+}
+
+Status Store::SetAttrs(const KeyPair& key, std::string_view path, const AttrChange& change) {
+  if (change.empty()) return Status::Ok();
+  if (auto valid = DecodeAttrs(EncodeAttrs(change)); !valid.ok()) return valid.status();
+  BASEFS_ASSIGN_OR_RETURN(Target t, Resolve(path));
+  if (!t.node || !t.node->exists()) return NotFound("no such file or directory: " + t.path);
+  const Kind kind = t.node->state().kind;
+  if (kind != Kind::kFile && kind != Kind::kDir)
+    return Invalid("only files and directories have attributes: " + t.path);
+  BASEFS_ASSIGN_OR_RETURN(Pending p, MakeEntry(key, t, Action::kAttr, 0, EncodeAttrs(change)));
   return Commit({std::move(p)}, {}, true, true);
 }
 

@@ -75,16 +75,24 @@ class Store {
   Status AddBlock(std::string_view bytes, bool sync = false);
 
   // --- Local operations, signed with `key`, synced before returning --------
-  Status WriteFile(const KeyPair& key, std::string_view path, std::string_view content);
-  Status Mkdir(const KeyPair& key, std::string_view path, bool parents);
+  // With `attrs` not empty, an attr entry follows the write in the same
+  // batch; with `exec`, a mode entry makes the file executable.
+  Status WriteFile(const KeyPair& key, std::string_view path, std::string_view content, const AttrChange& attrs = {},
+                   bool exec = false);
+  // `attrs` (if not empty) go to the last directory of `path`.
+  Status Mkdir(const KeyPair& key, std::string_view path, bool parents, const AttrChange& attrs = {});
   Status Remove(const KeyPair& key, std::string_view path, bool recursive);
   Status Symlink(const KeyPair& key, std::string_view path, std::string_view target);
   Status Link(const KeyPair& key, std::string_view path, std::string_view target);
   Status SetExec(const KeyPair& key, std::string_view path, bool exec);
+  // One attr entry: permission bits, owner, group, mtime (store/attrs.h) of
+  // a file or directory.
+  Status SetAttrs(const KeyPair& key, std::string_view path, const AttrChange& change);
   // Moves a file, symlink or hard link to `to` (replacing what is there,
   // but not a directory) in one synced batch: the entry at `to` (sharing
   // the content's blocks), a mode entry if the executable bit would differ,
-  // and the delete of `from`. A crash leaves the old name or the new one,
+  // an attr entry giving it the attributes and mtime it had, and the delete
+  // of `from`. A crash leaves the old name or the new one,
   // never neither.
   Status Rename(const KeyPair& key, std::string_view from, std::string_view to);
   // Grants `grantee` write permission below `path` (a directory, created if

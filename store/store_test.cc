@@ -262,8 +262,8 @@ TEST_F(StoreTest, LinksSymlinksAndModes) {
   EXPECT_EQ(s->Link(root_, "/l2", "/nowhere").code(), Code::kNotFound);
 }
 
-// Rename is one batch: the new name (sharing the blocks), the mode it
-// needs, the delete of the old name; for files, symlinks and hard links,
+// Rename is one batch: the new name (sharing the blocks), the mode and
+// attributes it needs, the delete of the old name; for files, symlinks and hard links,
 // over nothing or over what was there, and it survives a reopen.
 TEST_F(StoreTest, RenameMovesFilesSymlinksAndLinksInOneBatch) {
   const std::string dir = f_.NewDir();
@@ -279,7 +279,7 @@ TEST_F(StoreTest, RenameMovesFilesSymlinksAndLinksInOneBatch) {
   EXPECT_TRUE((*s->Stat("/app"))->state().exec);
   EXPECT_FALSE(s->Stat("/tmp").ok());
   EXPECT_EQ(s->log().block_count(), blocks) << "the content's blocks are shared, not copied";
-  EXPECT_EQ(s->log().entry_count(), entries + 3) << "write, mode, delete";
+  EXPECT_EQ(s->log().entry_count(), entries + 4) << "write, mode, attr (its mtime), delete";
 
   // `ln -sfn v2 current`: the symlink is replaced, never absent.
   ASSERT_TRUE(s->Symlink(root_, "/current", "v1").ok());

@@ -22,34 +22,81 @@ namespace {
 // Folds one entry (anything but a revert, which needs the earlier states)
 // into a path's state and grants. A revoke erases the grant, so that equal
 // permissions compare equal.
+// After `ve` took a path from `before` to `s`: whether it created or
+// deleted it.
+void NotePresence(Kind before, NodeState* s, const ViewEntry* ve) {
+  if ((before == Kind::kNone) != (s->kind == Kind::kNone)) s->presence = ve;
+}
+
 void Step(NodeState* st, std::map<PublicKey, bool>* grants, const ViewEntry* ve) {
   NodeState& s = *st;
   const Entry& e = ve->entry;
+  const Kind before = s.kind;
+  const ViewEntry* presence = s.presence;
   switch (e.action) {
     case Action::kMkdir:
-      if (s.kind != Kind::kDir) s = NodeState{Kind::kDir, false, nullptr, nullptr, ve};
+      if (s.kind != Kind::kDir) s = NodeState{.kind = Kind::kDir, .modified = ve};
       break;
     case Action::kWrite:
       if (ve->complete) {
-        const bool exec = s.kind == Kind::kFile && s.exec;
-        s = NodeState{Kind::kFile, exec, ve, nullptr, ve};
+        // A new content keeps the attributes of the file it replaces; its
+        // time is the write's own.
+        NodeState next{.kind = Kind::kFile, .content = ve, .modified = ve};
+        if (s.kind == Kind::kFile) {
+          next.exec = s.exec;
+          next.perm = s.perm;
+          next.owner = s.owner;
+          next.group = s.group;
+        }
+        s = next;
       }
       break;
-    case Action::kDelete: s = NodeState{Kind::kNone, false, nullptr, nullptr, ve}; break;
+    case Action::kDelete: s = NodeState{.modified = ve}; break;
     case Action::kGrant: (*grants)[e.ContentHash()] = true; break;
     case Action::kRevoke: grants->erase(e.ContentHash()); break;
     case Action::kAck:
     case Action::kRevert: break;
-    case Action::kLink: s = NodeState{Kind::kLink, false, ve, nullptr, ve}; break;
-    case Action::kSlink: s = NodeState{Kind::kSymlink, false, ve, nullptr, ve}; break;
+    case Action::kLink: s = NodeState{.kind = Kind::kLink, .content = ve, .modified = ve}; break;
+    case Action::kSlink: s = NodeState{.kind = Kind::kSymlink, .content = ve, .modified = ve}; break;
     case Action::kMode:
       if (s.kind == Kind::kFile || s.kind == Kind::kDir) {
         s.exec = e.content[0] == 1;
+        // With stored bits: +x where reading is allowed, or -x for all.
+        if (s.perm >= 0) s.perm = s.exec ? s.perm | ((s.perm & 0444) >> 2) : s.perm & ~0111;
         s.modified = ve;
       }
       break;
+    case Action::kAttr:
+      if (s.kind == Kind::kFile || s.kind == Kind::kDir) {
+        auto change = DecodeAttrs(e.content);
+        if (!change.ok()) break;  // never stored: ValidateFields decodes it first
+        if (change->reset) {
+          s.perm = -1;
+          s.owner = s.group = s.mtime = nullptr;
+        }
+        if (change->mode) {
+          s.perm = *change->mode & (s.kind == Kind::kDir ? kStoredModeBits : 0777);
+          s.exec = (s.perm & 0100) != 0;
+        }
+        if (change->owner) s.owner = ve;
+        if (change->group) s.group = ve;
+        if (change->mtime) s.mtime = ve;
+      }
+      break;
   }
+  s.presence = presence;
+  NotePresence(before, &s, ve);
   s.head = ve;
+}
+
+uint64_t HeadMs(const PathNode* n) { return n->chain().empty() ? 0 : n->chain().back()->entry.timestamp_ms; }
+uint64_t PresenceMs(const PathNode* n) {
+  const ViewEntry* p = n->state().presence;
+  return p ? p->entry.timestamp_ms : 0;
+}
+
+Mtime FromMs(uint64_t ms) {
+  return Mtime{static_cast<int64_t>(ms / 1000), static_cast<uint32_t>((ms % 1000) * 1000000)};
 }
 
 }  // namespace
@@ -64,6 +111,27 @@ std::string PathNode::FullPath() const {
     out.append((*it)->name_);
   }
   return out;
+}
+
+StoredAttrs PathNode::Attrs() const {
+  StoredAttrs a;
+  const NodeState& s = state_;
+  if (s.perm >= 0) a.perm = static_cast<uint16_t>(s.perm);
+  if (s.owner) a.owner = DecodeAttrs(s.owner->entry.content)->owner;
+  if (s.group) a.group = DecodeAttrs(s.group->entry.content)->group;
+  uint64_t content_ms = s.modified ? s.modified->entry.timestamp_ms : HeadMs(this);
+  uint64_t changed_ms = HeadMs(this);
+  if (s.kind == Kind::kDir) {
+    content_ms = std::max(content_ms, entries_changed_ms_);
+    changed_ms = std::max(changed_ms, entries_changed_ms_);
+  }
+  // A time a tool set stands until the next change of the content.
+  if (s.mtime && s.mtime->entry.timestamp_ms >= content_ms)
+    a.mtime = *DecodeAttrs(s.mtime->entry.content)->mtime;
+  else
+    a.mtime = FromMs(content_ms);
+  a.changed = FromMs(changed_ms);
+  return a;
 }
 
 View::View(BlockLookup lookup) : lookup_(std::move(lookup)) {}
@@ -178,9 +246,11 @@ std::vector<Change> View::Apply(const Entry& e, const Hash& h) {
   const auto old_grants = node->grants_;
   if (fast) {
     const NodeState before = node->state_;
+    const uint64_t before_ms = PresenceMs(node);
     ve->authorized = ve->effective = ve->on_chain = true;
     node->chain_.push_back(ve);
     Step(&node->state_, &node->grants_, ve);
+    HeadMoved(node, before_ms);
     if (!(before == node->state_) || e.action == Action::kGrant || e.action == Action::kRevoke)
       changes.push_back({node->FullPath(), e.action});
   } else {
@@ -218,6 +288,7 @@ void View::RecomputeSubtree(PathNode* node, std::vector<Change>* changes, Action
 
 void View::Recompute(PathNode* node, std::vector<Change>* changes, Action cause) {
   const NodeState before = node->state_;
+  const uint64_t before_ms = PresenceMs(node);
   const auto grants_before = node->grants_;
 
   // Authority per author, once per recomputation.
@@ -310,6 +381,7 @@ void View::Recompute(PathNode* node, std::vector<Change>* changes, Action cause)
     candidates = &best->revisions;
   }
   Fold(node);
+  HeadMoved(node, before_ms);
   if (!(before == node->state_) || grants_before != node->grants_) changes->push_back({node->FullPath(), cause});
   MarkDirty(node);
 }
@@ -325,11 +397,15 @@ NodeState FoldChain(const std::vector<ViewEntry*>& chain, size_t n, std::map<Pub
   for (size_t i = 0; i < n; ++i) {
     const ViewEntry* ve = chain[i];
     const Entry& e = ve->entry;
+    const Kind before = s.kind;
+    const ViewEntry* presence = s.presence;
     if (e.action == Action::kRevert) {
       auto it = index.find(e.ContentHash());
       if (it != index.end()) {
         s = states[it->second];
         s.modified = ve;
+        s.presence = presence;
+        NotePresence(before, &s, ve);
       }
     } else {
       Step(&s, grants, ve);
@@ -352,6 +428,21 @@ void View::Fold(PathNode* node) {
 NodeState View::StateBefore(const PathNode* node, size_t n) const {
   std::map<PublicKey, bool> grants;
   return FoldChain(node->chain_, std::min(n, node->chain_.size()), &grants);
+}
+
+void View::HeadMoved(PathNode* node, uint64_t before_ms) {
+  PathNode* dir = node->parent_;
+  if (!dir) return;
+  const uint64_t now = PresenceMs(node);
+  if (now >= dir->entries_changed_ms_) {
+    dir->entries_changed_ms_ = now;
+    return;
+  }
+  if (before_ms < dir->entries_changed_ms_) return;  // it was not the latest
+  // The latest head went back (another branch won): find the new latest.
+  uint64_t latest = 0;
+  for (const auto& [name, child] : dir->children_) latest = std::max(latest, PresenceMs(child.get()));
+  dir->entries_changed_ms_ = latest;
 }
 
 void View::MarkDirty(PathNode* node) {

@@ -36,6 +36,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "store/attrs.h"
 #include "store/chunker.h"
 #include "store/entry.h"
 
@@ -74,10 +75,37 @@ const char* KindName(Kind k);
 struct NodeState {
   Kind kind = Kind::kNone;
   bool exec = false;
+  // Stored permission bits (kStoredModeBits) of a file or directory, or -1
+  // when none are stored (the mount then shows its default).
+  int32_t perm = -1;
   const ViewEntry* content = nullptr;   // write/link/slink entry whose content is current
   const ViewEntry* head = nullptr;      // last entry of the chain
   const ViewEntry* modified = nullptr;  // last entry that changed kind/content/mode
-  bool operator==(const NodeState& o) const { return kind == o.kind && exec == o.exec && content == o.content; }
+  const ViewEntry* presence = nullptr;  // last entry that created or deleted the path
+  // The attr entries that set the stored owner, group and mtime (null:
+  // none stored; a content change clears the mtime, which is then the
+  // content entry's timestamp).
+  const ViewEntry* owner = nullptr;
+  const ViewEntry* group = nullptr;
+  const ViewEntry* mtime = nullptr;
+  bool operator==(const NodeState& o) const {
+    return kind == o.kind && exec == o.exec && content == o.content && perm == o.perm && owner == o.owner &&
+           group == o.group && mtime == o.mtime;
+  }
+};
+
+// A path's stored attributes, decoded (docs/view_rules.md §5).
+struct StoredAttrs {
+  std::optional<uint16_t> perm;
+  std::optional<std::string> owner;
+  std::optional<std::string> group;
+  // Modification time: the one a tool set after the last content change,
+  // else the timestamp of the entry that last changed the content (for a
+  // directory, or of the latest change of one of its entries, whichever
+  // came last).
+  Mtime mtime;
+  // The time of the last change of any kind (ctime).
+  Mtime changed;
 };
 
 class PathNode {
@@ -96,6 +124,11 @@ class PathNode {
   const std::map<std::string, std::unique_ptr<PathNode>, std::less<>>& children() const { return children_; }
   // Keys granted here by the chain and not revoked since (values are true).
   const std::map<PublicKey, bool>& grants() const { return grants_; }
+  // The latest time one of this directory's entries was created or
+  // deleted (the timestamp of that entry), 0 if never.
+  uint64_t entries_changed_ms() const { return entries_changed_ms_; }
+  // The stored attributes, decoded.
+  StoredAttrs Attrs() const;
 
  private:
   friend class View;
@@ -109,6 +142,7 @@ class PathNode {
   std::vector<ViewEntry*> chain_;
   NodeState state_;
   std::map<PublicKey, bool> grants_;
+  uint64_t entries_changed_ms_ = 0;
   mutable bool digest_dirty_ = true;  // set on every change below; cleared by View::Digest
   mutable Hash digest_{};
 };
@@ -196,6 +230,9 @@ class View {
   void Recompute(PathNode* node, std::vector<Change>* changes, Action cause);
   void RecomputeSubtree(PathNode* node, std::vector<Change>* changes, Action cause);
   void Fold(PathNode* node);
+  // Keeps the parent's entries_changed_ms() after `node`'s last creation or
+  // deletion moved from one with timestamp `before_ms` (0: none).
+  static void HeadMoved(PathNode* node, uint64_t before_ms);
   void MarkDirty(PathNode* node);
   bool CheckComplete(const ViewEntry* ve) const;
 

@@ -68,6 +68,13 @@ class Generator {
   }
 
   void Add(History* h, Entry e) {
+    if (!h->entries.empty()) {
+      // Times are informative, but directory and file times derive from
+      // them: give each entry its own, re-signed by its author.
+      e.timestamp_ms = 1 + rng_() % 1000;
+      for (const KeyPair& k : keys_)
+        if (k.public_key == e.author) e.SignWith(k);
+    }
     h->hashes.push_back(e.ComputeHash());
     h->items.push_back({Item::kEntry, e.Encode()});
     h->entries.push_back(std::move(e));
@@ -161,8 +168,18 @@ class Generator {
       }
       const Hash target = ancestors[Pick(ancestors.size())];
       Add(h, MakeEntry(author, Action::kRevert, Relation::kRevision, parent_hash, name, std::string(AsView(target))));
-    } else {
+    } else if (k < 96) {
       Add(h, MakeEntry(author, Action::kMode, Relation::kRevision, parent_hash, name, std::string(1, Pick(2))));
+    } else {
+      static const char* kOwners[] = {"root", "www-data", "adm"};
+      AttrChange change;
+      change.reset = Chance(10);
+      if (Chance(50)) change.mode = static_cast<uint16_t>(Pick(01000) | (Chance(30) ? kSetgidBit : 0));
+      if (Chance(40)) change.owner = kOwners[Pick(3)];
+      if (Chance(40)) change.group = kOwners[Pick(3)];
+      if (Chance(40) || change.empty())
+        change.mtime = Mtime{static_cast<int64_t>(Pick(2000)) - 1000, static_cast<uint32_t>(Pick(1000000000))};
+      Add(h, MakeEntry(author, Action::kAttr, Relation::kRevision, parent_hash, name, EncodeAttrs(change)));
     }
   }
 
@@ -181,6 +198,11 @@ std::string Dump(const Store& s) {
     out << n->FullPath() << " kind=" << static_cast<int>(st.kind) << " exec=" << st.exec
         << " content=" << (st.content ? ToHex(st.content->hash).substr(0, 12) : "-")
         << " head=" << (st.head ? ToHex(st.head->hash).substr(0, 12) : "-") << " chain=" << n->chain().size();
+    const StoredAttrs a = n->Attrs();
+    out << " perm=" << (a.perm ? std::to_string(*a.perm) : "-") << " owner=" << a.owner.value_or("-")
+        << " group=" << a.group.value_or("-") << " mtime=" << a.mtime.seconds << "." << a.mtime.nanoseconds
+        << " ctime=" << a.changed.seconds << "." << a.changed.nanoseconds
+        << " entries_changed=" << n->entries_changed_ms();
     for (const auto& [k, v] : n->grants()) out << " grant=" << ToHex(k).substr(0, 8);
     out << "\n";
     for (auto it = n->children().rbegin(); it != n->children().rend(); ++it) stack.push_back(it->second.get());
@@ -218,7 +240,7 @@ void CheckInvariants(const Store& s) {
 }
 
 struct Stats {
-  uint64_t forks = 0, ignored = 0, vouched = 0, incomplete = 0, reverts = 0, grants = 0, revokes = 0;
+  uint64_t forks = 0, ignored = 0, vouched = 0, incomplete = 0, reverts = 0, grants = 0, revokes = 0, attrs = 0;
 };
 
 void Count(const Store& s, Stats* st) {
@@ -240,6 +262,7 @@ void Count(const Store& s, Stats* st) {
         st->reverts += e->entry.action == Action::kRevert;
         st->grants += e->entry.action == Action::kGrant;
         st->revokes += e->entry.action == Action::kRevoke;
+        st->attrs += e->entry.action == Action::kAttr && n->state().kind != Kind::kNone;
       }
     }
     for (const auto& [name, child] : n->children()) stack.push_back(child.get());
@@ -308,7 +331,8 @@ TEST(ViewPropertyTest, SameEntrySetInAnyOrderGivesTheSameView) {
   std::cout << "[property] " << cases << " cases, " << total_entries << " entries applied, " << total_rejected
             << " invalid rejected; forks " << stats.forks << ", ignored (no permission) " << stats.ignored
             << ", acked/vouched " << stats.vouched << ", incomplete " << stats.incomplete << ", reverts in view "
-            << stats.reverts << ", grants in view " << stats.grants << ", revokes in view " << stats.revokes << "\n";
+            << stats.reverts << ", grants in view " << stats.grants << ", revokes in view " << stats.revokes
+            << ", attrs in view " << stats.attrs << "\n";
   // The generator must actually exercise the rules it claims to.
   if (cases >= 100) {
     EXPECT_GT(stats.forks, cases / 4);
@@ -317,6 +341,7 @@ TEST(ViewPropertyTest, SameEntrySetInAnyOrderGivesTheSameView) {
     EXPECT_GT(stats.incomplete, cases / 50);
     EXPECT_GT(stats.reverts, cases / 20);
     EXPECT_GT(stats.revokes, cases / 20);
+    EXPECT_GT(stats.attrs, cases / 20);
   }
 }
 

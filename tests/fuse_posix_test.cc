@@ -1,0 +1,203 @@
+// The mount as services use it (issue 17): modes, owners and groups that
+// travel in the log and that the kernel enforces for other users, times
+// that touch, cp -p and rsync set and compare, directory times, path
+// limits from a deep working directory, special files. Real daemons, real
+// mounts, real tools; run as root (the CI runs as root), the other users
+// through setpriv.
+#include <gtest/gtest.h>
+
+#include "tests/fuse_fixture.h"
+
+namespace basefs {
+namespace {
+
+// Runs `cmd` as nobody (uid and gid 65534, no supplementary groups).
+std::string AsNobody(const std::string& cmd) {
+  return "setpriv --reuid=65534 --regid=65534 --clear-groups sh -c '" + cmd + "'";
+}
+
+class FusePosixTest : public FuseTest {
+ protected:
+  // Two mounts of one cluster (node 1 joins node 0), both writing with the
+  // root key.
+  bool TwoMounts() {
+    fs::copy(Dir(0), Dir(1), fs::copy_options::recursive);
+    const std::string a = MountOrSkip(0);
+    if (a.empty()) return false;
+    return !Mount(1, {"--join", a}).empty();
+  }
+  // Waits until `cmd` prints `want` (a remote change and the kernel's cache).
+  bool Eventually(const std::string& cmd, const std::string& want) {
+    std::string last;
+    const bool ok = testing::WaitFor(
+        [&] {
+          last = Run(cmd).out;
+          return last == want;
+        },
+        15s);
+    if (!ok) ADD_FAILURE() << cmd << " printed '" << last << "', not '" << want << "'";
+    return ok;
+  }
+};
+
+TEST_F(FusePosixTest, ModesOwnersAndGroupsTravelAndTheKernelEnforcesThem) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root: the daemon mounts for other users and chown is root's";
+  if (!TwoMounts()) {
+    if (!skip_reason_.empty()) GTEST_SKIP() << skip_reason_;
+    FAIL() << testing::Slurp(Log(0)) << testing::Slurp(Log(1));
+  }
+  const std::string m0 = Mnt(0), m1 = Mnt(1);
+  WriteLocal((root_ / "src.conf").string(), "password = hunter2\n");
+  ASSERT_EQ(Run("install -m 0640 -o root -g adm " + (root_ / "src.conf").string() + " " + m0 + "/secret.conf").code, 0);
+  EXPECT_EQ(Run("stat -c '%a %U %G' " + m0 + "/secret.conf").out, "640 root adm\n");
+  Eventually("stat -c '%a %U %G' " + m1 + "/secret.conf", "640 root adm\n");
+  Sh r = Run(AsNobody("cat " + m1 + "/secret.conf"));
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.err.find("Permission denied"), std::string::npos) << r.err;
+  ASSERT_EQ(Run("chmod o+r " + m0 + "/secret.conf").code, 0);
+  Eventually("stat -c %a " + m1 + "/secret.conf", "644\n");
+  r = Run(AsNobody("cat " + m1 + "/secret.conf"));
+  EXPECT_EQ(r.out, "password = hunter2\n") << r.err;
+
+  // A file made by another user belongs to that user, on every node.
+  ASSERT_EQ(Run("mkdir -m 1777 " + m0 + "/drop").code, 0);
+  EXPECT_EQ(Run("stat -c %a " + m0 + "/drop").out, "777\n") << "sticky is not kept";
+  r = Run(AsNobody("umask 077; echo mine > " + m0 + "/drop/nobody.txt"));
+  ASSERT_EQ(r.code, 0) << r.err;
+  Eventually("stat -c '%a %U %G' " + m1 + "/drop/nobody.txt", "600 nobody nogroup\n");
+  r = Run(AsNobody("chown nobody " + m0 + "/secret.conf"));
+  EXPECT_NE(r.err.find("Operation not permitted"), std::string::npos) << "chown is root's: " << r.err;
+  r = Run("chown 54321 " + m0 + "/secret.conf");
+  EXPECT_NE(r.code, 0) << "an id without a name cannot travel";
+  EXPECT_NE(r.err.find("Invalid argument"), std::string::npos) << r.err;
+
+  // setgid directories give their group to what is made in them.
+  ASSERT_EQ(Run("mkdir -m 2775 " + m0 + "/shared && chgrp adm " + m0 + "/shared").code, 0);
+  ASSERT_EQ(Run("mkdir " + m0 + "/shared/sub && echo x > " + m0 + "/shared/f").code, 0);
+  EXPECT_EQ(Run("stat -c '%a %G' " + m0 + "/shared " + m0 + "/shared/sub " + m0 + "/shared/f").out,
+            "2775 adm\n2755 adm\n644 adm\n");
+  Eventually("stat -c '%a %G' " + m1 + "/shared/sub", "2755 adm\n");
+  // The command line shows them too.
+  const json ls = json::parse(Run(Cli(1, "ls demo /shared --json")).out);
+  ASSERT_TRUE(ls.is_array()) << ls.dump();
+  bool found = false;
+  for (const json& e : ls) {
+    if (e["name"] != "sub") continue;
+    found = true;
+    EXPECT_EQ(e["mode"], "2755") << e.dump();
+    EXPECT_EQ(e["group"], "adm") << e.dump();
+  }
+  EXPECT_TRUE(found) << ls.dump();
+}
+
+TEST_F(FusePosixTest, TimesThatToolsSetAreKeptAndCompared) {
+  if (!TwoMounts()) {
+    if (!skip_reason_.empty()) GTEST_SKIP() << skip_reason_;
+    FAIL() << testing::Slurp(Log(0)) << testing::Slurp(Log(1));
+  }
+  const std::string m0 = Mnt(0), m1 = Mnt(1);
+  ASSERT_EQ(Run("echo a > " + m0 + "/f && touch -d '2001-02-03 04:05:06.5 UTC' " + m0 + "/f").code, 0);
+  EXPECT_EQ(Run("stat -c %.1Y " + m0 + "/f").out, "981173106.5\n");
+  Eventually("stat -c %.1Y " + m1 + "/f", "981173106.5\n");
+  ASSERT_EQ(Run("touch -d '1960-01-01 UTC' " + m0 + "/f").code, 0);
+  EXPECT_EQ(Run("stat -c %Y " + m0 + "/f").out, "-315619200\n") << "before 1970";
+  ASSERT_EQ(Run("touch -d @400000000000 " + m0 + "/f").code, 0);
+  EXPECT_EQ(Run("stat -c %Y " + m0 + "/f").out, "253402300799\n") << "clamped to the end of year 9999";
+  // A write takes its own time again.
+  ASSERT_EQ(Run("echo b >> " + m0 + "/f").code, 0);
+  const long long now = static_cast<long long>(::time(nullptr));
+  const long long written = std::stoll(Run("stat -c %Y " + m0 + "/f").out);
+  EXPECT_LE(std::llabs(written - now), 5) << written << " vs " << now;
+
+  // cp -p keeps the mode and the time; sets them before close, so the
+  // content and its attributes are one batch.
+  const std::string src = (root_ / "src").string();
+  fs::create_directories(src + "/sub");
+  WriteLocal(src + "/app.conf", "port = 1\n");
+  WriteLocal(src + "/sub/big.bin", std::string(5000, 'z'));
+  ASSERT_EQ(Run("chmod 600 " + src + "/app.conf && touch -d '2020-01-01 UTC' " + src + "/app.conf " + src +
+                "/sub/big.bin " + src + "/sub")
+                .code,
+            0);
+  ASSERT_EQ(Run("cp -p " + src + "/app.conf " + m0 + "/app.conf").code, 0);
+  EXPECT_EQ(Run("stat -c '%a %Y' " + m0 + "/app.conf").out, "600 1577836800\n");
+  Eventually("stat -c '%a %Y' " + m1 + "/app.conf", "600 1577836800\n");
+  json log = json::parse(Run(Cli(0, "log demo /app.conf --json")).out);
+  EXPECT_LE(log.size(), 3u) << "write and attributes, not one entry per call: " << log.dump();
+
+  // rsync -a, then nothing is left to copy by time and size, or by checksum.
+  Sh r = Run("rsync -a " + src + "/ " + m0 + "/tree/");
+  ASSERT_EQ(r.code, 0) << r.err;
+  r = Run("rsync -a --itemize-changes " + src + "/ " + m0 + "/tree/");
+  EXPECT_EQ(r.out.find(">f"), std::string::npos) << r.out;
+  r = Run("rsync -a --checksum --itemize-changes " + src + "/ " + m1 + "/tree/");
+  EXPECT_EQ(r.out.find(">f"), std::string::npos) << "on the other node too: " << r.out;
+  EXPECT_EQ(Run("stat -c %Y " + m1 + "/tree/sub/big.bin").out, "1577836800\n");
+}
+
+TEST_F(FusePosixTest, ADirectoryTimeMovesWhenItsEntriesDoHereAndRemotely) {
+  if (!TwoMounts()) {
+    if (!skip_reason_.empty()) GTEST_SKIP() << skip_reason_;
+    FAIL() << testing::Slurp(Log(0)) << testing::Slurp(Log(1));
+  }
+  const std::string m0 = Mnt(0), m1 = Mnt(1);
+  ASSERT_EQ(Run("mkdir " + m0 + "/d && echo 1 > " + m0 + "/d/a && touch -d '2001-01-01 UTC' " + m0 + "/d").code, 0);
+  EXPECT_EQ(Run("stat -c %Y " + m0 + "/d").out, "978307200\n");
+  Eventually("stat -c %Y " + m1 + "/d", "978307200\n");
+  ASSERT_EQ(Run("echo 2 > " + m0 + "/d/a").code, 0);
+  EXPECT_EQ(Run("stat -c %Y " + m0 + "/d").out, "978307200\n") << "a file's content is not the directory's";
+  // A creation on the other node moves it on both.
+  const long long before = static_cast<long long>(::time(nullptr));
+  ASSERT_EQ(Run("echo 3 > " + m1 + "/d/b").code, 0);
+  EXPECT_GE(std::stoll(Run("stat -c %Y " + m1 + "/d").out), before);
+  ASSERT_TRUE(testing::WaitFor([&] { return std::stoll(Run("stat -c %Y " + m0 + "/d").out) >= before; }, 15s))
+      << "a remote creation moves the directory's time";
+  ASSERT_EQ(Run("touch -d '2001-01-01 UTC' " + m0 + "/d && rm " + m0 + "/d/a").code, 0);
+  EXPECT_GE(std::stoll(Run("stat -c %Y " + m0 + "/d").out), before) << "a removal moves it";
+}
+
+TEST_F(FusePosixTest, PathLimitsCountFromTheMountRootWhateverTheWorkingDirectory) {
+  MOUNT_OR_SKIP(addr, 0);
+  // Fifteen directories of 255-byte names and one of 250: the deepest is
+  // /n1/.../n16, 15 * 256 + 251 = 4,091 bytes from the mount's root, and it
+  // becomes the working directory one relative chdir(2) at a time (a
+  // shell's cd would build an absolute path over PATH_MAX). Then names of
+  // 4 and 5 bytes make paths of 4,096 and 4,097 bytes.
+  const std::string script =
+      "import errno, os\n"
+      "os.chdir('" +
+      Mnt(0) +
+      "')\n"
+      "for i in range(16):\n"
+      "    n = chr(97 + i) * (255 if i < 15 else 250)\n"
+      "    os.mkdir(n)\n"
+      "    os.chdir(n)\n"
+      "open('ffff', 'w').write('ok')\n"
+      "print(open('ffff').read())\n"
+      "for name in ('fffff', 'd' * 5):\n"
+      "    try:\n"
+      "        open(name, 'w') if name[0] == 'f' else os.mkdir(name)\n"
+      "        print('made', name)\n"
+      "    except OSError as e:\n"
+      "        print(errno.errorcode[e.errno])\n";
+  WriteLocal((root_ / "deep.py").string(), script);
+  const Sh r = Run("/usr/bin/python3 " + (root_ / "deep.py").string());
+  EXPECT_EQ(r.out, "ok\nENAMETOOLONG\nENAMETOOLONG\n") << r.err;
+  const Sh name = Run("echo no > " + Mnt(0) + "/" + std::string(256, 'n'));
+  EXPECT_NE(name.err.find("File name too long"), std::string::npos) << "a 256-byte name: " << name.err;
+}
+
+TEST_F(FusePosixTest, SpecialFilesAreRefusedWithEperm) {
+  MOUNT_OR_SKIP(addr, 0);
+  const std::string m = Mnt(0);
+  for (const std::string& cmd :
+       {"mkfifo " + m + "/fifo", "mknod " + m + "/dev c 1 3",
+        "/usr/bin/python3 -c \"import socket; socket.socket(socket.AF_UNIX).bind('" + m + "/sock')\""}) {
+    const Sh r = Run(cmd);
+    EXPECT_NE(r.code, 0) << cmd;
+    EXPECT_NE(r.err.find("not permitted"), std::string::npos) << cmd << ": " << r.err;
+  }
+}
+
+}  // namespace
+}  // namespace basefs
