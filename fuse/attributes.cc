@@ -81,7 +81,7 @@ struct stat Attributes::OfNode(uint64_t ino, const PathNode* n) const {
     case Kind::kNone: {
       const bool exec = shown ? shown->state().exec : false;
       st.st_mode = S_IFREG | (a.perm ? *a.perm : owner_.FileMode(exec));
-      st.st_nlink = 1;
+      st.st_nlink = 1 + (links_ && shown ? links_->CountTo(shown->FullPath()) : 0);
       st.st_size = shown ? static_cast<off_t>(Store::ContentSize(shown)) : 0;
       break;
     }

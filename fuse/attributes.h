@@ -7,8 +7,9 @@
 // the mount's owner and group, files 0666 and executables and directories
 // 0777 less the mount's umask. Names map to this host's ids (OwnerNames);
 // a name unknown here shows as the mount's owner or group. Symlinks are
-// 0777 with a link count of 1, directories have 2. A hard link shows its
-// target's attributes. The extended attributes (`user.basefs.*`) are
+// 0777 with a link count of 1, directories have 2. Every name of a hard
+// linked file shows the file's attributes and its link count (1 + the
+// links that name it). The extended attributes (`user.basefs.*`) are
 // read-only and describe the path's current entry.
 //
 // Invariants: no state but the store it reads, the owner (fixed at
@@ -24,6 +25,7 @@
 #include <optional>
 #include <string>
 
+#include "fuse/hard_links.h"
 #include "fuse/open_files.h"
 #include "fuse/owner_names.h"
 #include "store/store.h"
@@ -48,6 +50,8 @@ class Attributes {
   Attributes(const Store* store, Owner owner) : store_(store), owner_(owner) {}
 
   const Owner& owner() const { return owner_; }
+  // The mount's index of hard links, for link counts (none: always 1).
+  void set_links(const HardLinks* links) { links_ = links; }
   // The attributes of view node `n` as inode `ino`.
   struct stat OfNode(uint64_t ino, const PathNode* n) const;
   // The attributes of an open file's buffer (an unsaved file's, say), with
@@ -82,6 +86,7 @@ class Attributes {
 
   const Store* store_;
   Owner owner_;
+  const HardLinks* links_ = nullptr;
   mutable OwnerNames names_;
 };
 

@@ -40,7 +40,9 @@ FuseMount::FuseMount(event_base* base, Store* store, std::optional<KeyPair> key,
       attrs_(store, options_.owner),
       files_(store, options_.max_buffered_bytes, options_.max_file_bytes),
       links_(store),
-      status_(&options_.status_files, attrs_.owner()) {}
+      status_(&options_.status_files, attrs_.owner()) {
+  attrs_.set_links(&links_);
+}
 
 bool AllowOtherPossible(std::string* why) {
   if (::geteuid() == 0) return true;
@@ -167,7 +169,20 @@ bool FuseMount::Pump(int max) {
 }
 
 void FuseMount::OnChange(const Change& c) {
-  if (c.cause == Action::kLink || c.cause == Action::kRevert || links_.IsLink(c.path)) links_.Track(c.path);
+  if (c.cause == Action::kLink || c.cause == Action::kRevert || links_.IsLink(c.path)) {
+    // The files it named before and names now have another link count.
+    std::optional<std::string> before;
+    if (const std::string* t = links_.TargetOf(c.path)) before = *t;
+    links_.Track(c.path);
+    if (!in_local_op_) {
+      const std::string* after = links_.TargetOf(c.path);
+      const std::string* was = before ? &*before : nullptr;
+      for (const std::string* t : {was, after}) {
+        if (!t) continue;
+        if (auto tino = inodes_.Find(*t)) notifier_->Inode(*tino);
+      }
+    }
+  }
   // Hard links to the changed path are other inodes to the kernel, also
   // when the change came through this mount: their cached pages go too.
   if (const std::set<std::string>* named = links_.LinksTo(c.path)) {

@@ -68,13 +68,20 @@ void FuseMount::Ops::ReplyEntry(fuse_req_t req, FuseMount* m, uint64_t ino, cons
   fuse_reply_entry(req, &e);
 }
 
+std::string FuseMount::Ops::InodePath(FuseMount* m, const std::string& path) {
+  if (!m->links_.IsLink(path)) return path;
+  auto n = m->store_->Stat(path);
+  const PathNode* file = n.ok() ? HardLinks::Resolve(*m->store_, *n) : nullptr;
+  return file && file->state().kind == Kind::kFile ? file->FullPath() : path;
+}
+
 void FuseMount::Ops::ReplyPath(fuse_req_t req, FuseMount* m, const std::string& path) {
   auto n = m->store_->Stat(path);
   if (!n.ok()) {
     fuse_reply_err(req, ErrnoFor(n.status()));
     return;
   }
-  const uint64_t ino = m->inodes_.Ref(path);
+  const uint64_t ino = m->inodes_.Ref(InodePath(m, path));
   ReplyEntry(req, m, ino, m->attrs_.OfNode(ino, *n));
 }
 
@@ -209,7 +216,7 @@ void FuseMount::Ops::Lookup(fuse_req_t req, fuse_ino_t parent, const char* name)
     fuse_reply_err(req, ErrnoFor(n.status()));
     return;
   }
-  const uint64_t ino = m->inodes_.Ref(path);
+  const uint64_t ino = m->inodes_.Ref(InodePath(m, path));
   ReplyEntry(req, m, ino, m->attrs_.OfNode(ino, *n));
 }
 

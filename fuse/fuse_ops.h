@@ -106,6 +106,11 @@ class FuseMount::Ops {
   static int Truncate(FuseMount* m, uint64_t ino, OpenFile* f, const std::string& path, uint64_t size,
                       bool by_descriptor);
   static int TruncateStored(FuseMount* m, const std::string& path, uint64_t size);
+  // The inode at `from` (and an open file of it) now lives at `to`.
+  static void MoveInode(FuseMount* m, const std::string& from, const std::string& to);
+  // The path whose inode the name `path` is: a hard link's file (all
+  // names of a file are one inode), otherwise `path`.
+  static std::string InodePath(FuseMount* m, const std::string& path);
   // The attribute part of a setattr (chmod, chown, utimensat) as one
   // change; errno on failure.
   static int AttrsOfSetattr(FuseMount* m, fuse_req_t req, const struct stat& attr, int to_set, AttrChange* change);

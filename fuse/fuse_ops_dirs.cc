@@ -126,7 +126,7 @@ size_t FuseMount::Ops::AddPlain(fuse_req_t req, FuseMount* m, uint64_t ino, cons
   if (!dots && dir) {
     std::string path;
     if (ChildPath(*dir, item.name, &path) == 0) {
-      auto known = m->inodes_.Find(path);
+      auto known = m->inodes_.Find(InodePath(m, path));
       st.st_ino = known ? *known : PathIno(path);
     }
   }
@@ -155,7 +155,7 @@ bool FuseMount::Ops::PlusEntry(FuseMount* m, uint64_t ino, const std::string* di
   }
   std::string path;
   if (!dir || ChildPath(*dir, item.name, &path) != 0) return false;
-  const uint64_t cino = m->inodes_.Ref(path);
+  const uint64_t cino = m->inodes_.Ref(InodePath(m, path));
   struct stat st {};
   if (StatIno(m, cino, &st) != 0) {
     m->inodes_.Forget(cino, 1);

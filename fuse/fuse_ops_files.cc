@@ -131,8 +131,9 @@ void FuseMount::Ops::Create(fuse_req_t req, fuse_ino_t parent, const char* name,
       fuse_reply_err(req, EACCES);
       return;
     }
-    const uint64_t ino = m->inodes_.Ref(path);
-    OpenCommon(m, ino, path, fi, false, false);
+    const std::string file = InodePath(m, path);
+    const uint64_t ino = m->inodes_.Ref(file);
+    OpenCommon(m, ino, file, fi, false, false);
     struct stat st {};
     StatIno(m, ino, &st);
     ReplyCreate(req, m, ino, st, fi);

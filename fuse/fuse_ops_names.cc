@@ -62,15 +62,26 @@ void FuseMount::Ops::Unlink(fuse_req_t req, fuse_ino_t parent, const char* name)
   }
   LocalOp local(m);
   KeepOpenContent(m, path);
-  m->links_.DetachLinksTo(*m->key_, path);
+  const std::optional<std::string> home = m->links_.RehomeLinksTo(*m->key_, path);
   Status st = m->store_->Remove(*m->key_, path, false);
   if (!st.ok()) {
     fuse_reply_err(req, ErrnoFor(st));
     return;
   }
-  MarkUnlinked(m, path);
-  m->inodes_.Detach(path);  // a new file at this path is a new inode
+  if (home) {
+    MoveInode(m, path, *home);  // the file lives on under its other names
+  } else {
+    MarkUnlinked(m, path);
+    m->inodes_.Detach(path);  // a new file at this path is a new inode
+  }
   fuse_reply_err(req, 0);
+}
+
+void FuseMount::Ops::MoveInode(FuseMount* m, const std::string& from, const std::string& to) {
+  m->inodes_.Move(from, to);
+  if (auto ino = m->inodes_.Find(to)) {
+    if (OpenFile* f = m->files_.Find(*ino)) f->path = to;
+  }
 }
 
 void FuseMount::Ops::Rmdir(fuse_req_t req, fuse_ino_t parent, const char* name) {
@@ -185,8 +196,10 @@ int FuseMount::Ops::RenameUnstored(FuseMount* m, const std::string& from, const 
   // open, and must not be saved over the new one at its close.
   if (target) {
     KeepOpenContent(m, to);
-    m->links_.DetachLinksTo(*m->key_, to);
-    MarkUnlinked(m, to);
+    if (auto home = m->links_.RehomeLinksTo(*m->key_, to))
+      MoveInode(m, to, *home);
+    else
+      MarkUnlinked(m, to);
   }
   m->files_.MoveUnstored(from, to);
   m->inodes_.Move(from, to);
@@ -210,10 +223,7 @@ int FuseMount::Ops::RenameStored(FuseMount* m, const std::string& from, const st
   if (int e = kind == Kind::kDir ? RenameDir(m, from, to, target) : RenameFile(m, from, to, target)) return e;
   MarkUnlinked(m, to);
   m->files_.UnlinkUnstored(to);  // replaced before it was ever saved
-  m->inodes_.Move(from, to);
-  if (auto ino = m->inodes_.Find(to)) {
-    if (OpenFile* f = m->files_.Find(*ino)) f->path = to;
-  }
+  MoveInode(m, from, to);
   return 0;
 }
 
@@ -237,7 +247,7 @@ int FuseMount::Ops::RenameFile(FuseMount* m, const std::string& from, const std:
   if (target && target->state().kind == Kind::kDir) return EISDIR;
   if (target) {
     KeepOpenContent(m, to);
-    m->links_.DetachLinksTo(*m->key_, to);
+    if (auto home = m->links_.RehomeLinksTo(*m->key_, to)) MoveInode(m, to, *home);
   }
   // Unsaved content of the source goes first, so what moves is current.
   // (A buffer that went past the size limit is never stored: what moves
@@ -247,9 +257,10 @@ int FuseMount::Ops::RenameFile(FuseMount* m, const std::string& from, const std:
       if (int e = Save(m, *ino, f); e && e != EFBIG) return e;
     }
   }
-  m->links_.DetachLinksTo(*m->key_, from);
-  // The new name and the delete of the old one in one synced batch.
+  // The new name and the delete of the old one in one synced batch; the
+  // links that named the old name follow it.
   if (Status st = m->store_->Rename(*m->key_, from, to); !st.ok()) return ErrnoFor(st);
+  m->links_.RetargetLinks(*m->key_, from, to);
   return 0;
 }
 

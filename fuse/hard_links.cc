@@ -60,35 +60,63 @@ const std::set<std::string>* HardLinks::LinksTo(const std::string& target) const
   return it == links_to_.end() ? nullptr : &it->second;
 }
 
-// Before the file at `path` goes: the hard links that name it (a link
-// entry names a path, docs/decisions.md) become copies of its content, so
-// they keep it, as the other names of a removed file do on a local file
-// system (git links a new object, then unlinks its temporary name). Each
-// write goes through the store's change listener, which may Track() the
-// link again: the links are copied out of the index first.
-void HardLinks::DetachLinksTo(const KeyPair& key, const std::string& path) {
+std::vector<std::string> HardLinks::CurrentLinksTo(const std::string& path) {
   auto named = links_to_.find(path);
-  if (named == links_to_.end()) return;
+  if (named == links_to_.end()) return {};
+  // Copied out of the index: each write below goes through the store's
+  // change listener, which may Track() the link again.
   const std::vector<std::string> links(named->second.begin(), named->second.end());
-  std::optional<Result<std::string>> content;
-  bool exec = false;
+  std::vector<std::string> current;
   for (const std::string& link : links) {
     auto n = store_->Stat(link);
     if (!n.ok() || (*n)->state().kind != Kind::kLink || (*n)->state().content->entry.content != path) {
       Track(link);  // out of date: take what the view says
       continue;
     }
-    if (!content) {
-      content = store_->ReadFile(path);
-      auto target = store_->Stat(path);
-      const PathNode* r = target.ok() ? Resolve(*store_, *target) : nullptr;
-      exec = r && r->state().exec;
-    }
-    if (!content->ok()) return;
-    Status st = store_->WriteFile(key, link, **content);
-    if (st.ok() && exec) st = store_->SetExec(key, link, true);
-    if (!st.ok()) LogError("{} links to {}, which goes, and could not keep its content: {}", link, path, st.message());
-    Set(link, nullptr);
+    current.push_back(link);
+  }
+  return current;
+}
+
+// Before the file at `path` goes: the first hard link that names it (a
+// link entry names a path, docs/decisions.md) becomes the file — its
+// content, executable bit, attributes and mtime — and the other links
+// name that one, so every other name keeps the file, as on a local file
+// system (git links a new object, then unlinks its temporary name).
+std::optional<std::string> HardLinks::RehomeLinksTo(const KeyPair& key, const std::string& path) {
+  const std::vector<std::string> links = CurrentLinksTo(path);
+  if (links.empty()) return std::nullopt;
+  auto file = store_->Stat(path);
+  auto content = store_->ReadFile(path);
+  if (!file.ok() || !content.ok()) return std::nullopt;
+  const StoredAttrs a = (*file)->Attrs();
+  AttrChange attrs;
+  attrs.reset = true;
+  attrs.mode = a.perm;
+  attrs.owner = a.owner;
+  attrs.group = a.group;
+  attrs.mtime = a.mtime;
+  const std::string& home = links.front();
+  Status st = store_->WriteFile(key, home, *content, attrs, (*file)->state().exec);
+  if (!st.ok()) {
+    LogError("{} links to {}, which goes, and could not keep its content: {}", home, path, st.message());
+    return std::nullopt;
+  }
+  Set(home, nullptr);
+  RetargetLinks(key, links, home);
+  return home;
+}
+
+void HardLinks::RetargetLinks(const KeyPair& key, const std::string& from, const std::string& to) {
+  RetargetLinks(key, CurrentLinksTo(from), to);
+}
+
+void HardLinks::RetargetLinks(const KeyPair& key, const std::vector<std::string>& links, const std::string& to) {
+  for (const std::string& link : links) {
+    if (link == to) continue;
+    Status st = store_->Link(key, link, to, /*retarget=*/true);
+    if (!st.ok()) LogError("{} could not follow its file to {}: {}", link, to, st.message());
+    Track(link);
   }
 }
 

@@ -1,11 +1,13 @@
 // HardLinks: the mount's index of the hard links in the view, both ways.
 //
 // A hard link is a `link` entry naming its target by path (the log has no
-// inode, docs/decisions.md). The mount needs to know, for a path, which
-// links name it: before a file goes (unlink, a rename over it) those links
-// become copies of its content (DetachLinksTo), and a change of the file
-// stales the cached pages of each link, which is another inode to the
-// kernel. The index is filled from the view at mount (FindBelow) and kept
+// inode, docs/decisions.md); the mount gives every name of a file the
+// file's inode. It needs to know, for a path, which links name it: their
+// count is the file's st_nlink; before the file goes (unlink, a rename
+// over it) one link becomes the file and the others name it
+// (RehomeLinksTo); when it moves they follow (RetargetLinks); and a change
+// of the file stales the cached pages of a link the kernel still holds as
+// an inode of its own (looked up before it was a link). The index is filled from the view at mount (FindBelow) and kept
 // right from the store's change listener (Track).
 //
 // Invariants: `links_` maps each known link path to the path it names, and
@@ -17,8 +19,10 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "store/store.h"
 
@@ -45,16 +49,36 @@ class HardLinks {
   // Records every link below `node` (at mount, from the root).
   void FindBelow(const PathNode* node);
 
-  // Before the file at `path` goes: the links that name it are written as
-  // copies of its content (and executable bit), signed with `key`.
-  void DetachLinksTo(const KeyPair& key, const std::string& path);
+  // Before the file at `path` goes (unlink, a rename over it): the first
+  // link that names it becomes the file (content, executable bit,
+  // attributes, mtime) and the others name that one, signed with `key`.
+  // Returns that new home, or nullopt when no link names `path` (or the
+  // content could not be written: logged).
+  std::optional<std::string> RehomeLinksTo(const KeyPair& key, const std::string& path);
+  // After the file at `from` moved to `to`: the links that named it name
+  // `to`.
+  void RetargetLinks(const KeyPair& key, const std::string& from, const std::string& to);
+  // How many links name `path` (its link count is one more).
+  size_t CountTo(const std::string& path) const {
+    auto it = links_to_.find(path);
+    return it == links_to_.end() ? 0 : it->second.size();
+  }
 
   bool IsLink(const std::string& path) const { return links_.count(path) != 0; }
+  // The path the link at `link` names, or null.
+  const std::string* TargetOf(const std::string& link) const {
+    auto it = links_.find(link);
+    return it == links_.end() ? nullptr : &it->second;
+  }
   // The links that name `target`, or null if none.
   const std::set<std::string>* LinksTo(const std::string& target) const;
   size_t size() const { return links_.size(); }
 
  private:
+  // The links the index has for `path` that the view still agrees name it.
+  std::vector<std::string> CurrentLinksTo(const std::string& path);
+  void RetargetLinks(const KeyPair& key, const std::vector<std::string>& links, const std::string& to);
+
   Store* store_;
   // Paths whose view entry is a hard link, and the path each names (kept
   // from the change listener), and back: what must be preserved before a

@@ -75,29 +75,53 @@ TEST_F(HardLinksTest, FindBelowFindsLinksInSubdirectories) {
   EXPECT_EQ(*links_.LinksTo("/t"), (std::set<std::string>{"/d/e/l2", "/l1"}));
 }
 
-TEST_F(HardLinksTest, DetachLinksToMakesEachLinkACopyOfTheContentAndExecBit) {
+TEST_F(HardLinksTest, RehomeMakesTheFirstLinkTheFileAndTheOthersNameIt) {
   ASSERT_TRUE(store_->WriteFile(root_, "/t", "content").ok());
   ASSERT_TRUE(store_->SetExec(root_, "/t", true).ok());
-  ASSERT_TRUE(store_->Link(root_, "/l", "/t").ok());
-  links_.Track("/l");
-  links_.DetachLinksTo(root_, "/t");
-  const PathNode* l = *store_->Stat("/l");
-  EXPECT_EQ(l->state().kind, Kind::kFile);
-  EXPECT_TRUE(l->state().exec);
-  EXPECT_EQ(Read("/l"), "content");
-  EXPECT_EQ(links_.LinksTo("/t"), nullptr);
+  AttrChange attrs;
+  attrs.group = "adm";
+  attrs.mtime = Mtime{1577836800, 0};
+  ASSERT_TRUE(store_->SetAttrs(root_, "/t", attrs).ok());
+  ASSERT_TRUE(store_->Link(root_, "/l1", "/t").ok());
+  ASSERT_TRUE(store_->Link(root_, "/l2", "/l1").ok()) << "a link to a link names the file";
+  EXPECT_EQ((*store_->Stat("/l2"))->state().content->entry.content, "/t");
+  links_.Track("/l1");
+  links_.Track("/l2");
+  EXPECT_EQ(links_.CountTo("/t"), 2u);
+  EXPECT_EQ(links_.RehomeLinksTo(root_, "/t"), "/l1");
+  const PathNode* l1 = *store_->Stat("/l1");
+  EXPECT_EQ(l1->state().kind, Kind::kFile);
+  EXPECT_TRUE(l1->state().exec);
+  EXPECT_EQ(l1->Attrs().group, "adm");
+  EXPECT_EQ(l1->Attrs().mtime, (Mtime{1577836800, 0}));
+  EXPECT_EQ(Read("/l1"), "content");
+  EXPECT_EQ((*store_->Stat("/l2"))->state().content->entry.content, "/l1");
+  EXPECT_EQ(links_.CountTo("/t"), 0u);
+  EXPECT_EQ(links_.CountTo("/l1"), 1u);
+  EXPECT_EQ(links_.RehomeLinksTo(root_, "/l2"), std::nullopt) << "nothing names it";
 }
 
-TEST_F(HardLinksTest, DetachLinksToLeavesALinkThatNoLongerNamesThePath) {
+TEST_F(HardLinksTest, RehomeSkipsALinkThatNoLongerNamesThePath) {
   ASSERT_TRUE(store_->WriteFile(root_, "/t", "t").ok());
   ASSERT_TRUE(store_->WriteFile(root_, "/u", "u").ok());
   const std::string stale = "/t";
   links_.Set("/l", &stale);  // the index says /t, the view says /u
   ASSERT_TRUE(store_->Link(root_, "/l", "/u").ok());
-  links_.DetachLinksTo(root_, "/t");
+  EXPECT_EQ(links_.RehomeLinksTo(root_, "/t"), std::nullopt);
   EXPECT_EQ((*store_->Stat("/l"))->state().kind, Kind::kLink);
   EXPECT_EQ(links_.LinksTo("/t"), nullptr);
   ASSERT_NE(links_.LinksTo("/u"), nullptr);
+}
+
+TEST_F(HardLinksTest, LinksFollowTheirFileWhenItMoves) {
+  ASSERT_TRUE(store_->WriteFile(root_, "/t", "t").ok());
+  ASSERT_TRUE(store_->Link(root_, "/l", "/t").ok());
+  links_.Track("/l");
+  ASSERT_TRUE(store_->Rename(root_, "/t", "/moved").ok());
+  links_.RetargetLinks(root_, "/t", "/moved");
+  EXPECT_EQ((*store_->Stat("/l"))->state().content->entry.content, "/moved");
+  EXPECT_EQ(Read("/l"), "t");
+  EXPECT_EQ(links_.CountTo("/moved"), 1u);
 }
 
 TEST_F(HardLinksTest, ContentPathFollowsALinkToItsTarget) {

@@ -519,14 +519,21 @@ Status Store::Symlink(const KeyPair& key, std::string_view path, std::string_vie
   return Commit({std::move(p)}, {}, true, true);
 }
 
-Status Store::Link(const KeyPair& key, std::string_view path, std::string_view target) {
-  BASEFS_ASSIGN_OR_RETURN(std::string tpath, NormalizePath(target));
+Status Store::Link(const KeyPair& key, std::string_view path, std::string_view target, bool retarget) {
+  BASEFS_ASSIGN_OR_RETURN(std::string named, NormalizePath(target));
+  // A link to a link names the file: every name of a file names it.
+  auto file = ResolveFile(named);
+  if (!file.ok() && file.status().code() != Code::kNotFound)
+    return Invalid("can only hard-link a regular file: " + named);
+  BASEFS_RETURN_IF_ERROR(file.status());
+  if ((*file)->state().kind != Kind::kFile) return Invalid("can only hard-link a regular file: " + named);
+  const std::string tpath = (*file)->FullPath();
   if (tpath.size() > kMaxLinkTargetBytes) return Invalid("link target longer than 512 bytes");
-  BASEFS_ASSIGN_OR_RETURN(const PathNode* tn, Stat(tpath));
-  if (tn->state().kind != Kind::kFile) return Invalid("can only hard-link a regular file: " + tpath);
   BASEFS_ASSIGN_OR_RETURN(Target t, Resolve(path));
   if (!t.dir) return Status(Code::kExists, "/ exists");
-  if (t.node && t.node->exists()) return Status(Code::kExists, "already exists: " + t.path);
+  if (t.path == tpath) return Invalid("a link cannot name itself: " + tpath);
+  const bool is_link = t.node && t.node->state().kind == Kind::kLink;
+  if (t.node && t.node->exists() && !(retarget && is_link)) return Status(Code::kExists, "already exists: " + t.path);
   BASEFS_ASSIGN_OR_RETURN(Pending p, MakeEntry(key, t, Action::kLink, tpath.size(), tpath));
   return Commit({std::move(p)}, {}, true, true);
 }

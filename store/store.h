@@ -83,7 +83,10 @@ class Store {
   Status Mkdir(const KeyPair& key, std::string_view path, bool parents, const AttrChange& attrs = {});
   Status Remove(const KeyPair& key, std::string_view path, bool recursive);
   Status Symlink(const KeyPair& key, std::string_view path, std::string_view target);
-  Status Link(const KeyPair& key, std::string_view path, std::string_view target);
+  // A hard link at `path` naming the file `target` names (a link to a
+  // link names its file). With `retarget`, an existing hard link at `path`
+  // is pointed at `target` instead of being an error.
+  Status Link(const KeyPair& key, std::string_view path, std::string_view target, bool retarget = false);
   Status SetExec(const KeyPair& key, std::string_view path, bool exec);
   // One attr entry: permission bits, owner, group, mtime (store/attrs.h) of
   // a file or directory.

@@ -4,6 +4,8 @@
 // limits from a deep working directory, special files. Real daemons, real
 // mounts, real tools; run as root (the CI runs as root), the other users
 // through setpriv.
+#include <sstream>
+
 #include <gtest/gtest.h>
 
 #include "tests/fuse_fixture.h"
@@ -185,6 +187,54 @@ TEST_F(FusePosixTest, PathLimitsCountFromTheMountRootWhateverTheWorkingDirectory
   EXPECT_EQ(r.out, "ok\nENAMETOOLONG\nENAMETOOLONG\n") << r.err;
   const Sh name = Run("echo no > " + Mnt(0) + "/" + std::string(256, 'n'));
   EXPECT_NE(name.err.find("File name too long"), std::string::npos) << "a 256-byte name: " << name.err;
+}
+
+TEST_F(FusePosixTest, AllNamesOfAHardLinkedFileAreOneInode) {
+  if (!TwoMounts()) {
+    if (!skip_reason_.empty()) GTEST_SKIP() << skip_reason_;
+    FAIL() << testing::Slurp(Log(0)) << testing::Slurp(Log(1));
+  }
+  const std::string m0 = Mnt(0), m1 = Mnt(1);
+  ASSERT_EQ(Run("echo one > " + m0 + "/a && ln " + m0 + "/a " + m0 + "/b").code, 0);
+  Sh r = Run("ln " + m0 + "/b " + m0 + "/c");
+  ASSERT_EQ(r.code, 0) << "a link of a link: " << r.err;
+  const auto inodes = [&](const std::string& m, const std::string& names) {
+    std::string cmd = "stat -c '%i %h'";
+    for (char n : names) cmd += " " + m + "/" + n;
+    const std::string out = Run(cmd).out;
+    // "<ino> <nlink>" per name: equal lines mean one inode and one count.
+    std::istringstream in(out);
+    std::string first, line;
+    std::getline(in, first);
+    while (std::getline(in, line))
+      if (line != first) return "differ: " + out;
+    return first.substr(first.find(' ') + 1);
+  };
+  EXPECT_EQ(inodes(m0, "abc"), "3");
+  Eventually("stat -c %h " + m1 + "/a", "3\n");
+  EXPECT_EQ(inodes(m1, "abc"), "3") << "the other node shows one file too";
+
+  ASSERT_EQ(Run("echo two > " + m0 + "/c && chmod 600 " + m0 + "/b").code, 0);
+  EXPECT_EQ(Read(m0 + "/a"), "two\n");
+  EXPECT_EQ(Run("stat -c %a " + m0 + "/a").out, "600\n") << "one file: one mode";
+  // Unlinking one name leaves the others, still one file.
+  ASSERT_EQ(Run("rm " + m0 + "/a").code, 0);
+  EXPECT_EQ(Read(m0 + "/b"), "two\n");
+  EXPECT_EQ(Read(m0 + "/c"), "two\n");
+  EXPECT_EQ(inodes(m0, "bc"), "2");
+  EXPECT_EQ(Run("stat -c %a " + m0 + "/c").out, "600\n");
+  // A renamed name keeps its links.
+  ASSERT_EQ(Run("mv " + m0 + "/b " + m0 + "/z && echo three > " + m0 + "/z").code, 0);
+  EXPECT_EQ(Read(m0 + "/c"), "three\n");
+  EXPECT_EQ(inodes(m0, "cz"), "2");
+  Eventually("cat " + m1 + "/c", "three\n");
+  EXPECT_EQ(inodes(m1, "cz"), "2");
+  // Across the status directory: refused.
+  r = Run("ln " + m0 + "/.basefs/members " + m0 + "/members");
+  EXPECT_NE(r.code, 0);
+  r = Run("ln " + m0 + "/z " + m0 + "/.basefs/z");
+  EXPECT_NE(r.code, 0);
+  EXPECT_FALSE(fs::exists(m0 + "/members"));
 }
 
 TEST_F(FusePosixTest, SpecialFilesAreRefusedWithEperm) {
