@@ -8,6 +8,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/command.h"
+#include "daemon/handlers.h"
 
 namespace basefs {
 namespace {
@@ -83,6 +84,32 @@ int CmdLs(const Context& c, const FileArgs& a) {
   }
   if (c.g.json) PrintJson(c, out);
   return 0;
+}
+
+// `watch`: one line per visible change at or below PATH, as it happens,
+// streamed by the running daemon until this command is ended.
+int CmdWatch(const Context& c, const FileArgs& a) {
+  if (!c.io.daemon || !c.io.daemon->StoreFor(a.name))
+    Fail(NotFound("watch streams the changes a running daemon sees: no daemon runs for '" + a.name + "' in " +
+                  c.g.data_dir.root + "; start one with 'basefs run " + a.name + "'"));
+  Store* store = c.io.daemon->StoreFor(a.name);
+  const std::string path = OrDie(NormalizePath(a.path));
+  const bool as_json = c.g.json;
+  c.io.daemon->Watch(path, [store, as_json](const Change& change) {
+    const char* type = EventTypeFor(store->view(), change);
+    if (!as_json) return std::string(type) + " " + change.path + "\n";
+    json line{{"type", type}, {"path", change.path}};
+    const PathNode* n = store->view().FindPath(change.path);
+    if (n && !n->chain().empty()) {
+      const ViewEntry* head = n->chain().back();
+      line["hash"] = ToHex(head->hash);
+      line["author"] = ToBase64(head->entry.author);
+      line["timestamp"] = head->entry.timestamp_ms;
+    }
+    line["kind"] = n ? KindName(n->state().kind) : "none";
+    return line.dump() + "\n";
+  });
+  return 0;  // the daemon streams, and answers when the stream ends
 }
 
 int CmdCat(const Context& c, const FileArgs& a) {
@@ -190,6 +217,13 @@ void AddFileCommands(CLI::App& app, Context& c, std::vector<Subcommand>* out) {
   }
   write->add_option("FILE", a->arg, "source file; stdin if absent or -");
   revert->add_option("REVISION", a->arg, "entry hash or a unique prefix of at least 8 hex digits")->required();
+  auto* watch = app.add_subcommand(
+      "watch",
+      "print each change at or below PATH as it happens (local, remote, by sync) until ended; needs a "
+      "running daemon; --json: one object per line");
+  watch->add_option("NAME", a->name)->required();
+  watch->add_option("PATH", a->path)->required();
+  add(watch, [&c, a] { return CmdWatch(c, *a); });
   auto* show = app.add_subcommand("show", "the log as a tree, the view marked");
   show->add_option("NAME", a->name)->required();
 

@@ -46,14 +46,30 @@ std::optional<int> Forward(const std::string& socket_path, const ControlRequest&
     std::cerr << "basefs: the daemon closed the control connection\n";
     return 1;
   }
-  ::shutdown(fd, SHUT_WR);
+  // Our side stays open: a streaming command (watch) ends when it closes.
   std::string reply;
+  bool response = false;  // the final response has begun
   char buf[65536];
   while (true) {
     const ssize_t n = ::read(fd, buf, sizeof(buf));
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;
     reply.append(buf, static_cast<size_t>(n));
+    // Output frames of a streaming command go out as they come.
+    while (!response) {
+      ControlReplyPart part = NextReplyPart(reply);
+      if (part.kind == ControlReplyPart::kFrame) {
+        std::cout << part.frame << std::flush;
+        if (!std::cout) {
+          ::close(fd);  // our reader went away: so does the stream
+          return 1;
+        }
+        reply.erase(0, part.consumed);
+      } else {
+        response = part.kind != ControlReplyPart::kIncomplete;
+        break;
+      }
+    }
   }
   ::close(fd);
   auto r = DecodeResponse(reply);

@@ -31,6 +31,34 @@ std::string EncodeResponse(const ControlResponse& r) {
   return out;
 }
 
+std::string EncodeStreamFrame(std::string_view bytes) {
+  std::string out;
+  PutU32(&out, kControlStreamFrame);
+  PutU32(&out, static_cast<uint32_t>(bytes.size()));
+  out.append(bytes);
+  return out;
+}
+
+ControlReplyPart NextReplyPart(std::string_view buf) {
+  ControlReplyPart part;
+  ByteReader in(buf);
+  uint32_t tag = 0, len = 0;
+  if (!in.U32(&tag)) return part;
+  if (tag != kControlStreamFrame) {
+    part.kind = ControlReplyPart::kResponse;
+    return part;
+  }
+  if (!in.U32(&len)) return part;
+  if (len > kControlMaxFrameBytes) {
+    part.kind = ControlReplyPart::kInvalid;
+    return part;
+  }
+  if (!in.Bytes(len, &part.frame)) return part;
+  part.kind = ControlReplyPart::kFrame;
+  part.consumed = in.consumed();
+  return part;
+}
+
 std::optional<ControlRequest> DecodeRequest(std::string_view buf, size_t* consumed, std::string* error) {
   // An incomplete request is not an error: the caller waits for more bytes.
   // Limits are checked as soon as the bytes that carry them are there.

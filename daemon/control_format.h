@@ -10,6 +10,13 @@
 //             | u32 key_error_len | why the client has no key
 //   response: u32 exit_code | u32 out_len | out | u32 err_len | err
 //
+// A command that streams (`basefs watch`) sends output frames before its
+// response, each `u32 0xffffffff | u32 len | bytes` (len at most 1 MiB),
+// which the client writes to its standard output as they come; no exit
+// code is 0xffffffff, so the two cannot be confused. The client keeps its
+// side of the connection open while it waits: closing it (the client
+// ended, Ctrl-C) ends the stream.
+//
 // The client reads its own key file (--key) and sends the key: the daemon
 // never opens a file the client names (one inside the daemon's own FUSE
 // mount would block its loop on itself). The socket is the user's (0600),
@@ -47,8 +54,23 @@ struct ControlResponse {
   std::string err;
 };
 
+inline constexpr uint32_t kControlStreamFrame = 0xffffffffu;
+inline constexpr uint32_t kControlMaxFrameBytes = 1u << 20;
+
 std::string EncodeRequest(const ControlRequest& r);
 std::string EncodeResponse(const ControlResponse& r);
+// One output frame of a streaming command.
+std::string EncodeStreamFrame(std::string_view bytes);
+
+// What the front of a response stream holds.
+struct ControlReplyPart {
+  enum Kind { kIncomplete, kFrame, kResponse, kInvalid } kind = kIncomplete;
+  std::string frame;    // kFrame: its bytes
+  size_t consumed = 0;  // kFrame: bytes to drop from the front
+};
+// kResponse means the rest is the final response (DecodeResponse, once
+// the connection is closed).
+ControlReplyPart NextReplyPart(std::string_view buf);
 
 // Parses a request from the front of `buf`. Returns the request and sets
 // *consumed when complete; nullopt with *error empty when more bytes are

@@ -73,15 +73,41 @@ void ControlServer::OnRead(bufferevent* bev, void* arg) {
     return;
   }
   bufferevent_disable(bev, EV_READ);
+  evbuffer_drain(in, consumed);
   const uint64_t number = self->next_request_++;
   self->pending_[bev] = number;
-  self->handler_(*req, [self, bev, number, alive = std::weak_ptr<bool>(self->alive_)](const ControlResponse& resp) {
-    if (alive.expired()) return;  // the server went away
-    auto it = self->pending_.find(bev);
-    if (it == self->pending_.end() || it->second != number) return;  // the client went away
+  const std::weak_ptr<bool> alive = self->alive_;
+  Reply reply = [self, bev, number, alive](const ControlResponse& resp) {
+    if (alive.expired() || !self->Waiting(bev, number)) return;  // the server or the client went away
     self->pending_.erase(bev);
+    self->on_close_.erase(bev);
     self->Answer(bev, resp);
-  });
+  };
+  Stream stream;
+  stream.emit = [self, bev, number, alive](std::string_view bytes) {
+    if (alive.expired() || !self->Waiting(bev, number)) return false;
+    if (evbuffer_get_length(bufferevent_get_output(bev)) > kMaxStreamBacklog) return false;
+    const std::string frame = EncodeStreamFrame(bytes);
+    return bufferevent_write(bev, frame.data(), frame.size()) == 0;
+  };
+  stream.on_close = [self, bev, number, alive](std::function<void()> fn) {
+    if (alive.expired() || !self->Waiting(bev, number)) return;
+    self->on_close_[bev] = std::move(fn);
+    bufferevent_set_timeouts(bev, nullptr, nullptr);
+    bufferevent_setcb(bev, &ControlServer::OnDrain, nullptr, &ControlServer::OnEvent, self);
+    bufferevent_enable(bev, EV_READ);
+  };
+  self->handler_(*req, std::move(reply), std::move(stream));
+}
+
+bool ControlServer::Waiting(bufferevent* bev, uint64_t number) const {
+  auto it = pending_.find(bev);
+  return it != pending_.end() && it->second == number;
+}
+
+void ControlServer::OnDrain(bufferevent* bev, void*) {
+  evbuffer* in = bufferevent_get_input(bev);
+  evbuffer_drain(in, evbuffer_get_length(in));
 }
 
 void ControlServer::Answer(bufferevent* bev, const ControlResponse& resp) {
@@ -106,6 +132,12 @@ void ControlServer::OnWritten(bufferevent* bev, void* arg) {
 
 void ControlServer::OnEvent(bufferevent* bev, short what, void* arg) {
   auto* self = static_cast<ControlServer*>(arg);
+  if (self->on_close_.count(bev)) {
+    // A streaming client closed its side (or its socket failed): the
+    // stream ends here.
+    if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) self->Close(bev);
+    return;
+  }
   if (what & BEV_EVENT_EOF) {
     // The client finished sending: parse what is there (it may be complete).
     if (evbuffer_get_length(bufferevent_get_input(bev)) > 0 && bufferevent_get_enabled(bev) & EV_READ) {
@@ -125,7 +157,13 @@ void ControlServer::OnEvent(bufferevent* bev, short what, void* arg) {
 void ControlServer::Close(bufferevent* bev) {
   clients_.erase(bev);
   pending_.erase(bev);
+  std::function<void()> closed;
+  if (auto it = on_close_.find(bev); it != on_close_.end()) {
+    closed = std::move(it->second);
+    on_close_.erase(it);
+  }
   bufferevent_free(bev);
+  if (closed) closed();
 }
 
 }  // namespace basefs

@@ -33,6 +33,7 @@
 #include "daemon/metrics.h"
 #include "daemon/node_identity.h"
 #include "daemon/sync_service.h"
+#include "daemon/watchers.h"
 #include "fuse/fuse_mount.h"
 #include "replicate/gossip.h"
 #include "replicate/store_sink.h"
@@ -126,10 +127,12 @@ class Daemon : public DaemonHooks {
     clock_ = std::make_unique<EventClock>(base_);
     BASEFS_RETURN_IF_ERROR(BindGossipAndSync());
     BASEFS_RETURN_IF_ERROR(StartGossip());
-    BASEFS_ASSIGN_OR_RETURN(
-        control_, ControlServer::Listen(
-                      base_, opts_.data_dir.ControlSocket(opts_.name),
-                      [this](const ControlRequest& r, ControlServer::Reply reply) { Handle(r, std::move(reply)); }));
+    BASEFS_ASSIGN_OR_RETURN(control_, ControlServer::Listen(base_, opts_.data_dir.ControlSocket(opts_.name),
+                                                            [this](const ControlRequest& r, ControlServer::Reply reply,
+                                                                   ControlServer::Stream stream) {
+                                                              Handle(r, std::move(reply), std::move(stream));
+                                                            }));
+    change_watchers_.push_back([this](const Change& c) { watchers_.OnChange(c); });
     BASEFS_RETURN_IF_ERROR(StartDns());
     gossip_->Start(Seeds());
     BASEFS_RETURN_IF_ERROR(StartHandlers());
@@ -186,9 +189,11 @@ class Daemon : public DaemonHooks {
   // again after a change to grants (--members-need-grant).
   const std::set<PublicKey>& GrantedKeys();
   std::vector<StatusFile> MountStatusFiles(const std::optional<KeyPair>& key);
-  void Handle(const ControlRequest& r, ControlServer::Reply reply);
-  // While a command runs: its reply, and whether it answers later.
+  void Handle(const ControlRequest& r, ControlServer::Reply reply, ControlServer::Stream stream);
+  void Watch(const std::string& path, std::function<std::string(const Change&)> format) override;
+  // While a command runs: its reply and stream, and whether it answers later.
   ControlServer::Reply current_reply_;
+  ControlServer::Stream current_stream_;
   bool deferred_ = false;
   static void OnSignal(int, short, void* arg);
   static void OnHangup(int, short, void* arg) { static_cast<Daemon*>(arg)->Reload(); }
@@ -209,6 +214,7 @@ class Daemon : public DaemonHooks {
   std::unique_ptr<Gossip> gossip_;
   MemberSyncPolicy member_sync_;
   std::unique_ptr<ControlServer> control_;
+  Watchers watchers_;  // `basefs watch` streams, on control_'s clients
   std::unique_ptr<SyncService> sync_;
   std::unique_ptr<DnsService> dns_;
   std::vector<std::function<void(const Change&)>> change_watchers_;
@@ -513,6 +519,7 @@ json Daemon::StatusJson() {
          {"members_alive", gossip_->alive_count()},
          {"members", gossip_->Members().size()},
          {"pending_entries", store_->pending_count()},
+         {"watches", watchers_.size()},
          {"sync_sessions_completed", sync_->sessions_completed()},
          {"sync_sessions_failed", sync_->sessions_failed()},
          {"sync_sessions_refused", sync_->sessions_refused()},
@@ -558,9 +565,10 @@ json Daemon::StatusJson() {
   return j;
 }
 
-void Daemon::Handle(const ControlRequest& r, ControlServer::Reply reply) {
+void Daemon::Handle(const ControlRequest& r, ControlServer::Reply reply, ControlServer::Stream stream) {
   ControlResponse resp;
   current_reply_ = reply;
+  current_stream_ = std::move(stream);
   deferred_ = false;
   try {
     resp = run_command_(r, *this);
@@ -570,8 +578,14 @@ void Daemon::Handle(const ControlRequest& r, ControlServer::Reply reply) {
     deferred_ = false;
   }
   current_reply_ = nullptr;
+  current_stream_ = {};
   if (!deferred_) reply(resp);
   deferred_ = false;
+}
+
+void Daemon::Watch(const std::string& path, std::function<std::string(const Change&)> format) {
+  deferred_ = true;
+  watchers_.Add(path, std::move(format), current_reply_, current_stream_);
 }
 
 void Daemon::RotateKeyring(KeyringOp op, const ClusterKey& key,

@@ -41,6 +41,10 @@ class DaemonHooks {
   // seconds have passed; what the command itself returns is not sent.
   virtual void RotateKeyring(KeyringOp op, const ClusterKey& key,
                              std::function<ControlResponse(const KeyringResult&)> format) = 0;
+  // `basefs watch`: streams `format(change)` to the client for every
+  // visible change at or below `path` until the client goes (daemon/
+  // watchers.h). What the command itself returns is not sent.
+  virtual void Watch(const std::string& path, std::function<std::string(const Change&)> format) = 0;
 };
 
 // Runs one control-socket request (a command line with the client's

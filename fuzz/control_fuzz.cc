@@ -1,5 +1,6 @@
 // The control socket protocol (what a local client sends the daemon):
-// requests decoded from a byte stream piece by piece, and responses.
+// requests decoded from a byte stream piece by piece, and responses with
+// the output frames a streaming command sends before them.
 #include "daemon/control_format.h"
 #include "fuzz/fuzz.h"
 
@@ -20,5 +21,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
   }
   (void)DecodeResponse(in);
+  // A reply stream as the client reads it: frames, then the response.
+  std::string_view rest = in;
+  while (true) {
+    const ControlReplyPart part = NextReplyPart(rest);
+    if (part.kind != ControlReplyPart::kFrame) break;
+    FUZZ_CHECK(part.consumed > 0 && part.consumed <= rest.size() && part.frame.size() <= kControlMaxFrameBytes);
+    FUZZ_CHECK(EncodeStreamFrame(part.frame) == rest.substr(0, part.consumed));
+    rest.remove_prefix(part.consumed);
+  }
   return 0;
 }

@@ -219,6 +219,8 @@ int main(int argc, char** argv) {
   r.key_secret = std::string(reinterpret_cast<const char*>(root.secret_key.data()), root.secret_key.size());
   seeds.Add("control", EncodeRequest(r));
   seeds.Add("control", EncodeResponse(ControlResponse{0, "ok\n", ""}));
+  seeds.Add("control", EncodeStreamFrame("create /conf/app\n") + EncodeStreamFrame("delete /conf/app\n") +
+                           EncodeResponse(ControlResponse{1, "", "stopped\n"}));
 
   // config: the example file's keys.
   seeds.Add("config",

@@ -237,6 +237,57 @@ TEST_F(FusePosixTest, AllNamesOfAHardLinkedFileAreOneInode) {
   EXPECT_FALSE(fs::exists(m0 + "/members"));
 }
 
+// inotify on a mount sees only what the kernel did (local changes); the
+// stream of every change, remote ones too, is `basefs watch`.
+TEST_F(FusePosixTest, WatchStreamsLocalAndRemoteChangesUntilItIsEnded) {
+  if (!TwoMounts()) {
+    if (!skip_reason_.empty()) GTEST_SKIP() << skip_reason_;
+    FAIL() << testing::Slurp(Log(0)) << testing::Slurp(Log(1));
+  }
+  const std::string m0 = Mnt(0), m1 = Mnt(1);
+  const std::string out = (root_ / "watch.out").string();
+  const pid_t watch = testing::Spawn({BASEFS_BIN, "--data-dir", Dir(1), "watch", "demo", "/conf", "--json"}, out);
+  pids_.push_back(watch);
+  const auto watches = [&] {
+    const Sh st = Run(Cli(1, "status demo --json"));
+    const json j = json::parse(st.out, nullptr, false);
+    return j.is_object() && j.contains("watches") ? j["watches"].get<int>() : -1;
+  };
+  ASSERT_TRUE(testing::WaitFor([&] { return watches() == 1; }, 10s)) << testing::Slurp(out);
+  ASSERT_EQ(Run("mkdir " + m0 + "/conf && echo 1 > " + m0 + "/conf/app && echo 1 > " + m0 + "/elsewhere").code, 0);
+  // Each change waits for the one before to arrive (no concurrent writes).
+  ASSERT_TRUE(Eventually("cat " + m1 + "/conf/app", "1\n"));
+  ASSERT_EQ(Run("echo 2 > " + m1 + "/conf/app && chmod 600 " + m1 + "/conf/app").code, 0);
+  ASSERT_TRUE(Eventually("stat -c %a " + m0 + "/conf/app", "600\n"));
+  ASSERT_EQ(Run("rm " + m0 + "/conf/app").code, 0);
+  std::vector<json> lines;
+  const bool all = testing::WaitFor(
+      [&] {
+        lines.clear();
+        std::istringstream in(testing::Slurp(out));
+        for (std::string l; std::getline(in, l);) lines.push_back(json::parse(l, nullptr, false));
+        return lines.size() >= 5;
+      },
+      15s);
+  ASSERT_TRUE(all) << testing::Slurp(out);
+  std::string seen;
+  for (const json& l : lines) {
+    ASSERT_TRUE(l.is_object()) << testing::Slurp(out);
+    seen += l["type"].get<std::string>() + " " + l["path"].get<std::string>() + "\n";
+    EXPECT_EQ(l["author"].get<std::string>().size(), 44u) << l.dump();
+  }
+  EXPECT_EQ(seen, "mkdir /conf\ncreate /conf/app\nupdate /conf/app\nattr /conf/app\ndelete /conf/app\n");
+  // Ended by its user: the daemon forgets it and keeps serving.
+  testing::Stop(watch);
+  std::erase(pids_, watch);
+  EXPECT_TRUE(testing::WaitFor([&] { return watches() == 0; }, 10s));
+  // Without a daemon there is nothing to watch: said plainly.
+  ASSERT_EQ(Run(Cli(2, "bootstrap demo")).code, 0);
+  const Sh alone = Run(Cli(2, "watch demo /"));
+  EXPECT_EQ(alone.code, 1);
+  EXPECT_NE(alone.err.find("no daemon runs"), std::string::npos) << alone.err;
+}
+
 TEST_F(FusePosixTest, SpecialFilesAreRefusedWithEperm) {
   MOUNT_OR_SKIP(addr, 0);
   const std::string m = Mnt(0);
