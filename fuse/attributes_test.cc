@@ -63,6 +63,41 @@ TEST_F(AttributesTest, AnOpenFileShowsItsBuffer) {
   EXPECT_EQ(st.st_mtim.tv_nsec, 500000000);
 }
 
+TEST_F(AttributesTest, StoredModesAndOwnersShowAndUnknownNamesFallBackToTheMountsOwner) {
+  AttrChange c;
+  c.mode = 0640;
+  c.owner = "root";
+  c.group = "no-such-group-here";
+  c.mtime = Mtime{-1, 5};
+  ASSERT_TRUE(store_->WriteFile(root_, "/f", "x", c).ok());
+  const struct stat st = Of("/f");
+  EXPECT_EQ(st.st_mode, static_cast<mode_t>(S_IFREG | 0640));
+  EXPECT_EQ(st.st_uid, 0u) << "root is a name every host has";
+  EXPECT_EQ(st.st_gid, 100u) << "a group unknown here shows as the mount's";
+  EXPECT_EQ(st.st_mtim.tv_sec, -1);
+  EXPECT_EQ(st.st_mtim.tv_nsec, 5);
+  EXPECT_EQ(st.st_atim.tv_sec, -1) << "atime shows the mtime";
+}
+
+TEST_F(AttributesTest, CreationStoresOnlyWhatDiffersFromTheDefaults) {
+  ASSERT_TRUE(store_->Mkdir(root_, "/d", false).ok());
+  const PathNode* d = *store_->Stat("/d");
+  EXPECT_TRUE(attrs_.ForCreation(0644, false, false, 1000, 100, d).empty()) << "the mount's owner, 0644";
+  EXPECT_TRUE(attrs_.ForCreation(0755, true, true, 1000, 100, d).empty());
+  EXPECT_EQ(attrs_.ForCreation(0640, false, false, 1000, 100, d).mode, 0640);
+  EXPECT_EQ(attrs_.ForCreation(04755, false, true, 1000, 100, d).mode, std::nullopt) << "set-uid masked: 0755";
+  EXPECT_EQ(attrs_.ForCreation(0644, false, false, 0, 100, d).owner, "root") << "another user: stored by name";
+  // In a setgid directory: its group, and setgid for directories.
+  AttrChange sg;
+  sg.mode = 02775;
+  sg.group = "adm";
+  ASSERT_TRUE(store_->SetAttrs(root_, "/d", sg).ok());
+  const AttrChange sub = attrs_.ForCreation(0755, true, true, 1000, 100, d);
+  EXPECT_EQ(sub.mode, 02755);
+  EXPECT_EQ(sub.group, "adm");
+  EXPECT_EQ(attrs_.ForCreation(0644, false, false, 1000, 100, d).group, "adm");
+}
+
 TEST_F(AttributesTest, XattrsDescribeTheCurrentEntry) {
   ASSERT_TRUE(store_->WriteFile(root_, "/f", "a").ok());
   ASSERT_TRUE(store_->WriteFile(root_, "/f", "b").ok());
