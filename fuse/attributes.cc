@@ -15,13 +15,6 @@ constexpr const char* kXattrAuthor = "user.basefs.author";
 constexpr const char* kXattrHash = "user.basefs.hash";
 constexpr const char* kXattrRevisions = "user.basefs.revisions";
 
-timespec FromMs(uint64_t ms) {
-  timespec ts{};
-  ts.tv_sec = static_cast<time_t>(ms / 1000);
-  ts.tv_nsec = static_cast<long>((ms % 1000) * 1000000);
-  return ts;
-}
-
 }  // namespace
 
 const char* const Attributes::kProbeXattr = kXattrHash;
@@ -96,7 +89,7 @@ struct stat Attributes::OfOpen(uint64_t ino, const OpenFile& f) const {
   st.st_nlink = 1;
   st.st_size = static_cast<off_t>(!f.loaded && f.reader ? f.reader->size() : f.data.size());
   st.st_blocks = (st.st_size + 511) / 512;
-  st.st_atim = st.st_mtim = st.st_ctim = FromMs(f.created_ms);
+  st.st_atim = st.st_mtim = st.st_ctim = f.changed_at;
   Overlay(f.attrs, &st);
   return st;
 }

@@ -55,7 +55,7 @@ TEST_F(AttributesTest, AnOpenFileShowsItsBuffer) {
   OpenFile f;
   f.data = "abc";
   f.exec = true;
-  f.created_ms = 5500;
+  f.changed_at = timespec{5, 500000000};
   const struct stat st = attrs_.OfOpen(71, f);
   EXPECT_EQ(st.st_size, 3);
   EXPECT_EQ(st.st_mode, static_cast<mode_t>(S_IFREG | 0755));

@@ -45,6 +45,9 @@ int FuseMount::Ops::StatIno(FuseMount* m, uint64_t ino, struct stat* st) {
           st->st_atim = view.st_atim;
           st->st_mtim = view.st_mtim;
           st->st_ctim = view.st_ctim;
+          // Written since the last save: the time of that change, as
+          // write(2) and ftruncate(2) promise, before it is stored.
+          if (f->written) st->st_atim = st->st_mtim = st->st_ctim = f->changed_at;
           m->attrs_.Overlay(f->attrs, st);
         }
       }

@@ -234,9 +234,12 @@ int FuseMount::Ops::RenameDir(FuseMount* m, const std::string& from, const std::
   auto children = m->store_->List(from);
   if (!children.ok() || !children->empty() || m->files_.HasUnstoredChild(from))
     return children.ok() ? EXDEV : ErrnoFor(children.status());
-  if (!target) {
-    if (Status st = m->store_->Mkdir(*m->key_, to, false); !st.ok()) return ErrnoFor(st);
-  }
+  // The new name is the same directory: its mode, owners and mtime.
+  auto source = m->store_->Stat(from);
+  if (!source.ok()) return ErrnoFor(source.status());
+  const AttrChange same = (*source)->Attrs().Copy();
+  const Status made = target ? m->store_->SetAttrs(*m->key_, to, same) : m->store_->Mkdir(*m->key_, to, false, same);
+  if (!made.ok()) return ErrnoFor(made);
   if (Status st = m->store_->Remove(*m->key_, from, false); !st.ok()) return ErrnoFor(st);
   return 0;
 }

@@ -89,13 +89,7 @@ std::optional<std::string> HardLinks::RehomeLinksTo(const KeyPair& key, const st
   auto file = store_->Stat(path);
   auto content = store_->ReadFile(path);
   if (!file.ok() || !content.ok()) return std::nullopt;
-  const StoredAttrs a = (*file)->Attrs();
-  AttrChange attrs;
-  attrs.reset = true;
-  attrs.mode = a.perm;
-  attrs.owner = a.owner;
-  attrs.group = a.group;
-  attrs.mtime = a.mtime;
+  const AttrChange attrs = (*file)->Attrs().Copy();
   const std::string& home = links.front();
   Status st = store_->WriteFile(key, home, *content, attrs, (*file)->state().exec);
   if (!st.ok()) {

@@ -30,7 +30,7 @@ OpenFile* OpenFiles::Open(uint64_t ino, const std::string& path, bool created, b
     f->loaded = true;
     f->dirty = true;
     f->exec = exec;
-    f->created_ms = static_cast<uint64_t>(::time(nullptr)) * 1000;
+    ::clock_gettime(CLOCK_REALTIME, &f->changed_at);
     unstored_[path] = ino;
   }
   if (truncate && !f->failed) {
@@ -192,6 +192,7 @@ int OpenFiles::Write(OpenFile* f, const char* buf, size_t size, uint64_t off) {
   std::memcpy(f->data.data() + off, buf, size);
   f->dirty = true;
   f->written = true;
+  ::clock_gettime(CLOCK_REALTIME, &f->changed_at);
   return 0;
 }
 
@@ -202,6 +203,7 @@ int OpenFiles::Truncate(OpenFile* f, uint64_t size) {
     Resize(f, size);
     f->dirty = true;
     f->written = true;
+    ::clock_gettime(CLOCK_REALTIME, &f->changed_at);
   }
   return 0;
 }

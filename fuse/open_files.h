@@ -21,6 +21,8 @@
 // thread-safe either).
 #pragma once
 
+#include <time.h>
+
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -49,7 +51,9 @@ struct OpenFile {
   int opens = 0;
   // Over the memory budget, reads go through this instead of `data`.
   std::unique_ptr<ContentReader> reader;
-  uint64_t created_ms = 0;
+  // When the buffer last changed (created, written, truncated): its mtime
+  // and ctime until it is saved, as write(2) and ftruncate(2) promise.
+  timespec changed_at{};
 };
 
 class OpenFiles {

@@ -565,13 +565,7 @@ Status Store::Rename(const KeyPair& key, std::string_view from, std::string_view
   if (s.kind == Kind::kFile) {
     // The new name has exactly the old one's attributes and mtime (a write
     // would keep those of the file it replaces, and take its own time).
-    const StoredAttrs a = src.node->Attrs();
-    AttrChange change;
-    change.reset = true;
-    change.mode = a.perm;
-    change.owner = a.owner;
-    change.group = a.group;
-    change.mtime = a.mtime;
+    const AttrChange change = src.node->Attrs().Copy();
     batch.push_back(
         MakeEntryAfter(key, batch.back().hash, Relation::kRevision, Action::kAttr, dst.name, 0, EncodeAttrs(change)));
   }

@@ -134,6 +134,16 @@ StoredAttrs PathNode::Attrs() const {
   return a;
 }
 
+AttrChange StoredAttrs::Copy() const {
+  AttrChange c;
+  c.reset = true;
+  c.mode = perm;
+  c.owner = owner;
+  c.group = group;
+  c.mtime = mtime;
+  return c;
+}
+
 View::View(BlockLookup lookup) : lookup_(std::move(lookup)) {}
 View::~View() = default;
 

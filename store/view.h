@@ -106,6 +106,9 @@ struct StoredAttrs {
   Mtime mtime;
   // The time of the last change of any kind (ctime).
   Mtime changed;
+  // The attr change that gives another path exactly these attributes and
+  // this mtime (a rename, a hard link that becomes the file).
+  AttrChange Copy() const;
 };
 
 class PathNode {

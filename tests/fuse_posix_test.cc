@@ -73,6 +73,13 @@ TEST_F(FusePosixTest, ModesOwnersAndGroupsTravelAndTheKernelEnforcesThem) {
   EXPECT_NE(r.code, 0) << "an id without a name cannot travel";
   EXPECT_NE(r.err.find("Invalid argument"), std::string::npos) << r.err;
 
+  // A renamed directory is the same directory: mode, owner, group.
+  ASSERT_EQ(Run("mkdir -m 0700 " + m0 + "/private && chown nobody:adm " + m0 + "/private && mv " + m0 + "/private " +
+                m0 + "/private2")
+                .code,
+            0);
+  EXPECT_EQ(Run("stat -c '%a %U %G' " + m0 + "/private2").out, "700 nobody adm\n");
+
   // setgid directories give their group to what is made in them.
   ASSERT_EQ(Run("mkdir -m 2775 " + m0 + "/shared && chgrp adm " + m0 + "/shared").code, 0);
   ASSERT_EQ(Run("mkdir " + m0 + "/shared/sub && echo x > " + m0 + "/shared/f").code, 0);
@@ -110,6 +117,20 @@ TEST_F(FusePosixTest, TimesThatToolsSetAreKeptAndCompared) {
   const long long now = static_cast<long long>(::time(nullptr));
   const long long written = std::stoll(Run("stat -c %Y " + m0 + "/f").out);
   EXPECT_LE(std::llabs(written - now), 5) << written << " vs " << now;
+  // ftruncate(2) on an open descriptor moves mtime and ctime at once, not
+  // only when the file is saved at close.
+  const std::string ft =
+      "import os, time\n"
+      "fd = os.open('" +
+      m0 +
+      "/f', os.O_RDWR)\n"
+      "before = os.fstat(fd).st_mtime\n"
+      "os.ftruncate(fd, 123)\n"
+      "st = os.fstat(fd)\n"
+      "print(st.st_size, st.st_mtime > before, st.st_ctime > before)\n"
+      "os.close(fd)\n";
+  WriteLocal((root_ / "ft.py").string(), ft);
+  EXPECT_EQ(Run("/usr/bin/python3 " + (root_ / "ft.py").string()).out, "123 True True\n");
 
   // cp -p keeps the mode and the time; sets them before close, so the
   // content and its attributes are one batch.
