@@ -1,7 +1,5 @@
 #include "daemon/daemon.h"
 
-#include <grp.h>
-#include <pwd.h>
 #include <signal.h>
 #include <sodium.h>
 #include <sys/resource.h>
@@ -356,38 +354,6 @@ Status Daemon::StartHandlers() {
   return Status::Ok();
 }
 
-// --mount-owner USER[:GROUP] (names or numbers; default the daemon's user
-// and group) and --mount-umask, as the mount shows them.
-Result<Owner> MountOwner(const std::string& spec, const std::string& umask) {
-  Owner o{static_cast<unsigned>(::geteuid()), static_cast<unsigned>(::getegid()),
-          static_cast<unsigned>(std::stoul(umask, nullptr, 8)) & 0777u};
-  if (spec.empty()) return o;
-  const size_t colon = spec.find(':');
-  const std::string user = spec.substr(0, colon);
-  const auto number = [](const std::string& s) {
-    return !s.empty() && s.find_first_not_of("0123456789") == std::string::npos;
-  };
-  if (const passwd* pw = ::getpwnam(user.c_str())) {
-    o.uid = pw->pw_uid;
-    o.gid = pw->pw_gid;
-  } else if (number(user)) {
-    o.uid = static_cast<unsigned>(std::stoul(user));
-  } else {
-    return NotFound("--mount-owner: no user '" + user + "' on this host");
-  }
-  if (colon != std::string::npos) {
-    const std::string group_name = spec.substr(colon + 1);
-    if (const struct group* gr = ::getgrnam(group_name.c_str())) {
-      o.gid = gr->gr_gid;
-    } else if (number(group_name)) {
-      o.gid = static_cast<unsigned>(std::stoul(group_name));
-    } else {
-      return NotFound("--mount-owner: no group '" + group_name + "' on this host");
-    }
-  }
-  return o;
-}
-
 // The FUSE mount (--mount), with the CPU latency hold its bursts take.
 Status Daemon::StartMount() {
   if (opts_.mount.dir.empty()) return Status::Ok();
@@ -398,7 +364,7 @@ Status Daemon::StartMount() {
     LogWarn("no key at {} ({}): mounting read-only", opts_.data_dir.KeyPath(), k.status().message());
   }
   MountOptions mo;
-  BASEFS_ASSIGN_OR_RETURN(mo.owner, MountOwner(opts_.mount.owner, opts_.mount.umask));
+  BASEFS_ASSIGN_OR_RETURN(mo.owner, Owner::Parse(opts_.mount.owner, opts_.mount.umask));
   std::string why;
   mo.allow_other = AllowOtherPossible(&why);
   if (!mo.allow_other) LogWarn("{}", why);

@@ -1,5 +1,7 @@
 #include "fuse/attributes.h"
 
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstring>
 #include <ctime>
@@ -18,6 +20,36 @@ constexpr const char* kXattrRevisions = "user.basefs.revisions";
 }  // namespace
 
 const char* const Attributes::kProbeXattr = kXattrHash;
+
+Result<Owner> Owner::Parse(const std::string& spec, const std::string& umask) {
+  Owner o{static_cast<unsigned>(::geteuid()), static_cast<unsigned>(::getegid()),
+          static_cast<unsigned>(std::stoul(umask, nullptr, 8)) & 0777u};
+  if (spec.empty()) return o;
+  const size_t colon = spec.find(':');
+  const std::string user = spec.substr(0, colon);
+  const auto number = [](const std::string& s) {
+    return !s.empty() && s.find_first_not_of("0123456789") == std::string::npos;
+  };
+  if (auto ids = LookupUser(user)) {
+    o.uid = ids->uid;
+    o.gid = ids->gid;
+  } else if (number(user)) {
+    o.uid = static_cast<unsigned>(std::stoul(user));
+  } else {
+    return NotFound("--mount-owner: no user '" + user + "' on this host");
+  }
+  if (colon != std::string::npos) {
+    const std::string group = spec.substr(colon + 1);
+    if (auto gid = LookupGroup(group)) {
+      o.gid = *gid;
+    } else if (number(group)) {
+      o.gid = static_cast<unsigned>(std::stoul(group));
+    } else {
+      return NotFound("--mount-owner: no group '" + group + "' on this host");
+    }
+  }
+  return o;
+}
 
 struct stat Owner::Base(uint64_t ino) const {
   struct stat st {};

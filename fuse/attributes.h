@@ -42,6 +42,10 @@ struct Owner {
   struct stat Base(uint64_t ino) const;
   unsigned FileMode(bool exec) const { return (exec ? 0777u : 0666u) & ~umask; }
   unsigned DirMode() const { return 0777u & ~umask; }
+  // --mount-owner USER[:GROUP] (names or numbers; empty: the process's
+  // user and group; a user name brings its primary group) and
+  // --mount-umask (octal). A name unknown on this host is an error.
+  static Result<Owner> Parse(const std::string& spec, const std::string& umask);
 };
 
 class Attributes {

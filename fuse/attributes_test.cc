@@ -98,6 +98,23 @@ TEST_F(AttributesTest, CreationStoresOnlyWhatDiffersFromTheDefaults) {
   EXPECT_EQ(attrs_.ForCreation(0644, false, false, 1000, 100, d).group, "adm");
 }
 
+TEST(OwnerTest, ParsesNamesNumbersAndTheUmask) {
+  auto o = Owner::Parse("root:adm", "027");
+  ASSERT_TRUE(o.ok()) << o.status().message();
+  EXPECT_EQ(o->uid, 0u);
+  EXPECT_EQ(o->gid, 4u) << "Debian's adm";
+  EXPECT_EQ(o->FileMode(false), 0640u);
+  o = Owner::Parse("1234:5678", "022");
+  ASSERT_TRUE(o.ok());
+  EXPECT_EQ(o->uid, 1234u);
+  EXPECT_EQ(o->gid, 5678u);
+  o = Owner::Parse("nobody", "022");
+  ASSERT_TRUE(o.ok());
+  EXPECT_EQ(o->gid, 65534u) << "a user brings its primary group";
+  EXPECT_EQ(Owner::Parse("no-such-user-here", "022").status().code(), Code::kNotFound);
+  EXPECT_EQ(Owner::Parse("root:no-such-group-here", "022").status().code(), Code::kNotFound);
+}
+
 TEST_F(AttributesTest, XattrsDescribeTheCurrentEntry) {
   ASSERT_TRUE(store_->WriteFile(root_, "/f", "a").ok());
   ASSERT_TRUE(store_->WriteFile(root_, "/f", "b").ok());

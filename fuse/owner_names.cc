@@ -22,25 +22,9 @@ bool WithBuffer(Call call) {
 }
 
 std::optional<unsigned> LookupId(const std::string& name, bool group) {
-  std::optional<unsigned> id;
-  if (group) {
-    WithBuffer([&](char* b, size_t n) {
-      struct group g {};
-      struct group* out = nullptr;
-      const int r = ::getgrnam_r(name.c_str(), &g, b, n, &out);
-      if (r == 0 && out) id = out->gr_gid;
-      return r;
-    });
-  } else {
-    WithBuffer([&](char* b, size_t n) {
-      struct passwd p {};
-      struct passwd* out = nullptr;
-      const int r = ::getpwnam_r(name.c_str(), &p, b, n, &out);
-      if (r == 0 && out) id = out->pw_uid;
-      return r;
-    });
-  }
-  return id;
+  if (group) return LookupGroup(name);
+  auto user = LookupUser(name);
+  return user ? std::optional<unsigned>(user->uid) : std::nullopt;
 }
 
 std::optional<std::string> LookupName(unsigned id, bool group) {
@@ -66,6 +50,30 @@ std::optional<std::string> LookupName(unsigned id, bool group) {
 }
 
 }  // namespace
+
+std::optional<UserIds> LookupUser(const std::string& name) {
+  std::optional<UserIds> ids;
+  WithBuffer([&](char* b, size_t n) {
+    struct passwd p {};
+    struct passwd* out = nullptr;
+    const int r = ::getpwnam_r(name.c_str(), &p, b, n, &out);
+    if (r == 0 && out) ids = UserIds{out->pw_uid, out->pw_gid};
+    return r;
+  });
+  return ids;
+}
+
+std::optional<unsigned> LookupGroup(const std::string& name) {
+  std::optional<unsigned> id;
+  WithBuffer([&](char* b, size_t n) {
+    struct group g {};
+    struct group* out = nullptr;
+    const int r = ::getgrnam_r(name.c_str(), &g, b, n, &out);
+    if (r == 0 && out) id = out->gr_gid;
+    return r;
+  });
+  return id;
+}
 
 std::optional<unsigned> OwnerNames::Find(std::unordered_map<std::string, IdEntry>* cache, const std::string& name,
                                          bool group) {

@@ -20,6 +20,14 @@
 
 namespace basefs {
 
+// NSS lookups, uncached: a user's uid and primary gid, a group's gid.
+struct UserIds {
+  unsigned uid = 0;
+  unsigned gid = 0;
+};
+std::optional<UserIds> LookupUser(const std::string& name);
+std::optional<unsigned> LookupGroup(const std::string& name);
+
 class OwnerNames {
  public:
   static constexpr size_t kMaxCached = 4096;
