@@ -8,6 +8,7 @@
 #include "base/host_port.h"
 #include "store/store.h"
 #include "zones/names.h"
+#include "zones/service_file.h"
 
 namespace basefs {
 namespace {
@@ -885,24 +886,9 @@ std::string BlockingKey(const HttpRequest& req) {
 }
 
 Result<uint64_t> ParseWait(const std::string& text, uint64_t max_ms) {
-  if (text.empty()) return Invalid("empty wait");
-  size_t digits = 0;
-  while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits]))) ++digits;
-  if (digits == 0 || digits > 12) return Invalid("Invalid wait time '" + text + "'");
-  const uint64_t n = std::stoull(text.substr(0, digits));
-  const std::string unit = text.substr(digits);
-  uint64_t ms;
-  if (unit.empty() || unit == "s")
-    ms = n * 1000;
-  else if (unit == "ms")
-    ms = n;
-  else if (unit == "m")
-    ms = n * 60000;
-  else if (unit == "h")
-    ms = n * 3600000;
-  else
-    return Invalid("Invalid wait time '" + text + "'");
-  return std::min(ms, max_ms);
+  auto ms = ParseDurationMs(text);  // the service files' durations: 500ms, 10s, 5m, 1h
+  if (!ms.ok()) return Invalid("Invalid wait time '" + text + "'");
+  return std::min<uint64_t>(*ms, max_ms);
 }
 
 }  // namespace basefs

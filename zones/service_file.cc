@@ -57,7 +57,7 @@ std::string Quote(const std::string& s) {
 
 }  // namespace
 
-Result<uint32_t> ParseDuration(std::string_view text) {
+Result<uint64_t> ParseDurationMs(std::string_view text) {
   if (text.empty()) return Invalid("empty duration");
   size_t i = 0;
   uint64_t n = 0;
@@ -68,17 +68,15 @@ Result<uint32_t> ParseDuration(std::string_view text) {
   }
   if (i == 0) return Invalid("bad duration '" + std::string(text) + "' (use e.g. 10s, 500ms, 2m)");
   const std::string_view unit = text.substr(i);
-  uint64_t ms;
-  if (unit.empty() || unit == "s")
-    ms = n * 1000;
-  else if (unit == "ms")
-    ms = n;
-  else if (unit == "m")
-    ms = n * 60000;
-  else if (unit == "h")
-    ms = n * 3600000;
-  else
-    return Invalid("bad duration unit in '" + std::string(text) + "' (use ms, s, m or h)");
+  if (unit.empty() || unit == "s") return n * 1000;
+  if (unit == "ms") return n;
+  if (unit == "m") return n * 60000;
+  if (unit == "h") return n * 3600000;
+  return Invalid("bad duration unit in '" + std::string(text) + "' (use ms, s, m or h)");
+}
+
+Result<uint32_t> ParseDuration(std::string_view text) {
+  BASEFS_ASSIGN_OR_RETURN(uint64_t ms, ParseDurationMs(text));
   if (ms > UINT32_MAX) return Invalid("duration too large: " + std::string(text));
   return static_cast<uint32_t>(ms);
 }

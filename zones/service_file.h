@@ -69,5 +69,7 @@ Status ValidateServiceInstance(const ServiceInstance& s);
 
 // "10s", "500ms", "2m", or a bare number of seconds -> milliseconds.
 Result<uint32_t> ParseDuration(std::string_view text);
+// The same for longer spans (up to 10^9 units, so 10^9 hours), in ms.
+Result<uint64_t> ParseDurationMs(std::string_view text);
 
 }  // namespace basefs
