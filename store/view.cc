@@ -122,8 +122,8 @@ StoredAttrs PathNode::Attrs() const {
   uint64_t content_ms = s.modified ? s.modified->entry.timestamp_ms : HeadMs(this);
   uint64_t changed_ms = HeadMs(this);
   if (s.kind == Kind::kDir) {
-    content_ms = std::max(content_ms, entries_changed_ms_);
-    changed_ms = std::max(changed_ms, entries_changed_ms_);
+    content_ms = std::max(content_ms, entries_changed_ms());
+    changed_ms = std::max(changed_ms, entries_changed_ms());
   }
   // A time a tool set stands until the next change of the content.
   if (s.mtime && s.mtime->entry.timestamp_ms >= content_ms)
@@ -442,17 +442,25 @@ NodeState View::StateBefore(const PathNode* node, size_t n) const {
 
 void View::HeadMoved(PathNode* node, uint64_t before_ms) {
   PathNode* dir = node->parent_;
-  if (!dir) return;
+  if (!dir || dir->entries_time_stale_) return;  // rescanned when asked
   const uint64_t now = PresenceMs(node);
   if (now >= dir->entries_changed_ms_) {
     dir->entries_changed_ms_ = now;
     return;
   }
-  if (before_ms < dir->entries_changed_ms_) return;  // it was not the latest
-  // The latest head went back (another branch won): find the new latest.
-  uint64_t latest = 0;
-  for (const auto& [name, child] : dir->children_) latest = std::max(latest, PresenceMs(child.get()));
-  dir->entries_changed_ms_ = latest;
+  // The latest went back (another branch won): rescan, once, when asked
+  // (a grant change recomputes every child: no rescan per child).
+  if (before_ms >= dir->entries_changed_ms_) dir->entries_time_stale_ = true;
+}
+
+uint64_t PathNode::entries_changed_ms() const {
+  if (entries_time_stale_) {
+    uint64_t latest = 0;
+    for (const auto& [name, child] : children_) latest = std::max(latest, PresenceMs(child.get()));
+    entries_changed_ms_ = latest;
+    entries_time_stale_ = false;
+  }
+  return entries_changed_ms_;
 }
 
 void View::MarkDirty(PathNode* node) {

@@ -129,7 +129,9 @@ class PathNode {
   const std::map<PublicKey, bool>& grants() const { return grants_; }
   // The latest time one of this directory's entries was created or
   // deleted (the timestamp of that entry), 0 if never.
-  uint64_t entries_changed_ms() const { return entries_changed_ms_; }
+  // Kept as entries change; a rescan of the children only after the latest
+  // one went back (another branch won), and then once, when asked.
+  uint64_t entries_changed_ms() const;
   // The stored attributes, decoded.
   StoredAttrs Attrs() const;
 
@@ -145,7 +147,8 @@ class PathNode {
   std::vector<ViewEntry*> chain_;
   NodeState state_;
   std::map<PublicKey, bool> grants_;
-  uint64_t entries_changed_ms_ = 0;
+  mutable uint64_t entries_changed_ms_ = 0;
+  mutable bool entries_time_stale_ = false;
   mutable bool digest_dirty_ = true;  // set on every change below; cleared by View::Digest
   mutable Hash digest_{};
 };
