@@ -152,6 +152,20 @@ AttrChange Attributes::ForCreation(mode_t mode, bool dir, bool exec, unsigned ui
   return c;
 }
 
+AttrChange Attributes::Needed(const StoredAttrs& now, bool dir, bool exec, const AttrChange& change) const {
+  AttrChange c = change;
+  if (c.mode) {
+    const bool x = (*c.mode & 0100) != 0;
+    const unsigned format_default = dir || x ? 0755 : 0644;
+    const unsigned here_default = dir ? owner_.DirMode() : owner_.FileMode(x);
+    if (now.perm ? now.perm == c.mode : *c.mode == format_default && *c.mode == here_default && (dir || x == exec))
+      c.mode.reset();
+  }
+  if (c.owner && (now.owner ? now.owner == c.owner : names_.UserName(owner_.uid) == c.owner)) c.owner.reset();
+  if (c.group && (now.group ? now.group == c.group : names_.GroupName(owner_.gid) == c.group)) c.group.reset();
+  return c;
+}
+
 int Attributes::NameOwner(std::optional<unsigned> uid, std::optional<unsigned> gid, AttrChange* change) const {
   if (uid) {
     change->owner = names_.UserName(*uid);

@@ -71,6 +71,12 @@ class Attributes {
   // the mount's; a directory with setgid gives its group (and, to
   // directories, the bit).
   AttrChange ForCreation(mode_t mode, bool dir, bool exec, unsigned uid, unsigned gid, const PathNode* parent) const;
+  // The fields of `change` (a chmod, chown or touch of a path whose stored
+  // attributes are `now`, executable or not) that the log must keep: not
+  // those it already says, nor, where it says nothing, a value that is the
+  // default both here and in the format (cp -a chowns and chmods
+  // everything it copies to what it mostly already shows).
+  AttrChange Needed(const StoredAttrs& now, bool dir, bool exec, const AttrChange& change) const;
   // A setattr's owner and group as names; EINVAL for an id with no name
   // here (the log keeps names). Returns an errno, 0 on success.
   int NameOwner(std::optional<unsigned> uid, std::optional<unsigned> gid, AttrChange* change) const;

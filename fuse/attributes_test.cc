@@ -98,6 +98,32 @@ TEST_F(AttributesTest, CreationStoresOnlyWhatDiffersFromTheDefaults) {
   EXPECT_EQ(attrs_.ForCreation(0644, false, false, 1000, 100, d).group, "adm");
 }
 
+TEST_F(AttributesTest, ASetattrStoresOnlyWhatTheLogDoesNotAlreadySay) {
+  // The mount's owner here is uid 1000, gid 100 (names, if any, are this
+  // host's); defaults 0644/0755.
+  StoredAttrs none;
+  AttrChange c;
+  c.mode = 0644;
+  EXPECT_TRUE(attrs_.Needed(none, false, false, c).empty()) << "cp -a's chmod to what is shown";
+  c.mode = 0755;
+  EXPECT_EQ(attrs_.Needed(none, false, false, c).mode, 0755) << "the executable bit changes";
+  EXPECT_TRUE(attrs_.Needed(none, true, false, c).empty()) << "a directory's default";
+  c.mode = 0600;
+  EXPECT_EQ(attrs_.Needed(none, false, false, c).mode, 0600);
+  StoredAttrs kept;
+  kept.perm = 0600;
+  kept.owner = "root";
+  EXPECT_TRUE(attrs_.Needed(kept, false, false, c).empty()) << "already stored";
+  c.mode = 0644;
+  EXPECT_EQ(attrs_.Needed(kept, false, false, c).mode, 0644) << "back to the default, over stored bits";
+  AttrChange own;
+  own.owner = "root";
+  EXPECT_TRUE(attrs_.Needed(kept, false, false, own).empty());
+  EXPECT_EQ(attrs_.Needed(none, false, false, own).owner, "root") << "root is not the mount's owner here";
+  own.mtime = Mtime{1, 0};
+  EXPECT_EQ(attrs_.Needed(kept, false, false, own).mtime, (Mtime{1, 0})) << "a time is always stored";
+}
+
 TEST(OwnerTest, ParsesNamesNumbersAndTheUmask) {
   auto o = Owner::Parse("root:adm", "027");
   ASSERT_TRUE(o.ok()) << o.status().message();

@@ -322,14 +322,27 @@ int FuseMount::Ops::SetAttrs(FuseMount* m, OpenFile* f, const std::string& path,
   if (change.empty()) return 0;
   if (f && f->unlinked) return 0;  // Its name is gone (or names another file now): nothing to store.
   if (f && (!f->stored || f->dirty)) {
-    AttrChange& a = f->attrs;
-    if (change.mode) {
-      a.mode = static_cast<uint16_t>(*change.mode & 0777);  // setgid: directories only
-      f->exec = (*change.mode & 0100) != 0;
+    // Waits for the content: what the change asks, less what need not be
+    // stored (which also drops an earlier wish for that field).
+    AttrChange asked = change;
+    if (asked.mode) *asked.mode &= 0777;  // setgid: directories only
+    StoredAttrs now;
+    bool exec = f->exec;
+    if (f->stored) {
+      if (auto n = m->store_->Stat(HardLinks::ContentPath(*m->store_, path)); n.ok()) {
+        now = (*n)->Attrs();
+        exec = (*n)->state().exec;
+      }
     }
-    if (change.owner) a.owner = change.owner;
-    if (change.group) a.group = change.group;
-    if (change.mtime) a.mtime = change.mtime;
+    const AttrChange needed = m->attrs_.Needed(now, false, exec, asked);
+    AttrChange& a = f->attrs;
+    if (asked.mode) {
+      a.mode = needed.mode;
+      f->exec = (*asked.mode & 0100) != 0;
+    }
+    if (asked.owner) a.owner = needed.owner;
+    if (asked.group) a.group = needed.group;
+    if (asked.mtime) a.mtime = asked.mtime;
     return 0;
   }
   const std::string where = HardLinks::ContentPath(*m->store_, path);
@@ -339,12 +352,9 @@ int FuseMount::Ops::SetAttrs(FuseMount* m, OpenFile* f, const std::string& path,
   if (kind == Kind::kSymlink) return change.mode ? EOPNOTSUPP : 0;  // lchown: symlinks have no owner here
   if (kind != Kind::kFile && kind != Kind::kDir) return EINVAL;
   // Nothing to store when the log already says it.
-  AttrChange needed = change;
-  if (needed.mode && kind != Kind::kDir) *needed.mode &= 0777;  // setgid: directories only
-  const StoredAttrs now = (*n)->Attrs();
-  if (needed.mode && now.perm == needed.mode) needed.mode.reset();
-  if (needed.owner && now.owner == needed.owner) needed.owner.reset();
-  if (needed.group && now.group == needed.group) needed.group.reset();
+  AttrChange asked = change;
+  if (asked.mode && kind != Kind::kDir) *asked.mode &= 0777;  // setgid: directories only
+  const AttrChange needed = m->attrs_.Needed((*n)->Attrs(), kind == Kind::kDir, (*n)->state().exec, asked);
   if (needed.empty()) return 0;
   LocalOp local(m);
   Status st = m->store_->SetAttrs(*m->key_, where, needed);
